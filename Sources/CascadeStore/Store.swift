@@ -1,0 +1,90 @@
+import CascadeCore
+import Foundation
+
+/// Where Cascade keeps users, items, events and model artifacts.
+///
+/// Every backend passes the same conformance suite (`Tests/CascadeStoreTests/StoreConformance.swift`).
+/// Contracts every implementation keeps:
+/// - A write that returns has been committed durably; a write that throws changed nothing.
+/// - Batches are atomic: all rows of one call land, or none.
+/// - External ids are interned to dense indices in first-seen order; an index is never reused.
+///   ``idSnapshot()`` returns them so training can address arrays by index.
+/// - An event naming an unknown user or item creates that user or item with empty attributes.
+public protocol Store: AnyObject, Sendable {
+    // MARK: users and items
+    /// Inserts or replaces users by id.
+    func upsertUsers(_ users: [User]) throws
+    /// Removes a user's attributes; their events stay (they still train models). Returns false if unknown.
+    @discardableResult func deleteUser(_ id: String) throws -> Bool
+    func user(_ id: String) throws -> User?
+    /// Inserts or replaces items by id.
+    func upsertItems(_ items: [Item]) throws
+    /// Removes an item: it is never recommended again; its events stay. Returns false if unknown.
+    @discardableResult func deleteItem(_ id: String) throws -> Bool
+    func item(_ id: String) throws -> Item?
+    /// Hides or unhides an item. Throws ``CascadeError/notFound(_:)`` when unknown.
+    func setItemHidden(_ id: String, hidden: Bool) throws
+    /// All stored users / items (deleted ones excluded), in index order.
+    func allUsers() throws -> [User]
+    func allItems() throws -> [Item]
+
+    // MARK: events
+    /// Appends events; returns only after the commit is durable.
+    func appendEvents(_ events: [Event]) throws
+    /// Users, items and events in one atomic transaction (what importers call).
+    func importBatch(users: [User], items: [Item], events: [Event]) throws
+    /// A user's most recent events, newest first, optionally of some types only.
+    func lastEvents(user: String, limit: Int, types: Set<EventType>?) throws -> [Event]
+    /// Events with `from <= timestamp < to`, oldest first.
+    func events(from: Double, to: Double) throws -> [Event]
+    /// Every event in dense form, in batches of up to `batchSize`, in insertion order.
+    func scanEvents(batchSize: Int, _ body: (EventLog) throws -> Void) throws
+    /// Every event in dense form (convenience over ``scanEvents(batchSize:_:)``).
+    func loadEventLog() throws -> EventLog
+
+    // MARK: ids, types, counts
+    /// External ids by dense index: `users[i]` is the user of index i.
+    func idSnapshot() throws -> (users: IdMap, items: IdMap)
+    /// Dense indices of hidden or deleted items.
+    func unavailableItems() throws -> Set<Int32>
+    func eventTypes() throws -> EventTypeRegistry
+    /// Adds a custom event type (or changes its weight).
+    func registerEventType(_ type: EventType, weight: Float) throws
+    func counts() throws -> StoreCounts
+
+    // MARK: artifacts
+    /// Saves a new version of model `name` (versions count from 1); activates it when asked.
+    @discardableResult
+    func putArtifact(name: String, manifest: [String: String], blob: Data, activate: Bool) throws -> Int
+    /// Makes `version` the active one for `name`, atomically.
+    func activateArtifact(name: String, version: Int) throws
+    /// The active version of `name`, or nil when none.
+    func activeArtifact(name: String) throws -> Artifact?
+    func artifact(name: String, version: Int) throws -> Artifact?
+    /// Versions of `name`, oldest first, without their blobs.
+    func artifactVersions(name: String) throws -> [ArtifactInfo]
+}
+
+public struct StoreCounts: Sendable, Equatable, Codable {
+    public var users: Int
+    public var items: Int
+    public var events: Int
+    public var eventsByType: [String: Int]
+    public init(users: Int, items: Int, events: Int, eventsByType: [String: Int]) {
+        self.users = users; self.items = items; self.events = events; self.eventsByType = eventsByType
+    }
+}
+
+public struct ArtifactInfo: Sendable, Equatable {
+    public var name: String
+    public var version: Int
+    public var manifest: [String: String]
+    public var createdAt: Double
+    public var active: Bool
+    public var size: Int
+}
+
+public struct Artifact: Sendable, Equatable {
+    public var info: ArtifactInfo
+    public var blob: Data
+}
