@@ -1,13 +1,26 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// Hot kernels in CascadeTensor are pure Swift SIMD. On x86_64 they need AVX2+FMA code generation
+// (without it `addingProduct` becomes a libm `fmaf` call, ~100x slower), so the target is built
+// for Haswell-class CPUs; CascadeTensor checks the CPU at start-up and fails with a clear message
+// on one without AVX2/FMA. On other architectures the defaults are used.
+#if arch(x86_64)
+let kernelFlags: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"]),
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+#else
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+#endif
+
 /// Cascade: a recommender engine. Targets follow docs in README.md ("Layout").
 let package = Package(
     name: "Cascade",
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Cascade", targets: [
-            "CascadeCore", "CascadeStore", "CascadeImport", "CascadeSim",
+            "CascadeCore", "CascadeTensor", "CascadeStore", "CascadeImport", "CascadeSim",
             "CascadeRecall", "CascadeEval", "CascadeEngine",
         ]),
         .executable(name: "cascade", targets: ["CascadeCLI"]),
@@ -19,9 +32,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "CascadeCore"),
+        .target(name: "CascadeTensor", swiftSettings: kernelFlags),
         .target(name: "CascadeStore", dependencies: [
             "CascadeCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CascadeImport", dependencies: ["CascadeCore", "CascadeStore"]),
@@ -29,7 +44,7 @@ let package = Package(
         .target(name: "CascadeRecall", dependencies: ["CascadeCore"]),
         .target(name: "CascadeEval", dependencies: ["CascadeCore"]),
         .target(name: "CascadeEngine", dependencies: [
-            "CascadeCore", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeSim", "CascadeImport",
+            "CascadeCore", "CascadeTensor", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeSim", "CascadeImport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "CascadeCLI", dependencies: [
@@ -37,6 +52,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CascadeCoreTests", dependencies: ["CascadeCore"]),
+        .testTarget(name: "CascadeTensorTests", dependencies: ["CascadeTensor"]),
         .testTarget(name: "CascadeStoreTests", dependencies: ["CascadeStore"]),
         .testTarget(name: "CascadeImportTests", dependencies: ["CascadeImport", "CascadeStore"]),
         .testTarget(name: "CascadeSimTests", dependencies: ["CascadeSim"]),

@@ -62,6 +62,11 @@ public struct EventTypeRegistry: Sendable, Equatable, Codable {
         public var code: UInt8
         public var name: String
         public var weight: Float
+        public init(code: UInt8, name: String, weight: Float) {
+            self.code = code
+            self.name = name
+            self.weight = weight
+        }
     }
     public private(set) var entries: [Entry]
 

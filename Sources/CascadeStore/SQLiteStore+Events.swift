@@ -1,0 +1,131 @@
+import CascadeCore
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// Events: appended in durable transactions through prepared statements bound directly
+/// (the hot path of ingest), read back by user, by time range, or streamed in dense batches.
+extension SQLiteStore {
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    func appendEvents(_ events: [Event], db: Database, users: inout Interner, items: inout Interner,
+                      registry: EventTypeRegistry) throws {
+        let stmt = try db.cachedStatement(sql: "INSERT INTO events(user_idx, item_idx, type, ts, value, scene) VALUES (?, ?, ?, ?, ?, ?)")
+        let s = stmt.sqliteStatement
+        var codes: [String: UInt8] = [:]
+        for e in registry.entries { codes[e.name] = e.code }
+        for e in events {
+            guard let code = codes[e.type.name] else {
+                throw CascadeError.invalid("event of user \(e.user) on item \(e.item): unknown event type '\(e.type.name)' (register it first; known: \(registry.entries.map(\.name).joined(separator: ", ")))")
+            }
+            let u = try users.index(e.user, db: db)
+            let i = try items.index(e.item, db: db)
+            sqlite3_reset(s)
+            sqlite3_bind_int64(s, 1, Int64(u))
+            sqlite3_bind_int64(s, 2, Int64(i))
+            sqlite3_bind_int64(s, 3, Int64(code))
+            sqlite3_bind_double(s, 4, e.timestamp)
+            if let v = e.value { sqlite3_bind_double(s, 5, v) } else { sqlite3_bind_null(s, 5) }
+            if let scene = e.scene { sqlite3_bind_text(s, 6, scene, -1, Self.transient) } else { sqlite3_bind_null(s, 6) }
+            let rc = sqlite3_step(s)
+            guard rc == SQLITE_DONE else {
+                throw CascadeError.storage("appending event of user \(e.user) on item \(e.item): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+            }
+        }
+        sqlite3_reset(s)
+    }
+
+    public func appendEvents(_ events: [Event]) throws {
+        try importBatch(users: [], items: [], events: events)
+    }
+
+    public func importBatch(users: [User], items: [Item], events: [Event]) throws {
+        for u in users { try u.validate() }
+        for i in items { try i.validate() }
+        for e in events { try e.validate() }
+        try Self.validateUnique(users, id: \.id, kind: "user")
+        try Self.validateUnique(items, id: \.id, kind: "item")
+        let cache = caches()
+        let (ui, ii) = try write("writing \(users.count) users, \(items.count) items, \(events.count) events") { db in
+            var ui = try Interner(db: db, table: "users", cache: cache.users)
+            var ii = try Interner(db: db, table: "items", cache: cache.items)
+            let registry = try Self.loadRegistry(db)
+            try upsertUsers(users, db: db, interner: &ui)
+            try upsertItems(items, db: db, interner: &ii)
+            try appendEvents(events, db: db, users: &ui, items: &ii, registry: registry)
+            return (ui, ii)
+        }
+        publish(ui, ii)
+    }
+
+    /// Reads events with the given WHERE clause, joined to external ids.
+    private func fetchEvents(_ what: String, whereSQL: String, arguments: StatementArguments, order: String, limit: Int?) throws -> [Event] {
+        let reg = try eventTypes()
+        return try read(what) { db in
+            var sql = """
+                SELECT u.ext_id, i.ext_id, e.type, e.ts, e.value, e.scene FROM events e
+                JOIN users u ON u.idx = e.user_idx JOIN items i ON i.idx = e.item_idx
+                WHERE \(whereSQL) ORDER BY \(order)
+                """
+            if let limit { sql += " LIMIT \(max(0, limit))" }
+            var out: [Event] = []
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while let r = try rows.next() {
+                out.append(Event(user: r[0], item: r[1], type: EventType(reg.name(of: UInt8(r[2] as Int))),
+                                 timestamp: r[3], value: r[4], scene: r[5]))
+            }
+            return out
+        }
+    }
+
+    public func lastEvents(user: String, limit: Int, types: Set<EventType>?) throws -> [Event] {
+        guard let uidx = try read("finding user \(user)", { db in
+            try Int.fetchOne(db, sql: "SELECT idx FROM users WHERE ext_id = ?", arguments: [user])
+        }) else { return [] }
+        var clause = "e.user_idx = ?"
+        let args: StatementArguments = [uidx]
+        if let types {
+            let reg = try eventTypes()
+            let codes = types.compactMap { reg.code(of: $0) }.map { Int($0) }
+            if codes.isEmpty { return [] }
+            clause += " AND e.type IN (\(codes.map(String.init).joined(separator: ",")))"
+        }
+        return try fetchEvents("reading events of user \(user)", whereSQL: clause, arguments: args, order: "e.ts DESC, e.id DESC", limit: limit)
+    }
+
+    public func events(from: Double, to: Double) throws -> [Event] {
+        try fetchEvents("reading events by time", whereSQL: "e.ts >= ? AND e.ts < ?", arguments: [from, to], order: "e.ts, e.id", limit: nil)
+    }
+
+    public func scanEvents(batchSize: Int, _ body: (EventLog) throws -> Void) throws {
+        let size = max(1, batchSize)
+        // Reads run in one snapshot so a concurrent writer cannot tear the scan.
+        try read("scanning events") { db in
+            let stmt = try db.makeStatement(sql: "SELECT user_idx, item_idx, type, ts, value FROM events ORDER BY id")
+            let s = stmt.sqliteStatement
+            var batch = EventLog(capacity: size)
+            while true {
+                let rc = sqlite3_step(s)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else {
+                    throw CascadeError.storage("scanning events: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+                }
+                let value: Float = sqlite3_column_type(s, 4) == SQLITE_NULL ? .nan : Float(sqlite3_column_double(s, 4))
+                batch.append(user: Int32(sqlite3_column_int64(s, 0)), item: Int32(sqlite3_column_int64(s, 1)),
+                             type: UInt8(truncatingIfNeeded: sqlite3_column_int64(s, 2)), timestamp: sqlite3_column_double(s, 3), value: value)
+                if batch.count == size {
+                    try body(batch)
+                    batch = EventLog(capacity: size)
+                }
+            }
+            sqlite3_reset(s)
+            if batch.count > 0 { try body(batch) }
+        }
+    }
+
+    public func loadEventLog() throws -> EventLog {
+        var log = EventLog()
+        try scanEvents(batchSize: 1 << 16) { log.append(contentsOf: $0) }
+        return log
+    }
+}

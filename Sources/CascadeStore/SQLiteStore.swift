@@ -1,0 +1,194 @@
+import CascadeCore
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// The embedded default ``Store``: one SQLite file through GRDB.
+///
+/// The database runs in WAL mode with `synchronous = FULL` by default, so a write that returns
+/// has reached the disk. Readers run concurrently with the single writer (a `DatabasePool`).
+/// Dense indices are kept in the `idx` column of `users` and `items`; rows are never physically
+/// removed (deletion clears attributes and sets a flag), so indices stay dense.
+///
+/// Several processes may share the file: id interning reads the database inside the write
+/// transaction, and the in-memory id cache only learns ids after their transaction commits.
+public final class SQLiteStore: Store, @unchecked Sendable {
+    public enum Durability: String, Sendable {
+        /// `synchronous = FULL`: a committed write survives power loss (the default).
+        case full
+        /// `synchronous = NORMAL`: survives a crash of the process, not of the machine.
+        case normal
+    }
+
+    let writer: any DatabaseWriter
+    public let path: String
+    let lock = NSLock()
+    /// Committed id mappings known to this process.
+    var userIds = IdMap()
+    var itemIds = IdMap()
+    var registry = EventTypeRegistry()
+
+    /// Opens (creating when needed) the database at `path` and migrates its schema.
+    public init(path: String, durability: Durability = .full) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        let sync = durability == .full ? "FULL" : "NORMAL"
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(sync)")
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty {
+            var isDir: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) || !isDir.boolValue {
+                throw CascadeError.storage("cannot open database \(path): folder \(dir) does not exist")
+            }
+        }
+        do {
+            writer = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw CascadeError.storage("cannot open database \(path): \(Self.describe(error))")
+        }
+        try setUp()
+    }
+
+    /// A private in-memory database (tests, evaluation scratch).
+    public init(inMemory: Void = ()) throws {
+        path = ":memory:"
+        do { writer = try DatabaseQueue() } catch { throw CascadeError.storage("cannot open in-memory database: \(Self.describe(error))") }
+        try setUp()
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? DatabaseError { return e.message ?? "\(e.resultCode)" }
+        if let e = error as? CascadeError { return e.description }
+        return "\(error)"
+    }
+
+    /// Runs `body` in a write transaction, turning database errors into ``CascadeError``.
+    func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try writer.write(body)
+        } catch let e as CascadeError {
+            throw e
+        } catch {
+            throw CascadeError.storage("\(what) failed on \(path): \(Self.describe(error))")
+        }
+    }
+
+    func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try writer.read(body)
+        } catch let e as CascadeError {
+            throw e
+        } catch {
+            throw CascadeError.storage("\(what) failed on \(path): \(Self.describe(error))")
+        }
+    }
+
+    private func setUp() throws {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE users(idx INTEGER PRIMARY KEY, ext_id TEXT NOT NULL UNIQUE, data TEXT,
+                                   deleted INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE items(idx INTEGER PRIMARY KEY, ext_id TEXT NOT NULL UNIQUE, data TEXT,
+                                   hidden INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE event_types(code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, weight REAL NOT NULL);
+                CREATE TABLE events(id INTEGER PRIMARY KEY, user_idx INTEGER NOT NULL, item_idx INTEGER NOT NULL,
+                                    type INTEGER NOT NULL, ts REAL NOT NULL, value REAL, scene TEXT);
+                CREATE INDEX events_by_user ON events(user_idx, ts);
+                CREATE INDEX events_by_time ON events(ts);
+                CREATE TABLE artifacts(name TEXT NOT NULL, version INTEGER NOT NULL, manifest TEXT NOT NULL,
+                                       blob BLOB NOT NULL, created_at REAL NOT NULL, PRIMARY KEY(name, version));
+                CREATE TABLE active_artifacts(name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+                """)
+            for e in EventTypeRegistry().entries {
+                try db.execute(sql: "INSERT INTO event_types(code, name, weight) VALUES (?, ?, ?)",
+                               arguments: [Int(e.code), e.name, Double(e.weight)])
+            }
+        }
+        do {
+            try migrator.migrate(writer)
+        } catch {
+            throw CascadeError.storage("cannot prepare database \(path): \(Self.describe(error))")
+        }
+        try reloadCaches()
+    }
+
+    /// Reloads ids and event types from the database (another process may have added some).
+    public func reloadCaches() throws {
+        let (u, i, r) = try read("loading ids") { db in
+            (try Self.loadIds(db, table: "users"), try Self.loadIds(db, table: "items"), try Self.loadRegistry(db))
+        }
+        lock.withLock { userIds = u; itemIds = i; registry = r }
+    }
+
+    static func loadIds(_ db: Database, table: String) throws -> IdMap {
+        var ids: [String] = []
+        let rows = try Row.fetchCursor(db, sql: "SELECT idx, ext_id FROM \(table) ORDER BY idx")
+        while let row = try rows.next() {
+            let idx: Int = row[0]
+            guard idx == ids.count else { throw CascadeError.corrupt("table \(table): index \(idx) out of sequence at \(ids.count)") }
+            ids.append(row[1])
+        }
+        return IdMap(ids: ids)
+    }
+
+    static func loadRegistry(_ db: Database) throws -> EventTypeRegistry {
+        let rows = try Row.fetchAll(db, sql: "SELECT code, name, weight FROM event_types ORDER BY code")
+        return EventTypeRegistry(entries: rows.map { row in
+            EventTypeRegistry.Entry(code: UInt8(row[0] as Int), name: row[1], weight: Float(row[2] as Double))
+        })
+    }
+
+    // MARK: ids inside a write transaction
+
+    /// Resolves or creates dense indices for external ids during one transaction. New mappings
+    /// are published to the shared cache only by ``commit()``, after the transaction succeeded.
+    struct Interner {
+        let table: String
+        var known: IdMap
+        var next: Int
+        var added: [String] = []
+        var local: [String: Int32] = [:]
+
+        init(db: Database, table: String, cache: IdMap) throws {
+            self.table = table
+            known = cache
+            next = (try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM \(table)")) ?? 0
+        }
+
+        mutating func index(_ id: String, db: Database) throws -> Int32 {
+            if let i = known.index(of: id) { return i }
+            if let i = local[id] { return i }
+            if let i = try Int.fetchOne(db, sql: "SELECT idx FROM \(table) WHERE ext_id = ?", arguments: [id]) {
+                local[id] = Int32(i)
+                return Int32(i)
+            }
+            let i = Int32(next)
+            next += 1
+            try db.execute(sql: "INSERT INTO \(table)(idx, ext_id, data) VALUES (?, ?, NULL)", arguments: [Int(i), id])
+            local[id] = i
+            added.append(id)
+            return i
+        }
+    }
+
+    /// After a commit: learn the mappings the transaction made (or found) so later writes skip the lookups.
+    func publish(_ interners: Interner...) {
+        lock.withLock {
+            for it in interners where !it.local.isEmpty {
+                var map = it.table == "users" ? userIds : itemIds
+                // Only append mappings that keep the cache dense and in index order.
+                let pending = it.local.sorted { $0.value < $1.value }
+                for (id, idx) in pending where Int(idx) == map.count { map.intern(id) }
+                if it.table == "users" { userIds = map } else { itemIds = map }
+            }
+        }
+    }
+
+    func caches() -> (users: IdMap, items: IdMap, registry: EventTypeRegistry) {
+        lock.withLock { (userIds, itemIds, registry) }
+    }
+}

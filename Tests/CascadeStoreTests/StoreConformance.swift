@@ -1,0 +1,174 @@
+import CascadeCore
+import CascadeStore
+import Foundation
+import Testing
+
+/// A named way to make a fresh, empty store. Every backend adds itself to `StoreBackend.all`;
+/// the conformance tests below then run against it unchanged.
+struct StoreBackend: CustomStringConvertible, Sendable {
+    let name: String
+    let make: @Sendable () throws -> any Store
+    var description: String { name }
+
+    static let all: [StoreBackend] = [
+        StoreBackend(name: "sqlite-file") { try SQLiteStore(path: TempDir.make().appendingPathComponent("c.sqlite").path) },
+        StoreBackend(name: "sqlite-memory") { try SQLiteStore() },
+    ]
+}
+
+enum TempDir {
+    static func make() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-test-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+@Suite struct StoreConformance {
+    @Test(arguments: StoreBackend.all)
+    func usersAndItemsRoundTrip(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        let u = User(id: "alice", categorical: ["gender": "f"], numeric: ["age": 31], tags: ["runner"],
+                     location: GeoPoint(latitude: 48.85, longitude: 2.35))
+        let i = Item(id: "song-1", categories: ["music", "music/jazz"], tags: ["live"], author: "miles",
+                     publishedAt: 1_700_000_000, numeric: ["length": 300], categorical: ["lang": "en"])
+        try s.upsertUsers([u])
+        try s.upsertItems([i])
+        #expect(try s.user("alice") == u)
+        #expect(try s.item("song-1") == i)
+        #expect(try s.user("bob") == nil)
+        var u2 = u
+        u2.tags = ["swimmer"]
+        try s.upsertUsers([u2])
+        #expect(try s.user("alice")?.tags == ["swimmer"])
+        #expect(try s.allUsers() == [u2])
+        #expect(try s.allItems() == [i])
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func idsAreDenseInFirstSeenOrderAndEventsCreateEntities(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        try s.upsertItems([Item(id: "x")])
+        try s.appendEvents([Event(user: "u2", item: "y", timestamp: 1), Event(user: "u1", item: "x", timestamp: 2)])
+        let ids = try s.idSnapshot()
+        #expect(ids.users.ids == ["u2", "u1"])
+        #expect(ids.items.ids == ["x", "y"])
+        #expect(try s.user("u1") == User(id: "u1"))
+        #expect(try s.item("y") == Item(id: "y"))
+        let log = try s.loadEventLog()
+        #expect(log.users == [0, 1] && log.items == [1, 0])
+        #expect(log.timestamps == [1, 2])
+        #expect(log.values[0].isNaN)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func lastEventsNewestFirstWithLimitAndTypes(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        var events: [Event] = []
+        for t in 0..<10 {
+            events.append(Event(user: "u", item: "i\(t)", type: t % 2 == 0 ? .click : .like, timestamp: Double(100 + t),
+                                value: t == 3 ? 2.5 : nil, scene: t == 3 ? "home" : nil))
+        }
+        events.append(Event(user: "other", item: "i0", timestamp: 500))
+        try s.appendEvents(events)
+        let last = try s.lastEvents(user: "u", limit: 3, types: nil)
+        #expect(last.map(\.item) == ["i9", "i8", "i7"])
+        let likes = try s.lastEvents(user: "u", limit: 100, types: [.like])
+        #expect(likes.map(\.item) == ["i9", "i7", "i5", "i3", "i1"])
+        #expect(likes.last?.value == nil)
+        #expect(likes[3] == Event(user: "u", item: "i3", type: .like, timestamp: 103, value: 2.5, scene: "home"))
+        #expect(try s.lastEvents(user: "nobody", limit: 5, types: nil).isEmpty)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func eventsByHalfOpenTimeRangeAndScanInBatches(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        try s.appendEvents((0..<25).map { Event(user: "u\($0 % 3)", item: "i\($0 % 7)", timestamp: Double($0)) })
+        let range = try s.events(from: 5, to: 10)
+        #expect(range.map(\.timestamp) == [5, 6, 7, 8, 9])
+        var sizes: [Int] = []
+        var all = EventLog()
+        try s.scanEvents(batchSize: 10) { sizes.append($0.count); all.append(contentsOf: $0) }
+        #expect(sizes == [10, 10, 5])
+        #expect(all.timestamps == (0..<25).map(Double.init))
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func deleteAndHideKeepIndicesAndEvents(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        try s.upsertItems([Item(id: "a"), Item(id: "b"), Item(id: "c")])
+        try s.appendEvents([Event(user: "u", item: "a", timestamp: 1), Event(user: "u", item: "b", timestamp: 2)])
+        #expect(try s.deleteItem("a"))
+        #expect(try !s.deleteItem("a"))
+        #expect(try !s.deleteItem("zzz"))
+        try s.setItemHidden("b", hidden: true)
+        #expect(try s.item("a") == nil)
+        #expect(try s.item("b")?.hidden == true)
+        #expect(try s.unavailableItems() == [0, 1])
+        #expect(try s.loadEventLog().count == 2)
+        try s.setItemHidden("b", hidden: false)
+        #expect(try s.unavailableItems() == [0])
+        #expect(throws: CascadeError.notFound("item nope")) { try s.setItemHidden("nope", hidden: true) }
+        try s.upsertItems([Item(id: "a", tags: ["back"])])
+        #expect(try s.item("a")?.tags == ["back"])
+        #expect(try s.idSnapshot().items.index(of: "a") == 0)
+        #expect(try s.deleteUser("u"))
+        #expect(try s.user("u") == nil)
+        try s.appendEvents([Event(user: "v", item: "c", timestamp: 3)])
+        #expect(try s.idSnapshot().users.ids == ["u", "v"])
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func aFailingBatchChangesNothing(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        try s.appendEvents([Event(user: "u0", item: "i0", timestamp: 1)])
+        let before = try s.counts()
+        #expect(throws: CascadeError.self) {
+            try s.importBatch(users: [User(id: "new-user")], items: [Item(id: "new-item")],
+                              events: [Event(user: "u9", item: "i9", timestamp: 1), Event(user: "u9", item: "i9", type: "teleport", timestamp: 2)])
+        }
+        #expect(try s.counts() == before)
+        #expect(try s.user("new-user") == nil)
+        #expect(try s.item("new-item") == nil)
+        // Ids the failed batch touched are not taken: the next new id gets the next index.
+        try s.appendEvents([Event(user: "u1", item: "i1", timestamp: 2)])
+        #expect(try s.idSnapshot().users.ids == ["u0", "u1"])
+        #expect(throws: CascadeError.self) { try s.upsertUsers([User(id: "d"), User(id: "d")]) }
+        #expect(throws: CascadeError.self) { try s.appendEvents([Event(user: "", item: "i", timestamp: 1)]) }
+        #expect(throws: CascadeError.self) { try s.appendEvents([Event(user: "u", item: "i", timestamp: .nan)]) }
+        #expect(try s.counts().events == 2)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func customEventTypesAndCounts(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        try s.registerEventType("add_to_cart", weight: 2.5)
+        let reg = try s.eventTypes()
+        #expect(reg.code(of: "add_to_cart") == 11)
+        #expect(reg.weightsByCode[11] == 2.5)
+        try s.appendEvents([Event(user: "u", item: "i", type: "add_to_cart", timestamp: 1),
+                            Event(user: "u", item: "i", type: .purchase, timestamp: 2, value: 9.99),
+                            Event(user: "w", item: "j", type: .impression, timestamp: 3)])
+        let c = try s.counts()
+        #expect(c == StoreCounts(users: 2, items: 2, events: 3, eventsByType: ["add_to_cart": 1, "purchase": 1, "impression": 1]))
+        try s.registerEventType("add_to_cart", weight: 3)
+        #expect(try s.eventTypes().weightsByCode[11] == 3)
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func artifactVersionsAndAtomicActivation(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        #expect(try s.activeArtifact(name: "itemcf") == nil)
+        let v1 = try s.putArtifact(name: "itemcf", manifest: ["format": "1"], blob: Data([1, 2, 3]), activate: true)
+        let v2 = try s.putArtifact(name: "itemcf", manifest: ["format": "1", "k": "50"], blob: Data([4, 5]), activate: false)
+        #expect(v1 == 1 && v2 == 2)
+        #expect(try s.activeArtifact(name: "itemcf")?.blob == Data([1, 2, 3]))
+        try s.activateArtifact(name: "itemcf", version: 2)
+        let active = try #require(try s.activeArtifact(name: "itemcf"))
+        #expect(active.blob == Data([4, 5]) && active.info.version == 2 && active.info.manifest["k"] == "50")
+        #expect(try s.artifactVersions(name: "itemcf").map { [$0.version, $0.size, $0.active ? 1 : 0] } == [[1, 3, 0], [2, 2, 1]])
+        #expect(try s.artifact(name: "itemcf", version: 1)?.blob == Data([1, 2, 3]))
+        #expect(throws: CascadeError.notFound("artifact itemcf version 7")) { try s.activateArtifact(name: "itemcf", version: 7) }
+        #expect(try s.activeArtifact(name: "itemcf")?.info.version == 2)
+    }
+}
