@@ -1,0 +1,125 @@
+import ArgumentParser
+import CascadeCore
+import CascadeEngine
+import CascadeStore
+import Foundation
+
+struct Recommend: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Recommend items for one user, or for every user listed in a CSV file.",
+        discussion: """
+            With --users-from, the file's `user` column (or `user_id`) lists the users; every distinct \
+            user gets up to --n items, written as `user,item,rank` (rank 1 = best) to --out or standard \
+            output. A user the store has never seen gets the cold-start recommendations.
+            """)
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "One user id.")
+    var user: String?
+
+    @Option(help: "A CSV file with a `user` column: recommend for each distinct user in it.")
+    var usersFrom: String?
+
+    @Option(help: "Items per user (1-1000).")
+    var n: Int = 10
+
+    @Option(help: "Where to write the CSV (default: standard output).")
+    var out: String?
+
+    func validate() throws {
+        guard (user == nil) != (usersFrom == nil) else { throw ValidationError("give exactly one of --user and --users-from") }
+        guard (1...1000).contains(n) else { throw ValidationError("--n must be between 1 and 1000, got \(n)") }
+    }
+
+    func run() throws {
+        try runReporting {
+            let s = try store.open()
+            let rec = try Recommender.load(store: s)
+            if let user {
+                let recs = try rec.recommend(user: user, n: n, store: s)
+                if rec.users.index(of: user) == nil { note("user \(user) is unknown: cold-start recommendations") }
+                for (r, x) in recs.enumerated() {
+                    print("\(r + 1)\t\(rec.items.external(x.item))\t\(String(format: "%.4f", x.score))\t\(x.channels.joined(separator: ","))")
+                }
+                return
+            }
+            let users = try readUserColumn(usersFrom!)
+            let log = try s.loadEventLog()
+            let bar = ProgressBar("recommend")
+            bar.stage("\(users.count) users")
+            let lists = rec.recommendAll(users, log: log, n: n)
+            bar.finish()
+            var text = "user,item,rank\n"
+            for (u, list) in zip(users, lists) {
+                for (r, x) in list.enumerated() { text += "\(csvField(u)),\(csvField(rec.items.external(x.item))),\(r + 1)\n" }
+            }
+            if let out {
+                do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+                    throw CascadeError.invalid("cannot write \(out): \(error.localizedDescription)")
+                }
+                let cold = users.filter { rec.users.index(of: $0) == nil }.count
+                note("wrote \(lists.map(\.count).reduce(0, +)) recommendations for \(users.count) users (\(cold) cold-start) to \(out)")
+            } else {
+                print(text, terminator: "")
+            }
+        }
+    }
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180).
+func csvField(_ s: String) -> String {
+    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// Splits one CSV line into fields (RFC 4180 quoting, no embedded newlines).
+func csvFields(_ line: Substring) -> [String] {
+    var fields: [String] = []
+    var cur = ""
+    var quoted = false
+    var it = line.makeIterator()
+    while let c = it.next() {
+        if quoted {
+            if c == "\"" {
+                if let n = it.next() {
+                    if n == "\"" { cur.append("\"") } else { quoted = false; if n == "," { fields.append(cur); cur = "" } else { cur.append(n) } }
+                } else { quoted = false }
+            } else { cur.append(c) }
+        } else if c == "\"" {
+            quoted = true
+        } else if c == "," {
+            fields.append(cur); cur = ""
+        } else if c != "\r" {
+            cur.append(c)
+        }
+    }
+    fields.append(cur)
+    return fields
+}
+
+/// The distinct values of the `user` (or `user_id`) column, in order of first appearance.
+func readUserColumn(_ path: String) throws -> [String] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw CascadeError.badInput(file: path, line: 0, reason: "cannot read the file")
+    }
+    let text = String(decoding: data, as: UTF8.self)
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
+    guard let header = lines.popFirst(), !header.trimmingCharacters(in: .whitespaces).isEmpty else {
+        throw CascadeError.badInput(file: path, line: 1, reason: "empty file: expected a header with a `user` column")
+    }
+    let names = csvFields(header).map { $0.split(separator: ":").first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? "" }
+    guard let col = names.firstIndex(of: "user") ?? names.firstIndex(of: "user_id") else {
+        throw CascadeError.badInput(file: path, line: 1, reason: "no `user` column in header (\(names.joined(separator: ",")))")
+    }
+    var seen = Set<String>()
+    var out: [String] = []
+    for (n, line) in lines.enumerated() where !line.isEmpty && line != "\r" {
+        let f = csvFields(line)
+        guard col < f.count, !f[col].isEmpty else {
+            throw CascadeError.badInput(file: path, line: n + 2, reason: "missing user value")
+        }
+        if seen.insert(f[col]).inserted { out.append(f[col]) }
+    }
+    return out
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import CascadeCore
+import CascadeEngine
+import Foundation
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train every model of the funnel on the store's events and publish new versions.",
+        discussion: "Each model becomes a new artifact version, activated when training succeeds; earlier versions stay in the registry.")
+
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        try runReporting {
+            let s = try store.open()
+            let bar = ProgressBar("train")
+            let r = try Trainer.train(store: s) { bar.stage($0) }
+            bar.finish()
+            print("trained on \(r.events) events, \(r.users) users, \(r.items) items (load \(String(format: "%.2f", r.loadSeconds))s, train \(String(format: "%.2f", r.trainSeconds))s)")
+            for (name, v) in r.versions.sorted(by: { $0.key < $1.key }) { print("  recall/\(name) v\(v) active") }
+        }
+    }
+}
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show what the store holds: users, items, events by type, models.")
+
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        try runReporting {
+            let s = try store.open()
+            let c = try s.counts()
+            print("users \(c.users)  items \(c.items)  events \(c.events)")
+            for (t, n) in c.eventsByType.sorted(by: { $0.value > $1.value }) { print("  \(t.padding(toLength: 12, withPad: " ", startingAt: 0)) \(n)") }
+            for q in FunnelConfig().quotas {
+                let versions = try s.artifactVersions(name: "recall/\(q.channel)")
+                if let a = versions.first(where: \.active) {
+                    print("model recall/\(q.channel): v\(a.version) of \(versions.count), \(a.size) bytes, trained \(a.manifest["trained_at"] ?? "?")")
+                } else {
+                    print("model recall/\(q.channel): not trained")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import CascadeCore
+
+/// One past event of the requesting user, as recall channels see it.
+public struct HistoryEvent: Sendable, Equatable {
+    public var item: Int32
+    public var type: UInt8
+    public var timestamp: Double
+    public init(item: Int32, type: UInt8, timestamp: Double) {
+        self.item = item
+        self.type = type
+        self.timestamp = timestamp
+    }
+}
+
+/// What a recall channel knows about one request.
+public struct RecallContext: Sendable {
+    /// Dense index of the user, nil when the store has never seen them (cold start).
+    public var user: Int32?
+    /// The user's LastN events, newest first.
+    public var history: [HistoryEvent]
+    public var location: GeoPoint?
+    /// Request time, seconds since 1970 UTC.
+    public var now: Double
+    public var scene: String?
+
+    public init(user: Int32?, history: [HistoryEvent] = [], location: GeoPoint? = nil, now: Double, scene: String? = nil) {
+        self.user = user
+        self.history = history
+        self.location = location
+        self.now = now
+        self.scene = scene
+    }
+}
+
+/// Which items may be returned: not hidden or deleted, not already seen (exactly, from the
+/// user's history, or probably, from an exposure Bloom filter), not disliked.
+public struct CandidateFilter: Sendable {
+    /// Indexed by item; true when the item may never be recommended.
+    public var unavailable: [Bool]
+    public var seen: Set<Int32>
+    public var exposure: BloomFilter?
+
+    public init(itemCount: Int, unavailable: Set<Int32> = [], seen: Set<Int32> = [], exposure: BloomFilter? = nil) {
+        var flags = [Bool](repeating: false, count: itemCount)
+        for i in unavailable where Int(i) < itemCount && i >= 0 { flags[Int(i)] = true }
+        self.unavailable = flags
+        self.seen = seen
+        self.exposure = exposure
+    }
+
+    /// Whether `item` may be recommended.
+    @inlinable public func allows(_ item: Int32) -> Bool {
+        guard item >= 0, Int(item) < unavailable.count, !unavailable[Int(item)] else { return false }
+        if seen.contains(item) { return false }
+        if let e = exposure, e.contains(item) { return false }
+        return true
+    }
+}
+
+/// A recalled item with the channel's own score.
+public struct Candidate: Sendable, Equatable {
+    public var item: Int32
+    public var score: Float
+    public var channel: String
+    public init(item: Int32, score: Float, channel: String) {
+        self.item = item
+        self.score = score
+        self.channel = channel
+    }
+}
+
+/// A recall channel: built offline into an artifact, asked at request time for up to `quota`
+/// items the filter allows, best first, each tagged with the channel's name.
+///
+/// Every channel passes the shared conformance suite (`Tests/CascadeRecallTests/ChannelConformance.swift`):
+/// deterministic, within quota, only allowed items, identical after a save/load round trip.
+public protocol RecallChannel: Sendable {
+    /// The channel's name in traces and artifacts, e.g. "itemcf".
+    var name: String { get }
+    func recall(_ context: RecallContext, quota: Int, filter: CandidateFilter) -> [Candidate]
+    /// The artifact bytes (see ``ByteWriter``).
+    func serialized() -> [UInt8]
+}

@@ -1,0 +1,76 @@
+import CascadeCore
+import CascadeEngine
+import CascadeRecall
+import CascadeStore
+import Foundation
+import Testing
+
+/// Two taste groups: users a0..a9 click items x0..x9 (each skips one), users b0..b9 click
+/// y0..y9; everyone likes "hit". Item-CF should fill each user's gap from their own group.
+func groupWorld() throws -> SQLiteStore {
+    let s = try SQLiteStore()
+    var events: [Event] = []
+    var t = 1_000.0
+    for g in ["a", "b"] {
+        let prefix = g == "a" ? "x" : "y"
+        for u in 0..<10 {
+            for i in 0..<10 where i != u {
+                events.append(Event(user: "\(g)\(u)", item: "\(prefix)\(i)", timestamp: t)); t += 1
+            }
+            events.append(Event(user: "\(g)\(u)", item: "hit", type: .like, timestamp: t)); t += 1
+        }
+    }
+    try s.upsertItems([Item(id: "hidden-gem", hidden: true)])
+    for u in 0..<10 { events.append(Event(user: "a\(u)", item: "hidden-gem", timestamp: t)); t += 1 }
+    try s.appendEvents(events)
+    try s.setItemHidden("hidden-gem", hidden: true)
+    return s
+}
+
+@Suite struct FunnelTests {
+    @Test func trainPublishesArtifactsAndRecommendsFromTheUsersGroup() throws {
+        let s = try groupWorld()
+        let report = try Trainer.train(store: s)
+        #expect(report.versions == ["itemcf": 1, "trending": 1, "popular": 1])
+        let rec = try Recommender.load(store: s)
+        let recs = try rec.recommend(user: "a3", n: 3, store: s)
+        #expect(recs.first.map { rec.items.external($0.item) } == "x3")
+        #expect(recs.first?.channels.first == "itemcf")
+        let shown = recs.map { rec.items.external($0.item) }
+        #expect(!shown.contains("hidden-gem"))
+        #expect(!shown.contains("x0") && !shown.contains("hit"), "seen items are never recommended")
+        // Retraining publishes new versions and activates them.
+        try Trainer.train(store: s)
+        #expect(try s.activeArtifact(name: "recall/itemcf")?.info.version == 2)
+    }
+
+    @Test func unknownUserGetsPopularItemsNeverAnError() throws {
+        let s = try groupWorld()
+        try Trainer.train(store: s)
+        let rec = try Recommender.load(store: s)
+        let recs = try rec.recommend(user: "stranger", n: 5, store: s)
+        #expect(recs.count == 5)
+        #expect(rec.items.external(recs[0].item) == "hit")
+        #expect(recs.allSatisfy { !$0.channels.contains("itemcf") })
+    }
+
+    @Test func batchRecommendationsMatchSingleOnes() throws {
+        let s = try groupWorld()
+        try Trainer.train(store: s)
+        let rec = try Recommender.load(store: s)
+        let users = ["a1", "b7", "nobody", "b2"]
+        let log = try s.loadEventLog()
+        let batch = rec.recommendAll(users, log: log, n: 4)
+        for (u, list) in zip(users, batch) {
+            let single = try rec.recommend(user: u, n: 4, store: s, now: log.maxTimestamp)
+            #expect(list == single, "user \(u)")
+        }
+    }
+
+    @Test func recommendingBeforeTrainingIsAClearError() throws {
+        let s = try groupWorld()
+        #expect { _ = try Recommender.load(store: s) } throws: { "\($0)".contains("cascade train") }
+        let empty = try SQLiteStore()
+        #expect { try Trainer.train(store: empty) } throws: { "\($0)".contains("no events") }
+    }
+}
