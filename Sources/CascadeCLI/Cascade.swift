@@ -16,8 +16,8 @@ struct Cascade: ParsableCommand {
               cascade recommend --db my.sqlite --user alice --n 10
               cascade eval --db my.sqlite --protocol temporal --test-frac 0.2 --k 10
             """,
-        subcommands: [Train.self, Recommend.self,
-                      Stats.self]
+        subcommands: [Quickstart.self, Simulate.self, Import.self, Train.self, Recommend.self, Eval.self,
+                      Stats.self, Bench.self]
     )
 }
 

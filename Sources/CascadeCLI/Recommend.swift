@@ -104,7 +104,8 @@ func readUserColumn(_ path: String) throws -> [String] {
         throw CascadeError.badInput(file: path, line: 0, reason: "cannot read the file")
     }
     let text = String(decoding: data, as: UTF8.self)
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
+    // "\r\n" is one Character in Swift, so split on any newline rather than on "\n".
+    var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)[...]
     guard let header = lines.popFirst(), !header.trimmingCharacters(in: .whitespaces).isEmpty else {
         throw CascadeError.badInput(file: path, line: 1, reason: "empty file: expected a header with a `user` column")
     }

@@ -1,0 +1,41 @@
+import ArgumentParser
+import CascadeCore
+import CascadeEngine
+import Foundation
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate the funnel offline: split by time, train on the past, score on the future.",
+        discussion: """
+            temporal: per user, the last --test-frac of their positive events (by time) are held out; \
+            users with one event stay in train. Metrics (as topk_judge.py defines them): Recall@K, \
+            NDCG@K (binary gain), HitRate@K over users with test items, and catalogue coverage@K. \
+            Items a user has in train are never counted. The store itself is not changed.
+            """)
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "Protocol: temporal or leave-one-out.")
+    var `protocol`: String = "temporal"
+
+    @Option(help: "Fraction of each user's events held out (temporal).")
+    var testFrac: Double = 0.2
+
+    @Option(help: "Cut-off K.")
+    var k: Int = 10
+
+    func run() throws {
+        try runReporting {
+            guard let proto = OfflineEvaluation.SplitProtocol(rawValue: self.protocol) else {
+                throw CascadeError.invalid("--protocol must be one of \(OfflineEvaluation.SplitProtocol.allCases.map(\.rawValue).joined(separator: ", ")), got '\(self.protocol)'")
+            }
+            let s = try store.open()
+            let bar = ProgressBar("eval")
+            let r = try OfflineEvaluation.run(store: s, protocol: proto, testFraction: testFrac, k: k) { bar.stage($0) }
+            bar.finish()
+            print("protocol=\(proto.rawValue) test_frac=\(testFrac) train_events=\(r.trainEvents) test_events=\(r.testEvents) train_s=\(String(format: "%.2f", r.trainSeconds))")
+            print(OfflineEvaluation.table(r, k: k), terminator: "")
+            for (name, m) in r.rows { print(m.line(system: name, k: k)) }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import CascadeCore
+import CascadeEngine
+import CascadeSim
+import Foundation
+
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate a synthetic world with known tastes and write it into a store.",
+        discussion: """
+            Users u1..uN and items i1..iM with categories, authors, tags, locations and publish times; \
+            sessions of impressions chosen by a logging policy, and the clicks, likes, shares, watch time \
+            and completions that users' true tastes produce. Deterministic for a seed.
+            """)
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "Number of users.")
+    var users: Int = 2_000
+
+    @Option(help: "Number of items.")
+    var items: Int = 5_000
+
+    @Option(help: "Number of logged events (impressions included).")
+    var events: Int = 200_000
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 42
+
+    func run() throws {
+        try runReporting {
+            let config = SimConfig(users: users, items: items, events: events, seed: seed)
+            try config.validate()
+            let s = try store.open()
+            if try s.counts().events > 0 {
+                throw CascadeError.invalid("\(store.db) already holds events; simulate into a new database file")
+            }
+            let gen = ProgressBar("simulate")
+            let t0 = Date()
+            let world = SimulatedWorld.generate(config) { gen.update($0) }
+            gen.finish("generated \(world.users.count) users, \(world.items.count) items, \(world.log.count) events in \(String(format: "%.1f", Date().timeIntervalSince(t0)))s")
+            let bar = ProgressBar("write")
+            let r = try SimulationLoader.write(world, to: s) { bar.update($0) }
+            bar.finish()
+            print("wrote \(r.users) users, \(r.items) items, \(r.events) events to \(store.db) in \(String(format: "%.1f", r.seconds))s")
+            print("Bayes-optimal click AUC of the logged impressions: \(String(format: "%.4f", world.bayesOptimalClickAUC()))")
+        }
+    }
+}
