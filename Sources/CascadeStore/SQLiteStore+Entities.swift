@@ -24,16 +24,24 @@ extension SQLiteStore {
     func upsertUsers(_ users: [User], db: Database, interner: inout Interner) throws {
         let stmt = try db.cachedStatement(sql: "UPDATE users SET data = ?, deleted = 0 WHERE idx = ?")
         for u in users {
-            let idx = try interner.index(u.id, db: db)
-            try stmt.execute(arguments: [try Self.json(u), Int(idx)])
+            let doc = EntityJSON.user(u)
+            if let idx = try interner.existing(u.id, db: db) {
+                try stmt.execute(arguments: [doc, Int(idx)])
+            } else {
+                _ = try interner.insert(u.id, db: db, data: doc, hidden: false)
+            }
         }
     }
 
     func upsertItems(_ items: [Item], db: Database, interner: inout Interner) throws {
         let stmt = try db.cachedStatement(sql: "UPDATE items SET data = ?, hidden = ?, deleted = 0 WHERE idx = ?")
         for it in items {
-            let idx = try interner.index(it.id, db: db)
-            try stmt.execute(arguments: [try Self.json(it), it.hidden ? 1 : 0, Int(idx)])
+            let doc = EntityJSON.item(it)
+            if let idx = try interner.existing(it.id, db: db) {
+                try stmt.execute(arguments: [doc, it.hidden ? 1 : 0, Int(idx)])
+            } else {
+                _ = try interner.insert(it.id, db: db, data: doc, hidden: it.hidden)
+            }
         }
     }
 
@@ -92,11 +100,11 @@ extension SQLiteStore {
                     throw CascadeError.notFound("item \(id)")
                 }
                 let item = Item(id: id, hidden: hidden)
-                try db.execute(sql: "UPDATE items SET data = ?, hidden = ? WHERE ext_id = ?", arguments: [try Self.json(item), hidden ? 1 : 0, id])
+                try db.execute(sql: "UPDATE items SET data = ?, hidden = ? WHERE ext_id = ?", arguments: [EntityJSON.item(item), hidden ? 1 : 0, id])
                 return
             }
             item.hidden = hidden
-            try db.execute(sql: "UPDATE items SET data = ?, hidden = ? WHERE ext_id = ?", arguments: [try Self.json(item), hidden ? 1 : 0, id])
+            try db.execute(sql: "UPDATE items SET data = ?, hidden = ? WHERE ext_id = ?", arguments: [EntityJSON.item(item), hidden ? 1 : 0, id])
         }
     }
 

@@ -36,6 +36,8 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         let sync = durability == .full ? "FULL" : "NORMAL"
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(sync)")
+            // 64 MiB of page cache: index inserts of a large event table stay in memory.
+            try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty {
@@ -159,19 +161,38 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             next = (try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM \(table)")) ?? 0
         }
 
-        mutating func index(_ id: String, db: Database) throws -> Int32 {
+        /// The index of an id already stored (or interned earlier in this transaction).
+        mutating func existing(_ id: String, db: Database) throws -> Int32? {
             if let i = known.index(of: id) { return i }
             if let i = local[id] { return i }
-            if let i = try Int.fetchOne(db, sql: "SELECT idx FROM \(table) WHERE ext_id = ?", arguments: [id]) {
+            let stmt = try db.cachedStatement(sql: "SELECT idx FROM \(table) WHERE ext_id = ?")
+            if let i = try Int.fetchOne(stmt, arguments: [id]) {
                 local[id] = Int32(i)
                 return Int32(i)
             }
+            return nil
+        }
+
+        /// Stores a new id with its document; the caller checked it is not stored yet.
+        mutating func insert(_ id: String, db: Database, data: String?, hidden: Bool) throws -> Int32 {
             let i = Int32(next)
             next += 1
-            try db.execute(sql: "INSERT INTO \(table)(idx, ext_id, data) VALUES (?, ?, NULL)", arguments: [Int(i), id])
+            if table == "items" {
+                let stmt = try db.cachedStatement(sql: "INSERT INTO items(idx, ext_id, data, hidden) VALUES (?, ?, ?, ?)")
+                try stmt.execute(arguments: [Int(i), id, data, hidden ? 1 : 0])
+            } else {
+                let stmt = try db.cachedStatement(sql: "INSERT INTO users(idx, ext_id, data) VALUES (?, ?, ?)")
+                try stmt.execute(arguments: [Int(i), id, data])
+            }
             local[id] = i
             added.append(id)
             return i
+        }
+
+        /// The index of `id`, creating a bare entry when it is new.
+        mutating func index(_ id: String, db: Database) throws -> Int32 {
+            if let i = try existing(id, db: db) { return i }
+            return try insert(id, db: db, data: nil, hidden: false)
         }
     }
 
