@@ -25,6 +25,9 @@ struct BenchStore: ParsableCommand {
     @Option(help: "Folder for the scratch database (default: the system temporary folder).")
     var dir: String?
 
+    @Flag(help: "Measure with synchronous=NORMAL instead of FULL.")
+    var relaxedDurability = false
+
     func run() throws {
         try runReporting {
             let machine = "cores=\(ProcessInfo.processInfo.activeProcessorCount)"
@@ -36,7 +39,7 @@ struct BenchStore: ParsableCommand {
             let folder = dir ?? FileManager.default.temporaryDirectory.path
             let path = (folder as NSString).appendingPathComponent("cascade-bench-\(UUID().uuidString).sqlite")
             defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
-            let store = try SQLiteStore(path: path)
+            let store = try SQLiteStore(path: path, durability: relaxedDurability ? .normal : .full)
             t = Date()
             try store.importBatch(users: world.users, items: world.items, events: [])
             print("bench=store:entities users=\(world.users.count) items=\(world.items.count) s=\(fmt(Date().timeIntervalSince(t)))")
@@ -61,7 +64,7 @@ struct BenchStore: ParsableCommand {
             }
             bar.finish()
             let ingest = Date().timeIntervalSince(t)
-            print("bench=store:ingest events=\(log.count) batch=\(batch) synchronous=FULL s=\(fmt(ingest)) events_per_s=\(Int(Double(log.count) / ingest))")
+            print("bench=store:ingest events=\(log.count) batch=\(batch) synchronous=\(relaxedDurability ? "NORMAL" : "FULL") s=\(fmt(ingest)) events_per_s=\(Int(Double(log.count) / ingest))")
 
             t = Date()
             let loaded = try store.loadEventLog()

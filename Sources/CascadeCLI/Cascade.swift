@@ -1,6 +1,7 @@
 import ArgumentParser
 import CascadeCore
 import CascadeEngine
+import CascadeRecall
 import CascadeStore
 import Foundation
 
@@ -46,5 +47,36 @@ func runReporting(_ body: () throws -> Void) throws {
     } catch let e as CascadeError {
         note("error: \(e.description)")
         throw ExitCode(2)
+    }
+}
+
+/// Model settings shared by `train` and `eval`.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Item-CF: neighbours kept per item.")
+    var neighbours: Int = ItemCF.Parameters().neighbours
+
+    @Option(help: "Item-CF: most recent distinct items of a user used as triggers.")
+    var lastN: Int = ItemCF.Parameters().lastN
+
+    @Option(help: "Item-CF: a user's strongest items counted in co-occurrence.")
+    var maxItemsPerUser: Int = ItemCF.Parameters().maxItemsPerUser
+
+    @Option(help: "Item-CF: days after which a trigger counts half (default: no decay).")
+    var triggerHalfLifeDays: Double?
+
+    func validate() throws {
+        guard neighbours >= 1, neighbours <= 10_000 else { throw ValidationError("--neighbours must be in 1...10000, got \(neighbours)") }
+        guard lastN >= 1 else { throw ValidationError("--last-n must be at least 1, got \(lastN)") }
+        guard maxItemsPerUser >= 2 else { throw ValidationError("--max-items-per-user must be at least 2, got \(maxItemsPerUser)") }
+        if let d = triggerHalfLifeDays, !(d > 0) { throw ValidationError("--trigger-half-life-days must be positive, got \(d)") }
+    }
+
+    var config: FunnelConfig {
+        var c = FunnelConfig()
+        c.itemCF.neighbours = neighbours
+        c.itemCF.lastN = lastN
+        c.itemCF.maxItemsPerUser = maxItemsPerUser
+        c.itemCF.triggerHalfLife = triggerHalfLifeDays.map { $0 * 86_400 }
+        return c
     }
 }

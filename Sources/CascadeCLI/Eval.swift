@@ -14,6 +14,7 @@ struct Eval: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var model: ModelOptions
 
     @Option(help: "Protocol: temporal or leave-one-out.")
     var `protocol`: String = "temporal"
@@ -31,7 +32,7 @@ struct Eval: ParsableCommand {
             }
             let s = try store.open()
             let bar = ProgressBar("eval")
-            let r = try OfflineEvaluation.run(store: s, protocol: proto, testFraction: testFrac, k: k) { bar.stage($0) }
+            let r = try OfflineEvaluation.run(store: s, protocol: proto, testFraction: testFrac, k: k, config: model.config) { bar.stage($0) }
             bar.finish()
             print("protocol=\(proto.rawValue) test_frac=\(testFrac) train_events=\(r.trainEvents) test_events=\(r.testEvents) train_s=\(String(format: "%.2f", r.trainSeconds))")
             print(OfflineEvaluation.table(r, k: k), terminator: "")
