@@ -8,9 +8,14 @@ import GRDBSQLite
 extension SQLiteStore {
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
+    /// The UTC day of a timestamp, clamped to a range SQLite integers hold.
+    static func day(_ ts: Double) -> Int64 {
+        Int64((ts / 86_400).rounded(.down).clamped(-1e15, 1e15))
+    }
+
     func appendEvents(_ events: [Event], db: Database, users: inout Interner, items: inout Interner,
                       registry: EventTypeRegistry) throws {
-        let stmt = try db.cachedStatement(sql: "INSERT INTO events(user_idx, item_idx, type, ts, value, scene) VALUES (?, ?, ?, ?, ?, ?)")
+        let stmt = try db.cachedStatement(sql: "INSERT INTO events(day, user_idx, item_idx, type, ts, value, scene) VALUES (?, ?, ?, ?, ?, ?, ?)")
         let s = stmt.sqliteStatement
         var codes: [String: UInt8] = [:]
         for e in registry.entries { codes[e.name] = e.code }
@@ -21,12 +26,13 @@ extension SQLiteStore {
             let u = try users.index(e.user, db: db)
             let i = try items.index(e.item, db: db)
             sqlite3_reset(s)
-            sqlite3_bind_int64(s, 1, Int64(u))
-            sqlite3_bind_int64(s, 2, Int64(i))
-            sqlite3_bind_int64(s, 3, Int64(code))
-            sqlite3_bind_double(s, 4, e.timestamp)
-            if let v = e.value { sqlite3_bind_double(s, 5, v) } else { sqlite3_bind_null(s, 5) }
-            if let scene = e.scene { sqlite3_bind_text(s, 6, scene, -1, Self.transient) } else { sqlite3_bind_null(s, 6) }
+            sqlite3_bind_int64(s, 1, Self.day(e.timestamp))
+            sqlite3_bind_int64(s, 2, Int64(u))
+            sqlite3_bind_int64(s, 3, Int64(i))
+            sqlite3_bind_int64(s, 4, Int64(code))
+            sqlite3_bind_double(s, 5, e.timestamp)
+            if let v = e.value { sqlite3_bind_double(s, 6, v) } else { sqlite3_bind_null(s, 6) }
+            if let scene = e.scene { sqlite3_bind_text(s, 7, scene, -1, Self.transient) } else { sqlite3_bind_null(s, 7) }
             let rc = sqlite3_step(s)
             guard rc == SQLITE_DONE else {
                 throw CascadeError.storage("appending event of user \(e.user) on item \(e.item): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
@@ -58,43 +64,53 @@ extension SQLiteStore {
         publish(ui, ii)
     }
 
-    /// Reads events with the given WHERE clause, joined to external ids.
-    private func fetchEvents(_ what: String, whereSQL: String, arguments: StatementArguments, order: String, limit: Int?) throws -> [Event] {
+    private static let eventColumns = """
+        SELECT u.ext_id, i.ext_id, e.type, e.ts, e.value, e.scene FROM events e
+        JOIN users u ON u.idx = e.user_idx JOIN items i ON i.idx = e.item_idx
+        """
+
+    private static func event(_ r: Row, _ reg: EventTypeRegistry) -> Event {
+        Event(user: r[0], item: r[1], type: EventType(reg.name(of: UInt8(r[2] as Int))), timestamp: r[3], value: r[4], scene: r[5])
+    }
+
+    /// Walks the user's days from the newest backwards until `limit` events are found:
+    /// one index seek a day that has events at all. O(days + limit log limit).
+    public func lastEvents(user: String, limit: Int, types: Set<EventType>?) throws -> [Event] {
+        guard limit > 0 else { return [] }
         let reg = try eventTypes()
-        return try read(what) { db in
-            var sql = """
-                SELECT u.ext_id, i.ext_id, e.type, e.ts, e.value, e.scene FROM events e
-                JOIN users u ON u.idx = e.user_idx JOIN items i ON i.idx = e.item_idx
-                WHERE \(whereSQL) ORDER BY \(order)
-                """
-            if let limit { sql += " LIMIT \(max(0, limit))" }
+        var typeClause = ""
+        if let types {
+            let codes = types.compactMap { reg.code(of: $0) }.map { Int($0) }
+            if codes.isEmpty { return [] }
+            typeClause = " AND e.type IN (\(codes.map(String.init).joined(separator: ",")))"
+        }
+        return try read("reading events of user \(user)") { db in
+            guard let uidx = try Int.fetchOne(db, sql: "SELECT idx FROM users WHERE ext_id = ?", arguments: [user]),
+                  let range = try Row.fetchOne(db, sql: "SELECT MIN(day), MAX(day) FROM events"),
+                  let first: Int64 = range[0], let last: Int64 = range[1]
+            else { return [] }
+            let stmt = try db.cachedStatement(sql: Self.eventColumns + " WHERE e.day = ? AND e.user_idx = ?\(typeClause) ORDER BY e.ts DESC, e.id DESC LIMIT ?")
             var out: [Event] = []
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            while let r = try rows.next() {
-                out.append(Event(user: r[0], item: r[1], type: EventType(reg.name(of: UInt8(r[2] as Int))),
-                                 timestamp: r[3], value: r[4], scene: r[5]))
+            var day = last
+            while day >= first && out.count < limit {
+                let rows = try Row.fetchCursor(stmt, arguments: [day, uidx, limit - out.count])
+                while let r = try rows.next() { out.append(Self.event(r, reg)) }
+                day -= 1
             }
             return out
         }
     }
 
-    public func lastEvents(user: String, limit: Int, types: Set<EventType>?) throws -> [Event] {
-        guard let uidx = try read("finding user \(user)", { db in
-            try Int.fetchOne(db, sql: "SELECT idx FROM users WHERE ext_id = ?", arguments: [user])
-        }) else { return [] }
-        var clause = "e.user_idx = ?"
-        let args: StatementArguments = [uidx]
-        if let types {
-            let reg = try eventTypes()
-            let codes = types.compactMap { reg.code(of: $0) }.map { Int($0) }
-            if codes.isEmpty { return [] }
-            clause += " AND e.type IN (\(codes.map(String.init).joined(separator: ",")))"
-        }
-        return try fetchEvents("reading events of user \(user)", whereSQL: clause, arguments: args, order: "e.ts DESC, e.id DESC", limit: limit)
-    }
-
     public func events(from: Double, to: Double) throws -> [Event] {
-        try fetchEvents("reading events by time", whereSQL: "e.ts >= ? AND e.ts < ?", arguments: [from, to], order: "e.ts, e.id", limit: nil)
+        guard from < to else { return [] }
+        let reg = try eventTypes()
+        return try read("reading events by time") { db in
+            var out: [Event] = []
+            let rows = try Row.fetchCursor(db, sql: Self.eventColumns + " WHERE e.day BETWEEN ? AND ? AND e.ts >= ? AND e.ts < ? ORDER BY e.ts, e.id",
+                                           arguments: [Self.day(from), Self.day(to), from, to])
+            while let r = try rows.next() { out.append(Self.event(r, reg)) }
+            return out
+        }
     }
 
     public func scanEvents(batchSize: Int, _ body: (EventLog) throws -> Void) throws {
@@ -128,4 +144,8 @@ extension SQLiteStore {
         try scanEvents(batchSize: 1 << 16) { log.append(contentsOf: $0) }
         return log
     }
+}
+
+extension Double {
+    func clamped(_ lo: Double, _ hi: Double) -> Double { Swift.min(hi, Swift.max(lo, self)) }
 }

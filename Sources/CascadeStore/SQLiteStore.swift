@@ -10,6 +10,11 @@ import GRDBSQLite
 /// Dense indices are kept in the `idx` column of `users` and `items`; rows are never physically
 /// removed (deletion clears attributes and sets a flag), so indices stay dense.
 ///
+/// Events carry their UTC day (`floor(ts / 86400)`) and are indexed by (day, user, time): the
+/// inserts of one batch land in the few index pages of the current days, rather than in a page
+/// per user all over a single (user, time) index, which keeps durable ingest fast as the table
+/// grows. A user's LastN walks the days backwards; a time range is a range of days.
+///
 /// Several processes may share the file: id interning reads the database inside the write
 /// transaction, and the in-memory id cache only learns ids after their transaction commits.
 public final class SQLiteStore: Store, @unchecked Sendable {
@@ -100,10 +105,9 @@ public final class SQLiteStore: Store, @unchecked Sendable {
                 CREATE TABLE items(idx INTEGER PRIMARY KEY, ext_id TEXT NOT NULL UNIQUE, data TEXT,
                                    hidden INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0);
                 CREATE TABLE event_types(code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, weight REAL NOT NULL);
-                CREATE TABLE events(id INTEGER PRIMARY KEY, user_idx INTEGER NOT NULL, item_idx INTEGER NOT NULL,
-                                    type INTEGER NOT NULL, ts REAL NOT NULL, value REAL, scene TEXT);
-                CREATE INDEX events_by_user ON events(user_idx, ts);
-                CREATE INDEX events_by_time ON events(ts);
+                CREATE TABLE events(id INTEGER PRIMARY KEY, day INTEGER NOT NULL, user_idx INTEGER NOT NULL,
+                                    item_idx INTEGER NOT NULL, type INTEGER NOT NULL, ts REAL NOT NULL, value REAL, scene TEXT);
+                CREATE INDEX events_by_day_user ON events(day, user_idx, ts);
                 CREATE TABLE artifacts(name TEXT NOT NULL, version INTEGER NOT NULL, manifest TEXT NOT NULL,
                                        blob BLOB NOT NULL, created_at REAL NOT NULL, PRIMARY KEY(name, version));
                 CREATE TABLE active_artifacts(name TEXT PRIMARY KEY, version INTEGER NOT NULL);

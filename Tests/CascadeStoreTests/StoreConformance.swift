@@ -81,6 +81,22 @@ enum TempDir {
     }
 
     @Test(arguments: StoreBackend.all)
+    func lastEventsAndRangesAcrossManyDays(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        let day = 86_400.0
+        // Out of time order on purpose; days 0, 1, 1, 5, 40 and one before 1970.
+        let times = [5 * day + 10, 1 * day + 3, -day / 2, 40 * day, 1 * day + 1, 0]
+        try s.appendEvents(times.enumerated().map { Event(user: "u", item: "i\($0.offset)", timestamp: $0.element) })
+        try s.appendEvents([Event(user: "v", item: "i9", timestamp: 3 * day)])
+        #expect(try s.lastEvents(user: "u", limit: 4, types: nil).map(\.timestamp) == [40 * day, 5 * day + 10, day + 3, day + 1])
+        #expect(try s.lastEvents(user: "u", limit: 100, types: nil).map(\.timestamp) == [40 * day, 5 * day + 10, day + 3, day + 1, 0, -day / 2])
+        #expect(try s.lastEvents(user: "u", limit: 0, types: nil).isEmpty)
+        #expect(try s.events(from: -day, to: day + 2).map(\.timestamp) == [-day / 2, 0, day + 1])
+        #expect(try s.events(from: day + 2, to: 40 * day).map(\.timestamp) == [day + 3, 3 * day, 5 * day + 10])
+        #expect(try s.events(from: 7, to: 7).isEmpty)
+    }
+
+    @Test(arguments: StoreBackend.all)
     func eventsByHalfOpenTimeRangeAndScanInBatches(_ backend: StoreBackend) throws {
         let s = try backend.make()
         try s.appendEvents((0..<25).map { Event(user: "u\($0 % 3)", item: "i\($0 % 7)", timestamp: Double($0)) })
