@@ -64,10 +64,14 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Item-CF: days after which a trigger counts half (default: no decay).")
     var triggerHalfLifeDays: Double?
 
+    @Option(help: "Item-CF: weight factor per step back in the user's history (1 = all triggers equal).")
+    var positionDecay: Float = ItemCF.Parameters().positionDecay
+
     func validate() throws {
         guard neighbours >= 1, neighbours <= 10_000 else { throw ValidationError("--neighbours must be in 1...10000, got \(neighbours)") }
         guard lastN >= 1 else { throw ValidationError("--last-n must be at least 1, got \(lastN)") }
         guard maxItemsPerUser >= 2 else { throw ValidationError("--max-items-per-user must be at least 2, got \(maxItemsPerUser)") }
+        guard positionDecay > 0, positionDecay <= 1 else { throw ValidationError("--position-decay must be in (0, 1], got \(positionDecay)") }
         if let d = triggerHalfLifeDays, !(d > 0) { throw ValidationError("--trigger-half-life-days must be positive, got \(d)") }
     }
 
@@ -77,6 +81,7 @@ struct ModelOptions: ParsableArguments {
         c.itemCF.lastN = lastN
         c.itemCF.maxItemsPerUser = maxItemsPerUser
         c.itemCF.triggerHalfLife = triggerHalfLifeDays.map { $0 * 86_400 }
+        c.itemCF.positionDecay = positionDecay
         return c
     }
 }

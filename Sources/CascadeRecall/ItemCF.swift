@@ -15,8 +15,9 @@ import Foundation
 /// `maxItemsPerUser` items (their strongest), which bounds the cost at
 /// O(sum_u min(|N(u)|, cap)^2) time and O(items x neighbours) memory; items run in parallel.
 ///
-/// Online: the user's LastN positive events are triggers, each weighted by its type weight and
-/// by `2^(-age / triggerHalfLife)`; a candidate's score is `sum_t weight_t sim(t, j)`.
+/// Online: the user's LastN positive events are triggers, each weighted by its type weight, by
+/// `2^(-age / triggerHalfLife)` and by `positionDecay^k` for the k-th most recent distinct item;
+/// a candidate's score is `sum_t weight_t sim(t, j)`.
 /// O(triggers x neighbours) a request.
 public struct ItemCF: RecallChannel {
     public struct Parameters: Sendable, Equatable {
@@ -28,6 +29,9 @@ public struct ItemCF: RecallChannel {
         public var lastN = 200
         /// Seconds after which a trigger counts half; nil for no decay.
         public var triggerHalfLife: Double? = nil
+        /// The k-th most recent distinct trigger (k = 0 newest) counts `positionDecay^k`:
+        /// recency by position, which works whatever the pace of the user.
+        public var positionDecay: Float = 0.8
         public init() {}
     }
 
@@ -158,7 +162,11 @@ public struct ItemCF: RecallChannel {
             }
             weight[e.item, default: 0] += w * d
         }
-        return order.map { ($0, weight[$0]!) }
+        var factor: Float = 1
+        return order.map { item in
+            defer { factor *= parameters.positionDecay }
+            return (item, weight[item]! * factor)
+        }
     }
 
     public func recall(_ context: RecallContext, quota: Int, filter: CandidateFilter) -> [Candidate] {
@@ -183,6 +191,7 @@ public struct ItemCF: RecallChannel {
         w.write(Int64(parameters.maxItemsPerUser))
         w.write(Int64(parameters.lastN))
         w.write(parameters.triggerHalfLife ?? -1)
+        w.write(parameters.positionDecay)
         w.write(array: typeWeights)
         w.write(array: offsets.map { Int64($0) })
         w.write(array: neighbourItems)
@@ -200,6 +209,7 @@ public struct ItemCF: RecallChannel {
         p.lastN = Int(try r.read(Int64.self, "lastN"))
         let h = try r.readDouble("triggerHalfLife")
         p.triggerHalfLife = h < 0 ? nil : h
+        p.positionDecay = try r.readFloat("positionDecay")
         let weights = try r.readFloats("typeWeights")
         let offsets = try r.readArray(Int64.self, "offsets").map { Int($0) }
         let items = try r.readArray(Int32.self, "neighbours")
