@@ -3,12 +3,27 @@ import CascadeCore
 import CascadeEngine
 import CascadeSim
 import CascadeStore
+import CascadeTensor
 import Foundation
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks; each prints one line per measurement as key=value fields.",
-        subcommands: [BenchStore.self])
+        subcommands: [BenchStore.self, BenchTensor.self])
+}
+
+struct BenchTensor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tensor",
+        abstract: "GEMM GFLOP/s at recommender shapes (one and two threads), the scoring product, gathers.",
+        discussion: "Compare with ../shared/bench/gemm_peer.py (numpy/OpenBLAS) on the same machine.")
+
+    @Flag(help: "Fewer repetitions (a rough figure in a few seconds).")
+    var quick = false
+
+    func run() throws {
+        for line in TensorBenchmark.run(threads: [1, 2], quick: quick) { print(line) }
+    }
 }
 
 struct BenchStore: ParsableCommand {

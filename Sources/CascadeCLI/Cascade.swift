@@ -3,10 +3,20 @@ import CascadeCore
 import CascadeEngine
 import CascadeRecall
 import CascadeStore
+import CascadeTensor
 import Foundation
 
 @main
 struct Cascade: ParsableCommand {
+    /// Checks the CPU before anything runs: the numeric kernels are built for AVX2 and FMA.
+    static func main() {
+        if let problem = CPUFeatures.check() {
+            note("error: \(problem)")
+            Foundation.exit(3)
+        }
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "cascade",
         abstract: "A recommender engine: recall, ranking and serving over your users, items and events.",
