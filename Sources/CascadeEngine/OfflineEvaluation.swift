@@ -8,6 +8,9 @@ import Foundation
 /// judge (`topk_judge.py`): a per-user temporal split (each user's last `testFraction` of positive
 /// events held out), models trained on the train part only, then Recall, NDCG, HitRate and
 /// coverage at K over users with test items, items of the user's train part never counted.
+/// The split is over distinct (user, item) pairs at their first positive event (on data with one
+/// event a pair, such as the judge's CSV files, this is the judge's split exactly); train keeps
+/// every positive event of the train pairs, so event-type weights still count.
 public enum OfflineEvaluation {
     public struct Result: Sendable {
         /// One row per system: the whole funnel and each channel alone.
@@ -42,11 +45,18 @@ public enum OfflineEvaluation {
         guard testFraction > 0, testFraction < 1 else { throw CascadeError.invalid("test fraction must be in (0, 1), got \(testFraction)") }
         progress?("splitting")
         let positive = TemporalSplit.positiveTypes(in: registry)
-        let split: EventSplit
+        // Split distinct (user, item) pairs at their first positive event, so an item clicked
+        // and then liked or watched is wholly in train or wholly in test.
+        let first = firstPositiveEvents(log, positive: positive)
+        let pairSplit: EventSplit
         switch proto {
-        case .temporal: split = try TemporalSplit.perUser(log: log, userCount: users.count, testFraction: testFraction, positiveTypes: positive)
-        case .leaveOneOut: split = try TemporalSplit.leaveOneOut(log: log, userCount: users.count, positiveTypes: positive)
+        case .temporal: pairSplit = try TemporalSplit.perUser(log: first, userCount: users.count, testFraction: testFraction, positiveTypes: positive)
+        case .leaveOneOut: pairSplit = try TemporalSplit.leaveOneOut(log: first, userCount: users.count, positiveTypes: positive)
         }
+        var testPairs = Set<UInt64>()
+        for i in 0..<pairSplit.test.count { testPairs.insert(pairKey(pairSplit.test.users[i], pairSplit.test.items[i])) }
+        let trainIndices = (0..<log.count).filter { positive.contains(log.types[$0]) && !testPairs.contains(pairKey(log.users[$0], log.items[$0])) }
+        let split = (train: log.subset(trainIndices), test: pairSplit.test)
         guard split.test.count > 0 else { throw CascadeError.invalid("no user has enough events for a test part (each needs at least 2 positive events)") }
         let train = try UserItemSets(log: split.train, userCount: users.count)
         let test = try UserItemSets(log: split.test, userCount: users.count)
@@ -71,6 +81,19 @@ public enum OfflineEvaluation {
             rows.append((name, try TopKEvaluation.evaluate(recommendations: all, train: train, test: test, k: k)))
         }
         return Result(rows: rows, trainEvents: split.train.count, testEvents: split.test.count, trainSeconds: trained.seconds)
+    }
+
+    @inline(__always) static func pairKey(_ u: Int32, _ i: Int32) -> UInt64 { UInt64(UInt32(bitPattern: u)) << 32 | UInt64(UInt32(bitPattern: i)) }
+
+    /// For each (user, item) pair, its earliest positive event (ties by position), in log order.
+    static func firstPositiveEvents(_ log: EventLog, positive: Set<UInt8>) -> EventLog {
+        var best: [UInt64: Int] = [:]
+        for i in 0..<log.count where positive.contains(log.types[i]) {
+            let key = pairKey(log.users[i], log.items[i])
+            if let j = best[key], log.timestamps[j] <= log.timestamps[i] { continue }
+            best[key] = i
+        }
+        return log.subset(best.values.sorted())
     }
 
     /// A fixed-width table of the rows, for people.

@@ -1,0 +1,35 @@
+import CascadeCore
+@testable import CascadeEngine
+import CascadeStore
+import Foundation
+import Testing
+
+@Suite struct OfflineEvaluationTests {
+    @Test func pairsSplitAtTheirFirstPositiveEvent() {
+        var log = EventLog()
+        // item 1 is clicked (t=2) then liked (t=3); an impression (type 0) never counts.
+        for (item, type, t) in [(0, 1, 1.0), (1, 1, 2), (1, 2, 3), (9, 0, 3.5), (2, 1, 4), (3, 1, 5), (4, 1, 6)] as [(Int32, UInt8, Double)] {
+            log.append(user: 0, item: item, type: type, timestamp: t)
+        }
+        let positive = Set(EventTypeRegistry().entries.filter { $0.weight > 0 }.map(\.code))
+        let first = OfflineEvaluation.firstPositiveEvents(log, positive: positive)
+        #expect(first.items == [0, 1, 2, 3, 4])
+        #expect(first.timestamps == [1, 2, 4, 5, 6])
+    }
+
+    @Test func itemCFBeatsPopularityOnTasteGroups() throws {
+        let s = try groupWorld()
+        let before = try s.counts()
+        let r = try OfflineEvaluation.run(store: s, testFraction: 0.2, k: 3)
+        let byName = Dictionary(uniqueKeysWithValues: r.rows.map { ($0.system, $0.metrics) })
+        let itemcf = try #require(byName["itemcf"]), popular = try #require(byName["popular"])
+        #expect(itemcf.recall > popular.recall)
+        #expect(r.rows.first?.system == "cascade")
+        #expect(r.testEvents > 0 && r.trainEvents > r.testEvents)
+        // The store is only read.
+        #expect(try s.counts() == before)
+        #expect(before.events == 210)
+        #expect(throws: CascadeError.self) { _ = try OfflineEvaluation.run(store: s, testFraction: 1.5, k: 3) }
+        #expect(throws: CascadeError.self) { _ = try OfflineEvaluation.run(store: s, testFraction: 0.2, k: 0) }
+    }
+}
