@@ -50,6 +50,7 @@ let package = Package(
         .executableTarget(name: "CascadeCLI", dependencies: [
             "CascadeEngine", "CascadeTensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "CascadeCoreTests", dependencies: ["CascadeCore"]),
         .testTarget(name: "CascadeTensorTests", dependencies: ["CascadeTensor"]),

@@ -5,11 +5,19 @@ import CascadeRecall
 import CascadeStore
 import CascadeTensor
 import Foundation
+import Logging
 
 @main
 struct Cascade: ParsableCommand {
     /// Checks the CPU before anything runs: the numeric kernels are built for AVX2 and FMA.
     static func main() {
+        // Library logs go to standard error; CASCADE_LOG_LEVEL=info (or debug, trace) shows them.
+        let level = ProcessInfo.processInfo.environment["CASCADE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
         if let problem = CPUFeatures.check() {
             note("error: \(problem)")
             Foundation.exit(3)

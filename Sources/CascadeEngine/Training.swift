@@ -2,6 +2,7 @@ import CascadeCore
 import CascadeRecall
 import CascadeStore
 import Foundation
+import Logging
 
 /// What the first funnel trains and how: the recall channels and their quotas.
 public struct FunnelConfig: Sendable, Equatable {
@@ -37,6 +38,8 @@ public struct TrainedChannels: Sendable {
 
 /// Builds recall channels from events and publishes them to the artifact registry.
 public enum Trainer {
+    static let logger = Logger(label: "cascade.train")
+
     /// Builds every channel of the first funnel from a log (no store involved: evaluation trains
     /// on a split this way).
     public static func build(log: EventLog, userCount: Int, itemCount: Int, registry: EventTypeRegistry,
@@ -51,6 +54,10 @@ public enum Trainer {
         let matrix = InteractionMatrix(log: log, userCount: userCount, itemCount: itemCount, typeWeights: weights)
         progress?("item-CF")
         let itemcf = ItemCF.build(matrix, typeWeights: weights, parameters: config.itemCF, name: "itemcf")
+        logger.info("built recall channels", metadata: [
+            "events": "\(log.count)", "users": "\(userCount)", "items": "\(itemCount)",
+            "itemcf_neighbours": "\(itemcf.neighbourItems.count)", "seconds": "\(Date().timeIntervalSince(start))",
+        ])
         return TrainedChannels(channels: [itemcf, trending, popular], seconds: Date().timeIntervalSince(start))
     }
 
@@ -75,8 +82,9 @@ public enum Trainer {
                 "events": String(log.count), "users": String(ids.users.count), "items": String(ids.items.count),
                 "trained_at": ISO8601DateFormatter().string(from: Date()),
             ]
-            versions[ch.name] = try store.putArtifact(name: "recall/\(ch.name)", manifest: manifest,
-                                                      blob: Data(ch.serialized()), activate: true)
+            let blob = Data(ch.serialized())
+            versions[ch.name] = try store.putArtifact(name: "recall/\(ch.name)", manifest: manifest, blob: blob, activate: true)
+            logger.info("published artifact", metadata: ["name": "recall/\(ch.name)", "version": "\(versions[ch.name]!)", "bytes": "\(blob.count)"])
         }
         return TrainReport(events: log.count, users: ids.users.count, items: ids.items.count,
                            loadSeconds: loadSeconds, trainSeconds: trained.seconds, versions: versions)

@@ -2,6 +2,7 @@ import CascadeCore
 import Foundation
 import GRDB
 import GRDBSQLite
+import Logging
 
 /// The embedded default ``Store``: one SQLite file through GRDB.
 ///
@@ -118,6 +119,8 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             }
         }
         do {
+            let pending = try writer.read { try migrator.hasCompletedMigrations($0) ? [] : migrator.migrations }
+            if !pending.isEmpty { Logger(label: "cascade.store").info("migrating database schema", metadata: ["path": "\(path)"]) }
             try migrator.migrate(writer)
         } catch {
             throw CascadeError.storage("cannot prepare database \(path): \(Self.describe(error))")
