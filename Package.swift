@@ -20,7 +20,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Cascade", targets: [
-            "CascadeCore", "CascadeTensor", "CascadeStore", "CascadeImport", "CascadeSim",
+            "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeImport", "CascadeSim",
             "CascadeRecall", "CascadeEval", "CascadeEngine",
         ]),
         .executable(name: "cascade", targets: ["CascadeCLI"]),
@@ -33,6 +33,7 @@ let package = Package(
     targets: [
         .target(name: "CascadeCore"),
         .target(name: "CascadeTensor", swiftSettings: kernelFlags),
+        .target(name: "CascadeANN", dependencies: ["CascadeCore"], swiftSettings: kernelFlags),
         .target(name: "CascadeStore", dependencies: [
             "CascadeCore",
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -41,7 +42,7 @@ let package = Package(
         ]),
         .target(name: "CascadeImport", dependencies: ["CascadeCore", "CascadeStore"]),
         .target(name: "CascadeSim", dependencies: ["CascadeCore"]),
-        .target(name: "CascadeRecall", dependencies: ["CascadeCore"]),
+        .target(name: "CascadeRecall", dependencies: ["CascadeCore", "CascadeTensor", "CascadeANN"], swiftSettings: kernelFlags),
         .target(name: "CascadeEval", dependencies: ["CascadeCore"]),
         .target(name: "CascadeEngine", dependencies: [
             "CascadeCore", "CascadeTensor", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeSim", "CascadeImport",
@@ -54,6 +55,7 @@ let package = Package(
         ]),
         .testTarget(name: "CascadeCoreTests", dependencies: ["CascadeCore"]),
         .testTarget(name: "CascadeTensorTests", dependencies: ["CascadeTensor"]),
+        .testTarget(name: "CascadeANNTests", dependencies: ["CascadeANN"]),
         .testTarget(name: "CascadeStoreTests", dependencies: ["CascadeStore"]),
         .testTarget(name: "CascadeImportTests", dependencies: ["CascadeImport", "CascadeStore"]),
         .testTarget(name: "CascadeSimTests", dependencies: ["CascadeSim"]),

@@ -5,7 +5,40 @@ import Foundation
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate the funnel offline: split by time, train on the past, score on the future.",
+        abstract: "Evaluate offline: split by time, train on the past, score on the future.",
+        subcommands: [EvalTopK.self, EvalRecall.self],
+        defaultSubcommand: EvalTopK.self)
+}
+
+struct EvalRecall: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recall",
+        abstract: "Recall@K and HitRate@K of each recall channel alone and of the merged candidates, at K = 50, 200, 1000.",
+        discussion: "Same split as `cascade eval`; also prints the final top-10 figures.")
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "Fraction of each user's events held out.")
+    var testFrac: Double = 0.2
+
+    func run() throws {
+        try runReporting {
+            let s = try store.open()
+            let bar = ProgressBar("eval recall")
+            let r = try OfflineEvaluation.run(store: s, testFraction: testFrac, ks: [10, 50, 200, 1000], config: model.config) { bar.stage($0) }
+            bar.finish()
+            print("protocol=temporal test_frac=\(testFrac) train_events=\(r.trainEvents) test_events=\(r.testEvents)")
+            print(OfflineEvaluation.recallTable(r), terminator: "")
+            for (name, m) in r.rows { print(m.line(system: name, k: m.k)) }
+        }
+    }
+}
+
+struct EvalTopK: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topk",
+        abstract: "Top-K quality of the funnel and of each channel alone (the default).",
         discussion: """
             temporal: per user, the last --test-frac of their positive events (by time) are held out; \
             users with one event stay in train. Metrics (as topk_judge.py defines them): Recall@K, \

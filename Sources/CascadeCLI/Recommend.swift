@@ -1,6 +1,7 @@
 import ArgumentParser
 import CascadeCore
 import CascadeEngine
+import CascadeRecall
 import CascadeStore
 import Foundation
 
@@ -27,6 +28,12 @@ struct Recommend: ParsableCommand {
     @Option(help: "Where to write the CSV (default: standard output).")
     var out: String?
 
+    @Option(help: "Recommend from this recall channel alone (e.g. itemcf, popular), to judge it on its own.")
+    var channel: String?
+
+    @Flag(help: "With --user: print each channel's candidate count and time.")
+    var debug = false
+
     func validate() throws {
         guard (user == nil) != (usersFrom == nil) else { throw ValidationError("give exactly one of --user and --users-from") }
         guard (1...1000).contains(n) else { throw ValidationError("--n must be between 1 and 1000, got \(n)") }
@@ -35,10 +42,22 @@ struct Recommend: ParsableCommand {
     func run() throws {
         try runReporting {
             let s = try store.open()
-            let rec = try Recommender.load(store: s)
+            var config = FunnelConfig()
+            if let channel {
+                guard let q = config.quotas.first(where: { $0.channel == channel }) else {
+                    throw CascadeError.invalid("--channel: unknown channel '\(channel)'; channels: \(config.quotas.map(\.channel).joined(separator: ", "))")
+                }
+                config.quotas = [ChannelQuota(channel: channel, quota: max(q.quota, n), weight: 1)]
+            }
+            let rec = try Recommender.load(store: s, config: config)
             if let user {
-                let recs = try rec.recommend(user: user, n: n, store: s)
+                let result = try rec.run(user: user, n: n, store: s)
+                let recs = result.recommendations
                 if rec.users.index(of: user) == nil { note("user \(user) is unknown: cold-start recommendations") }
+                if debug {
+                    for t in result.channels { print("# channel \(t.channel): \(t.candidates) candidates in \(String(format: "%.0f", t.microseconds)) us") }
+                    print("# merged \(result.merged) candidates")
+                }
                 for (r, x) in recs.enumerated() {
                     print("\(r + 1)\t\(rec.items.external(x.item))\t\(String(format: "%.4f", x.score))\t\(x.channels.joined(separator: ","))")
                 }

@@ -93,7 +93,8 @@ public struct BloomFilter: Sendable, Equatable {
     public mutating func insert(_ key: String) { insert(Self.fnv1a(key)) }
     public func contains(_ key: String) -> Bool { contains(Self.fnv1a(key)) }
 
-    static func fnv1a(_ s: String) -> UInt64 {
+    /// FNV-1a, 64-bit: the hash of text keys.
+    public static func fnv1a(_ s: String) -> UInt64 {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
         for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
         return h

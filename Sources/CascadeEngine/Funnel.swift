@@ -10,12 +10,27 @@ public struct Recommendation: Sendable, Equatable {
     public var channels: [String]
 }
 
-/// The request path: context -> recall channels -> merge and filter -> (rank) -> page.
+/// What one channel did for one request.
+public struct ChannelTiming: Sendable, Equatable {
+    public var channel: String
+    public var candidates: Int
+    public var microseconds: Double
+}
+
+/// A funnel run: the page and how each stage went.
+public struct FunnelResult: Sendable {
+    public var recommendations: [Recommendation]
+    public var channels: [ChannelTiming]
+    /// Distinct candidates after the merge (within the budget).
+    public var merged: Int
+}
+
+/// The request path: context -> recall channels (concurrently) -> merge, dedupe, filter -> page.
 ///
-/// This first funnel orders the page by the merged recall score; ranking and re-ranking stages
-/// slot in between merge and page. Each channel gets its quota of allowed items (hidden,
-/// deleted and already-seen items are filtered inside the channels, so quotas count real
-/// candidates). Channels run one after another; each is a few hundred microseconds.
+/// Each channel gets its quota of allowed items (hidden, deleted, seen, exposed and disliked
+/// items are filtered inside the channels, so quotas count real candidates); the merge keeps at
+/// most `mergeLimit` candidates in all. This first funnel orders the page by the merged recall
+/// score; ranking and re-ranking stages slot in between merge and page.
 public struct Funnel: Sendable {
     public let channels: [any RecallChannel]
     public let config: FunnelConfig
@@ -31,14 +46,44 @@ public struct Funnel: Sendable {
 
     /// Recommends up to `n` items. `filter` decides what may be shown (see ``CandidateFilter``).
     public func recommend(_ context: RecallContext, n: Int, filter: CandidateFilter) -> [Recommendation] {
-        var lists: [(quota: ChannelQuota, candidates: [Candidate])] = []
-        for q in config.quotas {
-            guard let ch = channels.first(where: { $0.name == q.channel }) else { continue }
-            lists.append((q, ch.recall(context, quota: q.quota, filter: filter)))
+        run(context, n: n, filter: filter).recommendations
+    }
+
+    /// Runs the funnel with per-channel timings. Channels run concurrently on the machine's cores.
+    public func run(_ context: RecallContext, n: Int, filter: CandidateFilter) -> FunnelResult {
+        let plan: [(ChannelQuota, any RecallChannel)] = config.quotas.compactMap { q in
+            channels.first(where: { $0.name == q.channel }).map { (q, $0) }
         }
-        let merged = merger.merge(lists, limit: max(n, config.mergeLimit))
-        return merged.prefix(max(0, n)).map { m in
+        let slots = Slots<([Candidate], Double)>(count: plan.count, initial: ([], 0))
+        let work = { @Sendable (k: Int) in
+            let start = DispatchTime.now().uptimeNanoseconds
+            let list = plan[k].1.recall(context, quota: plan[k].0.quota, filter: filter)
+            slots.set(k, (list, Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000))
+        }
+        if plan.count > 1 { Parallel.forEach(chunks: plan.count, work) } else if plan.count == 1 { work(0) }
+        let results = slots.values
+        let merged = merger.merge(zip(plan, results).map { ($0.0.0, $0.1.0) }, limit: max(n, config.mergeLimit))
+        let page = merged.prefix(max(0, n)).map { m in
             Recommendation(item: m.item, score: m.score, channels: m.sources.sorted { $0.rank < $1.rank }.map(\.channel))
         }
+        let timings = zip(plan, results).map { ChannelTiming(channel: $0.0.0.channel, candidates: $0.1.0.count, microseconds: $0.1.1) }
+        return FunnelResult(recommendations: Array(page), channels: timings, merged: merged.count)
     }
+}
+
+/// Fixed slots written by concurrent chunks, each chunk its own slot.
+final class Slots<T: Sendable>: @unchecked Sendable {
+    private let base: UnsafeMutablePointer<T>
+    private let count: Int
+    init(count: Int, initial: T) {
+        self.count = count
+        base = .allocate(capacity: max(1, count))
+        base.initialize(repeating: initial, count: count)
+    }
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+    func set(_ i: Int, _ v: T) { base[i] = v }
+    var values: [T] { Array(UnsafeBufferPointer(start: base, count: count)) }
 }

@@ -28,19 +28,25 @@ public enum OfflineEvaluation {
     }
 
     /// Splits, trains and scores. `store` supplies events, ids and event-type weights.
+    /// With `ks` of several cut-offs (e.g. `[10, 50, 200, 1000]`), each system recommends
+    /// `max(ks)` items once and is scored at every K: the recall view of the funnel. Channels
+    /// alone get a quota of at least `max(ks)`; the merged "cascade" row keeps the configured quotas.
     public static func run(store: any Store, protocol proto: SplitProtocol = .temporal, testFraction: Double = 0.2, k: Int = 10,
-                           config: FunnelConfig = FunnelConfig(), progress: ((String) -> Void)? = nil) throws -> Result {
+                           ks: [Int]? = nil, config: FunnelConfig = FunnelConfig(), progress: ((String) -> Void)? = nil) throws -> Result {
         progress?("loading events")
         let log = try store.loadEventLog()
         let ids = try store.idSnapshot()
         let registry = try store.eventTypes()
-        return try run(log: log, users: ids.users, items: ids.items, registry: registry, unavailable: try store.unavailableItems(),
-                       protocol: proto, testFraction: testFraction, k: k, config: config, progress: progress)
+        let catalog = ItemCatalog(items: try store.allItems(), ids: ids.items, unavailable: try store.unavailableItems())
+        return try run(log: log, users: ids.users, items: ids.items, registry: registry, catalog: catalog,
+                       protocol: proto, testFraction: testFraction, k: k, ks: ks, config: config, progress: progress)
     }
 
-    public static func run(log: EventLog, users: IdMap, items: IdMap, registry: EventTypeRegistry, unavailable: Set<Int32> = [],
+    public static func run(log: EventLog, users: IdMap, items: IdMap, registry: EventTypeRegistry, catalog: ItemCatalog? = nil,
                            protocol proto: SplitProtocol = .temporal, testFraction: Double = 0.2, k: Int = 10,
-                           config: FunnelConfig = FunnelConfig(), progress: ((String) -> Void)? = nil) throws -> Result {
+                           ks: [Int]? = nil, config: FunnelConfig = FunnelConfig(), progress: ((String) -> Void)? = nil) throws -> Result {
+        let cutoffs = ks ?? [k]
+        guard let longest = cutoffs.max(), cutoffs.allSatisfy({ $0 >= 1 }) else { throw CascadeError.invalid("every K must be at least 1, got \(cutoffs)") }
         guard k >= 1 else { throw CascadeError.invalid("k must be at least 1, got \(k)") }
         guard testFraction > 0, testFraction < 1 else { throw CascadeError.invalid("test fraction must be in (0, 1), got \(testFraction)") }
         progress?("splitting")
@@ -67,18 +73,20 @@ public enum OfflineEvaluation {
         var systems: [(String, FunnelConfig)] = [("cascade", config)]
         for q in config.quotas {
             var single = config
-            single.quotas = [ChannelQuota(channel: q.channel, quota: max(q.quota, k + 200), weight: 1)]
+            single.quotas = [ChannelQuota(channel: q.channel, quota: max(q.quota, longest + 200), weight: 1)]
             systems.append((q.channel, single))
         }
         var rows: [(system: String, metrics: TopKMetrics)] = []
         for (name, cfg) in systems {
             progress?("recommending: \(name)")
             let rec = Recommender(funnel: Funnel(channels: trained.channels, config: cfg, itemCount: items.count),
-                                  users: users, items: items, unavailable: unavailable, registry: registry)
-            let lists = rec.recommendAll(requested, log: split.train, n: k)
+                                  users: users, items: items, catalog: catalog ?? ItemCatalog(items: [], ids: items), registry: registry)
+            let lists = rec.recommendAll(requested, log: split.train, n: longest)
             var all = [[Int32]](repeating: [], count: users.count)
             for (u, list) in zip(evalUsers, lists) { all[u] = list.map(\.item) }
-            rows.append((name, try TopKEvaluation.evaluate(recommendations: all, train: train, test: test, k: k)))
+            for cut in cutoffs {
+                rows.append((name, try TopKEvaluation.evaluate(recommendations: all, train: train, test: test, k: cut)))
+            }
         }
         return Result(rows: rows, trainEvents: split.train.count, testEvents: split.test.count, trainSeconds: trained.seconds)
     }
@@ -99,9 +107,26 @@ public enum OfflineEvaluation {
     /// A fixed-width table of the rows, for people.
     public static func table(_ r: Result, k: Int) -> String {
         var s = "system        Recall@\(k)  NDCG@\(k)  HitRate@\(k)  Coverage@\(k)  users\n"
-        for (name, m) in r.rows {
+        for (name, m) in r.rows where m.k == k {
             s += name.padding(toLength: 12, withPad: " ", startingAt: 0)
             s += String(format: "  %9.4f  %7.4f  %10.4f  %11.4f  %d\n", m.recall, m.ndcg, m.hitRate, m.coverage, m.users)
+        }
+        return s
+    }
+
+    /// Recall@K and HitRate@K per system (rows) and cut-off (columns).
+    public static func recallTable(_ r: Result) -> String {
+        let ks = Array(Set(r.rows.map(\.metrics.k))).sorted()
+        var s = "system      " + ks.map { "  Recall@\($0)".padding(toLength: 13, withPad: " ", startingAt: 0) + "  Hit@\($0)".padding(toLength: 11, withPad: " ", startingAt: 0) }.joined() + "\n"
+        var order: [String] = []
+        for (name, _) in r.rows where !order.contains(name) { order.append(name) }
+        for name in order {
+            s += name.padding(toLength: 12, withPad: " ", startingAt: 0)
+            for k in ks {
+                guard let m = r.rows.first(where: { $0.system == name && $0.metrics.k == k })?.metrics else { continue }
+                s += String(format: "  %11.4f  %9.4f", m.recall, m.hitRate)
+            }
+            s += "\n"
         }
         return s
     }

@@ -3,54 +3,95 @@ import CascadeRecall
 import CascadeStore
 import Foundation
 
-/// Serves recommendations from a store: the active channel artifacts, the id maps, and each
-/// user's recent events. Unknown users get the cold-start path (popular and trending items).
+/// Serves recommendations from a store: the active channel artifacts, the id maps, the item
+/// catalogue, and each user's recent events and exposure filter. Unknown users get the
+/// cold-start path (popular and trending items), never an error.
 public struct Recommender: Sendable {
     public let funnel: Funnel
     public let users: IdMap
     public let items: IdMap
-    public let unavailable: Set<Int32>
+    public let catalog: ItemCatalog
     public let registry: EventTypeRegistry
+    /// Exposure key per item (a hash of its external id).
+    let exposureKeys: [UInt64]
+    let typeWeights: [Float]
 
-    public init(funnel: Funnel, users: IdMap, items: IdMap, unavailable: Set<Int32>, registry: EventTypeRegistry) {
+    /// How dislikes turn into blocks: a disliked item is never shown again; this many dislikes
+    /// of one author's items block the author, and of one category's items block the category.
+    public static let dislikesToBlockAuthor = 2
+    public static let dislikesToBlockCategory = 3
+
+    public init(funnel: Funnel, users: IdMap, items: IdMap, catalog: ItemCatalog, registry: EventTypeRegistry) {
         self.funnel = funnel
         self.users = users
         self.items = items
-        self.unavailable = unavailable
+        self.catalog = catalog
         self.registry = registry
+        exposureKeys = items.ids.map(ExposureFilter.key)
+        typeWeights = registry.weightsByCode
     }
 
-    /// Loads the active models of `store`. Throws when nothing was trained yet.
+    /// Loads the active models of `store`. A channel whose artifact is missing or unreadable is
+    /// skipped (and logged); throws only when no channel at all is available.
     public static func load(store: any Store, config: FunnelConfig = FunnelConfig()) throws -> Recommender {
         let channels = try Trainer.loadChannels(store: store, config: config)
         guard !channels.isEmpty else {
             throw CascadeError.notFound("no trained models in the store; run `cascade train` first")
         }
         let ids = try store.idSnapshot()
+        let catalog = ItemCatalog(items: try store.allItems(), ids: ids.items, unavailable: try store.unavailableItems())
         return Recommender(funnel: Funnel(channels: channels, config: config, itemCount: ids.items.count),
-                           users: ids.users, items: ids.items, unavailable: try store.unavailableItems(),
-                           registry: try store.eventTypes())
+                           users: ids.users, items: ids.items, catalog: catalog, registry: try store.eventTypes())
     }
 
-    /// The filter for a user whose recent events are `history`: those items count as seen.
-    public func filter(seen history: [HistoryEvent]) -> CandidateFilter {
-        CandidateFilter(itemCount: items.count, unavailable: unavailable, seen: Set(history.map(\.item)))
+    /// The filter for a user whose recent events are `history` (newest first): items they acted on
+    /// (any type with a non-zero weight) count as seen for good, their dislikes block items,
+    /// authors and categories; impressions alone go through `exposure`, which forgets them in time.
+    public func filter(history: [HistoryEvent], exposure: ExposureFilter? = nil, now: Double = 0) -> CandidateFilter {
+        let acted = history.filter { Int($0.type) < typeWeights.count && typeWeights[Int($0.type)] != 0 }
+        var f = CandidateFilter(unavailable: catalog.unavailable, seen: Set(acted.map(\.item)), exposure: exposure, now: now)
+        f.exposureKeys = exposureKeys
+        var authorDislikes: [Int32: Int] = [:], categoryDislikes: [Int32: Int] = [:]
+        for e in history where Int(e.type) < typeWeights.count && typeWeights[Int(e.type)] < 0 && Int(e.item) < catalog.count {
+            let a = catalog.author[Int(e.item)], c = catalog.category[Int(e.item)]
+            if a >= 0 { authorDislikes[a, default: 0] += 1 }
+            if c >= 0 { categoryDislikes[c, default: 0] += 1 }
+        }
+        f.blockedAuthors = Set(authorDislikes.filter { $0.value >= Self.dislikesToBlockAuthor }.keys)
+        f.blockedCategories = Set(categoryDislikes.filter { $0.value >= Self.dislikesToBlockCategory }.keys)
+        if !f.blockedAuthors.isEmpty { f.itemAuthor = catalog.author }
+        if !f.blockedCategories.isEmpty { f.itemCategory = catalog.category }
+        return f
     }
 
-    /// Recommends for `user` given their recent events, newest first (dense ids).
-    public func recommend(user: String, history: [HistoryEvent], n: Int, now: Double, scene: String? = nil) -> [Recommendation] {
+    /// Runs the funnel for `user` given their recent events, newest first (dense ids).
+    public func run(user: String, history: [HistoryEvent], n: Int, now: Double, exposure: ExposureFilter? = nil,
+                    scene: String? = nil) -> FunnelResult {
         let ctx = RecallContext(user: users.index(of: user), history: history, now: now, scene: scene)
-        return funnel.recommend(ctx, n: n, filter: filter(seen: history))
+        return funnel.run(ctx, n: n, filter: filter(history: history, exposure: exposure, now: now))
     }
 
-    /// Recommends for `user`, reading their recent events from `store`.
-    public func recommend(user: String, n: Int, store: any Store, now: Double? = nil, scene: String? = nil) throws -> [Recommendation] {
-        let events = try store.lastEvents(user: user, limit: funnel.config.historyLength, types: nil)
-        let history = events.compactMap { e -> HistoryEvent? in
+    public func recommend(user: String, history: [HistoryEvent], n: Int, now: Double, scene: String? = nil) -> [Recommendation] {
+        run(user: user, history: history, n: n, now: now, scene: scene).recommendations
+    }
+
+    /// The user's recent events from `store`, newest first, in dense form.
+    public func history(of user: String, store: any Store) throws -> [HistoryEvent] {
+        try store.lastEvents(user: user, limit: funnel.config.historyLength, types: nil).compactMap { e in
             guard let i = items.index(of: e.item), let c = registry.code(of: e.type) else { return nil }
             return HistoryEvent(item: i, type: c, timestamp: e.timestamp)
         }
-        return recommend(user: user, history: history, n: n, now: now ?? Date().timeIntervalSince1970, scene: scene)
+    }
+
+    /// Recommends for `user`, reading their recent events and exposure filter from `store`.
+    public func run(user: String, n: Int, store: any Store, now: Double? = nil, scene: String? = nil) throws -> FunnelResult {
+        let exposure = try store.exposureFilter(user: user).map { try ExposureFilter(serialized: $0) }
+        return run(user: user, history: try history(of: user, store: store), n: n, now: now ?? Date().timeIntervalSince1970,
+                   exposure: exposure, scene: scene)
+    }
+
+    public func recommend(user: String, n: Int, store: any Store, now: Double? = nil, scene: String? = nil) throws -> [Recommendation] {
+        try run(user: user, n: n, store: store, now: now, scene: scene).recommendations
     }
 
     /// Recommends for many users at once from an in-memory log (batch jobs, evaluation).
@@ -59,7 +100,7 @@ public struct Recommender: Sendable {
         let index = log.indexByUser(userCount: users.count)
         let reference = now ?? log.maxTimestamp
         let limit = funnel.config.historyLength
-        let box = ResultBox(count: requested.count)
+        let box = Slots<[Recommendation]>(count: requested.count, initial: [])
         Parallel.forRanges(requested.count, minimumChunk: 16) { range in
             for r in range {
                 var history: [HistoryEvent] = []
@@ -77,21 +118,4 @@ public struct Recommender: Sendable {
         }
         return box.values
     }
-}
-
-/// Results written by parallel chunks, each to its own slot.
-final class ResultBox: @unchecked Sendable {
-    private let slots: UnsafeMutablePointer<[Recommendation]>
-    private let count: Int
-    init(count: Int) {
-        self.count = count
-        slots = .allocate(capacity: max(1, count))
-        slots.initialize(repeating: [], count: count)
-    }
-    deinit {
-        slots.deinitialize(count: count)
-        slots.deallocate()
-    }
-    func set(_ i: Int, _ v: [Recommendation]) { slots[i] = v }
-    var values: [[Recommendation]] { Array(UnsafeBufferPointer(start: slots, count: count)) }
 }

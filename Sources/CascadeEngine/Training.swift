@@ -90,16 +90,31 @@ public enum Trainer {
                            loadSeconds: loadSeconds, trainSeconds: trained.seconds, versions: versions)
     }
 
-    /// Loads the active artifact of every configured channel. Channels never trained are skipped.
+    /// How each kind of channel artifact is read back, by the `kind` in its manifest.
+    public static let loaders: [String: @Sendable ([UInt8]) throws -> any RecallChannel] = [
+        "ItemCF": { try ItemCF(serialized: $0) },
+        "Popularity": { try Popularity(serialized: $0) },
+    ]
+
+    /// Loads the active artifact of every configured channel. A channel never trained, or whose
+    /// artifact cannot be read, is skipped and logged: recommendations degrade, they do not fail.
     public static func loadChannels(store: any Store, config: FunnelConfig = FunnelConfig()) throws -> [any RecallChannel] {
         var out: [any RecallChannel] = []
         for q in config.quotas {
-            guard let a = try store.activeArtifact(name: "recall/\(q.channel)") else { continue }
-            let bytes = [UInt8](a.blob)
-            switch a.info.manifest["kind"] {
-            case "ItemCF": out.append(try ItemCF(serialized: bytes))
-            case "Popularity": out.append(try Popularity(serialized: bytes))
-            case let k: throw CascadeError.corrupt("artifact recall/\(q.channel) v\(a.info.version): unknown kind \(k ?? "none")")
+            let name = "recall/\(q.channel)"
+            guard let a = try store.activeArtifact(name: name) else {
+                logger.warning("channel skipped: no trained artifact", metadata: ["artifact": "\(name)"])
+                continue
+            }
+            let kind = a.info.manifest["kind"] ?? "none"
+            guard let load = loaders[kind] else {
+                logger.error("channel skipped: unknown artifact kind", metadata: ["artifact": "\(name)", "version": "\(a.info.version)", "kind": "\(kind)"])
+                continue
+            }
+            do {
+                out.append(try load([UInt8](a.blob)))
+            } catch {
+                logger.error("channel skipped: unreadable artifact", metadata: ["artifact": "\(name)", "version": "\(a.info.version)", "error": "\(error)"])
             }
         }
         return out

@@ -33,26 +33,46 @@ public struct RecallContext: Sendable {
 }
 
 /// Which items may be returned: not hidden or deleted, not already seen (exactly, from the
-/// user's history, or probably, from an exposure Bloom filter), not disliked.
+/// user's history, or probably, from the exposure filter), not disliked, and not by an author or
+/// in a category the user blocked by their dislikes.
 public struct CandidateFilter: Sendable {
     /// Indexed by item; true when the item may never be recommended.
     public var unavailable: [Bool]
+    /// Items the user interacted with or disliked: never recommended again.
     public var seen: Set<Int32>
-    public var exposure: BloomFilter?
+    /// Items shown recently (probabilistic: a false positive hides an unseen item, never the reverse).
+    public var exposure: ExposureFilter?
+    /// The request time, for the exposure filter's windows.
+    public var now: Double
+    /// Authors and finest categories the user does not want, with the per-item lookups.
+    public var blockedAuthors: Set<Int32> = []
+    public var blockedCategories: Set<Int32> = []
+    public var itemAuthor: [Int32] = []
+    public var itemCategory: [Int32] = []
+    /// Exposure key per item (``ExposureFilter/key(_:)`` of its external id).
+    public var exposureKeys: [UInt64] = []
 
-    public init(itemCount: Int, unavailable: Set<Int32> = [], seen: Set<Int32> = [], exposure: BloomFilter? = nil) {
+    public init(itemCount: Int, unavailable: Set<Int32> = [], seen: Set<Int32> = [], exposure: ExposureFilter? = nil, now: Double = 0) {
         var flags = [Bool](repeating: false, count: itemCount)
         for i in unavailable where Int(i) < itemCount && i >= 0 { flags[Int(i)] = true }
-        self.unavailable = flags
+        self.init(unavailable: flags, seen: seen, exposure: exposure, now: now)
+    }
+
+    /// A filter over a shared availability array (no per-request copy of it).
+    public init(unavailable: [Bool], seen: Set<Int32> = [], exposure: ExposureFilter? = nil, now: Double = 0) {
+        self.unavailable = unavailable
         self.seen = seen
         self.exposure = exposure
+        self.now = now
     }
 
     /// Whether `item` may be recommended.
     @inlinable public func allows(_ item: Int32) -> Bool {
         guard item >= 0, Int(item) < unavailable.count, !unavailable[Int(item)] else { return false }
         if seen.contains(item) { return false }
-        if let e = exposure, e.contains(item) { return false }
+        if !blockedAuthors.isEmpty, Int(item) < itemAuthor.count, blockedAuthors.contains(itemAuthor[Int(item)]) { return false }
+        if !blockedCategories.isEmpty, Int(item) < itemCategory.count, blockedCategories.contains(itemCategory[Int(item)]) { return false }
+        if let e = exposure, Int(item) < exposureKeys.count, e.contains(exposureKeys[Int(item)], now: now) { return false }
         return true
     }
 }

@@ -118,6 +118,9 @@ public final class SQLiteStore: Store, @unchecked Sendable {
                                arguments: [Int(e.code), e.name, Double(e.weight)])
             }
         }
+        migrator.registerMigration("v2-exposures") { db in
+            try db.execute(sql: "CREATE TABLE exposures(user_idx INTEGER PRIMARY KEY, data BLOB NOT NULL, updated_at REAL NOT NULL)")
+        }
         do {
             let pending = try writer.read { try migrator.hasCompletedMigrations($0) ? [] : migrator.migrations }
             if !pending.isEmpty { Logger(label: "cascade.store").info("migrating database schema", metadata: ["path": "\(path)"]) }

@@ -52,6 +52,12 @@ public protocol Store: AnyObject, Sendable {
     func registerEventType(_ type: EventType, weight: Float) throws
     func counts() throws -> StoreCounts
 
+    // MARK: exposure filters
+    /// The stored exposure filter of `user` (see ``ExposureFilter``), nil when none.
+    func exposureFilter(user: String) throws -> Data?
+    /// Replaces the exposure filters of several users in one transaction. Unknown users are created.
+    func putExposureFilters(_ filters: [String: Data]) throws
+
     // MARK: artifacts
     /// Saves a new version of model `name` (versions count from 1); activates it when asked.
     @discardableResult

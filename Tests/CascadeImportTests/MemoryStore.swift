@@ -41,6 +41,8 @@ final class MemoryStore: Store, @unchecked Sendable {
     func setItemHidden(_ id: String, hidden: Bool) throws { throw unsupported() }
     func allUsers() throws -> [User] { throw unsupported() }
     func allItems() throws -> [Item] { throw unsupported() }
+    func exposureFilter(user: String) throws -> Data? { throw unsupported() }
+    func putExposureFilters(_ filters: [String: Data]) throws { throw unsupported() }
     func appendEvents(_ events: [Event]) throws { throw unsupported() }
     func lastEvents(user: String, limit: Int, types: Set<EventType>?) throws -> [Event] { throw unsupported() }
     func events(from: Double, to: Double) throws -> [Event] { throw unsupported() }

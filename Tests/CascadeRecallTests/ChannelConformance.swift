@@ -1,5 +1,5 @@
 import CascadeCore
-@testable import CascadeRecall
+import CascadeRecall
 import Foundation
 import Testing
 
@@ -37,7 +37,9 @@ struct ChannelCase: CustomStringConvertible, Sendable {
     let load: @Sendable ([UInt8]) throws -> any RecallChannel
     var description: String { name }
 
-    static let all: [ChannelCase] = [
+    static var all: [ChannelCase] { classical + factorization + rules }
+
+    static let classical: [ChannelCase] = [
         ChannelCase(name: "popular", make: { Popularity.build(log: Fixture.log, itemCount: Fixture.itemCount, typeWeights: Fixture.weights) },
                     load: { try Popularity(serialized: $0) }),
         ChannelCase(name: "trending", make: { Popularity.build(log: Fixture.log, itemCount: Fixture.itemCount, typeWeights: Fixture.weights, halfLife: 50, name: "trending") },

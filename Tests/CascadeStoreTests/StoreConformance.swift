@@ -172,6 +172,18 @@ enum TempDir {
     }
 
     @Test(arguments: StoreBackend.all)
+    func exposureFiltersRoundTrip(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        #expect(try s.exposureFilter(user: "u") == nil)
+        try s.putExposureFilters(["u": Data([1, 2]), "w": Data([3])])
+        #expect(try s.exposureFilter(user: "u") == Data([1, 2]))
+        try s.putExposureFilters(["u": Data([9])])
+        #expect(try s.exposureFilter(user: "u") == Data([9]) && s.exposureFilter(user: "w") == Data([3]))
+        #expect(try s.idSnapshot().users.ids == ["u", "w"])
+        #expect(throws: CascadeError.self) { try s.putExposureFilters(["": Data([1])]) }
+    }
+
+    @Test(arguments: StoreBackend.all)
     func artifactVersionsAndAtomicActivation(_ backend: StoreBackend) throws {
         let s = try backend.make()
         #expect(try s.activeArtifact(name: "itemcf") == nil)

@@ -1,0 +1,2 @@
+import CascadeRecall
+extension ChannelCase { static let factorization: [ChannelCase] = [] }
