@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "CascadeRecall", dependencies: ["CascadeCore", "CascadeTensor", "CascadeANN"], swiftSettings: kernelFlags),
         .target(name: "CascadeEval", dependencies: ["CascadeCore"]),
         .target(name: "CascadeEngine", dependencies: [
-            "CascadeCore", "CascadeTensor", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeSim", "CascadeImport",
+            "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeSim", "CascadeImport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "CascadeCLI", dependencies: [

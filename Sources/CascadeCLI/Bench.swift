@@ -1,6 +1,7 @@
 import ArgumentParser
 import CascadeCore
 import CascadeEngine
+import CascadeRecall
 import CascadeSim
 import CascadeStore
 import CascadeTensor
@@ -9,7 +10,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks; each prints one line per measurement as key=value fields.",
-        subcommands: [BenchStore.self, BenchTensor.self])
+        subcommands: [BenchStore.self, BenchRecall.self, BenchTensor.self])
 }
 
 struct BenchTensor: ParsableCommand {
@@ -94,4 +95,81 @@ struct BenchStore: ParsableCommand {
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.3f", x) }
+}
+
+struct BenchRecall: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recall",
+        abstract: "Build every recall channel on a simulated world and time requests through the merged funnel.")
+
+    @Option(help: "Simulated events (users = events/100, items = events/10).")
+    var events: Int = 10_000_000
+
+    @Option(help: "Requests to time.")
+    var requests: Int = 2_000
+
+    @Option(help: "Comma-separated channels (default: the default funnel).")
+    var channels: String?
+
+    func run() throws {
+        try runReporting {
+            let config0 = SimConfig(users: max(10, events / 100), items: max(10, events / 10), events: events, seed: 11)
+            var t = Date()
+            let world = SimulatedWorld.generate(config0)
+            print("bench=recall:simulate events=\(world.log.count) users=\(config0.users) items=\(config0.items) s=\(fmt(Date().timeIntervalSince(t)))")
+            var config = FunnelConfig()
+            if let channels { config = try config.restricted(to: channels.split(separator: ",").map(String.init)) }
+            let registry = EventTypeRegistry()
+            var built: [any RecallChannel] = []
+            for q in config.quotas {
+                var one = config
+                one.quotas = [q]
+                t = Date()
+                let trained = try Trainer.build(log: world.log, userCount: world.users.count, itemCount: world.items.count,
+                                                registry: registry, items: world.items, config: one)
+                built += trained.channels
+                print("bench=recall:build channel=\(q.channel) s=\(fmt(Date().timeIntervalSince(t))) peak_rss_gib=\(String(format: "%.2f", peakMemoryGiB()))")
+            }
+            let ids = (users: IdMap(ids: world.users.map(\.id)), items: IdMap(ids: world.items.map(\.id)))
+            let rec = Recommender(funnel: Funnel(channels: built, config: config, itemCount: world.items.count),
+                                  users: ids.users, items: ids.items, catalog: ItemCatalog(items: world.items, ids: ids.items),
+                                  registry: registry, userLocations: world.users.map(\.location))
+            let index = world.log.indexByUser(userCount: world.users.count)
+            var latencies: [Double] = []
+            var candidates = 0
+            var perChannel: [String: (micros: Double, count: Int)] = [:]
+            for r in 0..<requests {
+                let u = Int32((r &* 7919) % world.users.count)
+                let lo = index.offsets[Int(u)], hi = index.offsets[Int(u) + 1]
+                let history = (max(lo, hi - config.historyLength)..<hi).reversed().map { e in
+                    HistoryEvent(item: world.log.items[index.events[e]], type: world.log.types[index.events[e]], timestamp: world.log.timestamps[index.events[e]])
+                }
+                let start = DispatchTime.now().uptimeNanoseconds
+                let result = rec.run(user: world.users[Int(u)].id, history: history, n: 10, now: world.log.maxTimestamp)
+                latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                candidates += result.merged
+                for c in result.channels {
+                    perChannel[c.channel, default: (0, 0)].micros += c.microseconds
+                    perChannel[c.channel, default: (0, 0)].count += c.candidates
+                }
+            }
+            for q in config.quotas {
+                guard let c = perChannel[q.channel] else { continue }
+                print("bench=recall:channel channel=\(q.channel) mean_ms=\(fmt(c.micros / 1000 / Double(requests))) mean_candidates=\(c.count / requests)")
+            }
+            latencies.sort()
+            func pct(_ p: Double) -> String { fmt(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) }
+            print("bench=recall:request requests=\(requests) channels=\(built.count) mean_candidates=\(candidates / max(1, requests)) p50_ms=\(pct(0.5)) p99_ms=\(pct(0.99)) max_ms=\(fmt(latencies.last ?? 0))")
+        }
+    }
+
+    func fmt(_ x: Double) -> String { String(format: "%.3f", x) }
+}
+
+/// Peak resident memory of this process (Linux VmHWM), in GiB; 0 where unknown.
+func peakMemoryGiB() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kb / 1_048_576
 }

@@ -70,6 +70,9 @@ func runReporting(_ body: () throws -> Void) throws {
 
 /// Model settings shared by `train` and `eval`.
 struct ModelOptions: ParsableArguments {
+    @Option(help: "Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))). Also: bpr.")
+    var channels: String?
+
     @Option(help: "Item-CF: neighbours kept per item.")
     var neighbours: Int = ItemCF.Parameters().neighbours
 
@@ -94,7 +97,17 @@ struct ModelOptions: ParsableArguments {
     }
 
     var config: FunnelConfig {
-        var c = FunnelConfig()
+        get throws {
+            var c = FunnelConfig()
+            if let channels {
+                c = try c.restricted(to: channels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            }
+            return apply(c)
+        }
+    }
+
+    func apply(_ base: FunnelConfig) -> FunnelConfig {
+        var c = base
         c.itemCF.neighbours = neighbours
         c.itemCF.lastN = lastN
         c.itemCF.maxItemsPerUser = maxItemsPerUser

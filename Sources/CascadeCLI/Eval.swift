@@ -26,7 +26,7 @@ struct EvalRecall: ParsableCommand {
         try runReporting {
             let s = try store.open()
             let bar = ProgressBar("eval recall")
-            let r = try OfflineEvaluation.run(store: s, testFraction: testFrac, ks: [10, 50, 200, 1000], config: model.config) { bar.stage($0) }
+            let r = try OfflineEvaluation.run(store: s, testFraction: testFrac, ks: [10, 50, 200, 1000], config: try model.config) { bar.stage($0) }
             bar.finish()
             print("protocol=temporal test_frac=\(testFrac) train_events=\(r.trainEvents) test_events=\(r.testEvents)")
             print(OfflineEvaluation.recallTable(r), terminator: "")
@@ -65,7 +65,7 @@ struct EvalTopK: ParsableCommand {
             }
             let s = try store.open()
             let bar = ProgressBar("eval")
-            let r = try OfflineEvaluation.run(store: s, protocol: proto, testFraction: testFrac, k: k, config: model.config) { bar.stage($0) }
+            let r = try OfflineEvaluation.run(store: s, protocol: proto, testFraction: testFrac, k: k, config: try model.config) { bar.stage($0) }
             bar.finish()
             print("protocol=\(proto.rawValue) test_frac=\(testFrac) train_events=\(r.trainEvents) test_events=\(r.testEvents) train_s=\(String(format: "%.2f", r.trainSeconds))")
             print(OfflineEvaluation.table(r, k: k), terminator: "")

@@ -15,7 +15,7 @@ struct Train: ParsableCommand {
         try runReporting {
             let s = try store.open()
             let bar = ProgressBar("train")
-            let r = try Trainer.train(store: s, config: model.config) { bar.stage($0) }
+            let r = try Trainer.train(store: s, config: try model.config) { bar.stage($0) }
             bar.finish()
             print("trained on \(r.events) events, \(r.users) users, \(r.items) items (load \(String(format: "%.2f", r.loadSeconds))s, train \(String(format: "%.2f", r.trainSeconds))s)")
             for (name, v) in r.versions.sorted(by: { $0.key < $1.key }) { print("  recall/\(name) v\(v) active") }

@@ -37,12 +37,16 @@ public enum OfflineEvaluation {
         let log = try store.loadEventLog()
         let ids = try store.idSnapshot()
         let registry = try store.eventTypes()
-        let catalog = ItemCatalog(items: try store.allItems(), ids: ids.items, unavailable: try store.unavailableItems())
-        return try run(log: log, users: ids.users, items: ids.items, registry: registry, catalog: catalog,
+        let documents = try Trainer.itemsInIndexOrder(store: store, ids: ids.items)
+        let catalog = ItemCatalog(items: documents, ids: ids.items, unavailable: try store.unavailableItems())
+        let locations = try Recommender.userLocations(store: store, ids: ids.users)
+        return try run(log: log, users: ids.users, items: ids.items, registry: registry, catalog: catalog, itemDocuments: documents,
+                       userLocations: locations,
                        protocol: proto, testFraction: testFraction, k: k, ks: ks, config: config, progress: progress)
     }
 
     public static func run(log: EventLog, users: IdMap, items: IdMap, registry: EventTypeRegistry, catalog: ItemCatalog? = nil,
+                           itemDocuments: [Item] = [], userLocations: [GeoPoint?] = [],
                            protocol proto: SplitProtocol = .temporal, testFraction: Double = 0.2, k: Int = 10,
                            ks: [Int]? = nil, config: FunnelConfig = FunnelConfig(), progress: ((String) -> Void)? = nil) throws -> Result {
         let cutoffs = ks ?? [k]
@@ -67,7 +71,8 @@ public enum OfflineEvaluation {
         let train = try UserItemSets(log: split.train, userCount: users.count)
         let test = try UserItemSets(log: split.test, userCount: users.count)
         progress?("training on \(split.train.count) events")
-        let trained = Trainer.build(log: split.train, userCount: users.count, itemCount: items.count, registry: registry, config: config)
+        let trained = try Trainer.build(log: split.train, userCount: users.count, itemCount: items.count, registry: registry,
+                                        items: itemDocuments, config: config)
         let evalUsers = (0..<users.count).filter { test.count(of: $0) > 0 }
         let requested = evalUsers.map { users.external(Int32($0)) }
         var systems: [(String, FunnelConfig)] = [("cascade", config)]
@@ -80,7 +85,8 @@ public enum OfflineEvaluation {
         for (name, cfg) in systems {
             progress?("recommending: \(name)")
             let rec = Recommender(funnel: Funnel(channels: trained.channels, config: cfg, itemCount: items.count),
-                                  users: users, items: items, catalog: catalog ?? ItemCatalog(items: [], ids: items), registry: registry)
+                                  users: users, items: items, catalog: catalog ?? ItemCatalog(items: [], ids: items), registry: registry,
+                                  userLocations: userLocations)
             let lists = rec.recommendAll(requested, log: split.train, n: longest)
             var all = [[Int32]](repeating: [], count: users.count)
             for (u, list) in zip(evalUsers, lists) { all[u] = list.map(\.item) }

@@ -15,13 +15,17 @@ public struct Recommender: Sendable {
     /// Exposure key per item (a hash of its external id).
     let exposureKeys: [UInt64]
     let typeWeights: [Float]
+    /// Home location per user index, when the profile has one (geo recall).
+    public let userLocations: [GeoPoint?]
 
     /// How dislikes turn into blocks: a disliked item is never shown again; this many dislikes
     /// of one author's items block the author, and of one category's items block the category.
     public static let dislikesToBlockAuthor = 2
     public static let dislikesToBlockCategory = 3
 
-    public init(funnel: Funnel, users: IdMap, items: IdMap, catalog: ItemCatalog, registry: EventTypeRegistry) {
+    public init(funnel: Funnel, users: IdMap, items: IdMap, catalog: ItemCatalog, registry: EventTypeRegistry,
+                userLocations: [GeoPoint?] = []) {
+        self.userLocations = userLocations
         self.funnel = funnel
         self.users = users
         self.items = items
@@ -41,7 +45,17 @@ public struct Recommender: Sendable {
         let ids = try store.idSnapshot()
         let catalog = ItemCatalog(items: try store.allItems(), ids: ids.items, unavailable: try store.unavailableItems())
         return Recommender(funnel: Funnel(channels: channels, config: config, itemCount: ids.items.count),
-                           users: ids.users, items: ids.items, catalog: catalog, registry: try store.eventTypes())
+                           users: ids.users, items: ids.items, catalog: catalog, registry: try store.eventTypes(),
+                           userLocations: try userLocations(store: store, ids: ids.users))
+    }
+
+    /// Home locations by user index, from the stored profiles.
+    public static func userLocations(store: any Store, ids: IdMap) throws -> [GeoPoint?] {
+        var out = [GeoPoint?](repeating: nil, count: ids.count)
+        for u in try store.allUsers() where u.location != nil {
+            if let i = ids.index(of: u.id) { out[Int(i)] = u.location }
+        }
+        return out
     }
 
     /// The filter for a user whose recent events are `history` (newest first): items they acted on
@@ -67,7 +81,9 @@ public struct Recommender: Sendable {
     /// Runs the funnel for `user` given their recent events, newest first (dense ids).
     public func run(user: String, history: [HistoryEvent], n: Int, now: Double, exposure: ExposureFilter? = nil,
                     scene: String? = nil) -> FunnelResult {
-        let ctx = RecallContext(user: users.index(of: user), history: history, now: now, scene: scene)
+        let index = users.index(of: user)
+        let location = index.flatMap { Int($0) < userLocations.count ? userLocations[Int($0)] : nil }
+        let ctx = RecallContext(user: index, history: history, location: location, now: now, scene: scene)
         return funnel.run(ctx, n: n, filter: filter(history: history, exposure: exposure, now: now))
     }
 

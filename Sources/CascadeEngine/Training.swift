@@ -4,28 +4,6 @@ import CascadeStore
 import Foundation
 import Logging
 
-/// What the first funnel trains and how: the recall channels and their quotas.
-public struct FunnelConfig: Sendable, Equatable {
-    /// Item-CF parameters.
-    public var itemCF = ItemCF.Parameters()
-    /// Half-life of the trending channel, seconds.
-    public var trendingHalfLife: Double = 3 * 86_400
-    /// Per-channel quota and merge weight, in the order channels run.
-    public var quotas: [ChannelQuota] = [
-        ChannelQuota(channel: "itemcf", quota: 300, weight: 1),
-        ChannelQuota(channel: "trending", quota: 100, weight: 0.2),
-        ChannelQuota(channel: "popular", quota: 100, weight: 0.3),
-    ]
-    /// Events of the user read at request time (triggers and exact seen-filter).
-    public var historyLength = 500
-    /// Candidates kept after the merge.
-    public var mergeLimit = 500
-    /// How channel lists combine (see ``RecallMerger``).
-    public var mergeMode: RecallMerger.Mode = .max
-
-    public init() {}
-}
-
 /// The trained channels of a funnel, in memory.
 public struct TrainedChannels: Sendable {
     public var channels: [any RecallChannel]
@@ -40,25 +18,56 @@ public struct TrainedChannels: Sendable {
 public enum Trainer {
     static let logger = Logger(label: "cascade.train")
 
-    /// Builds every channel of the first funnel from a log (no store involved: evaluation trains
-    /// on a split this way).
-    public static func build(log: EventLog, userCount: Int, itemCount: Int, registry: EventTypeRegistry,
-                             config: FunnelConfig = FunnelConfig(), progress: ((String) -> Void)? = nil) -> TrainedChannels {
+    /// Builds every channel listed in `config.quotas` from a log (no store involved: evaluation
+    /// trains on a split this way). `items` are the item documents in dense index order (rule
+    /// channels read categories, authors, locations and publish times from them); may be empty.
+    public static func build(log: EventLog, userCount: Int, itemCount: Int, registry: EventTypeRegistry, items: [Item] = [],
+                             config: FunnelConfig = FunnelConfig(), progress: ((String) -> Void)? = nil) throws -> TrainedChannels {
         let start = Date()
         let weights = registry.weightsByCode
-        progress?("popularity")
-        let popular = Popularity.build(log: log, itemCount: itemCount, typeWeights: weights, name: "popular")
-        let trending = Popularity.build(log: log, itemCount: itemCount, typeWeights: weights,
-                                        halfLife: config.trendingHalfLife, name: "trending")
+        let wanted = Set(config.quotas.map(\.channel))
+        let catalogue = items.count == itemCount ? items : (0..<itemCount).map { i in i < items.count ? items[i] : Item(id: "#\(i)") }
+        var out: [any RecallChannel] = []
+        func timed(_ name: String, _ body: () throws -> any RecallChannel) rethrows {
+            guard wanted.contains(name) else { return }
+            progress?(name)
+            let t = Date()
+            out.append(try body())
+            logger.info("built channel", metadata: ["channel": "\(name)", "seconds": "\(Date().timeIntervalSince(t))"])
+        }
         progress?("interaction matrix")
         let matrix = InteractionMatrix(log: log, userCount: userCount, itemCount: itemCount, typeWeights: weights)
-        progress?("item-CF")
-        let itemcf = ItemCF.build(matrix, typeWeights: weights, parameters: config.itemCF, name: "itemcf")
+        let through = log.maxTimestamp
+        try timed("itemcf") { ItemCF.build(matrix, typeWeights: weights, parameters: config.itemCF, name: "itemcf") }
+        try timed("swing") { Swing.build(matrix, typeWeights: weights, parameters: config.swing, name: "swing") }
+        try timed("usercf") { UserCF.build(matrix, parameters: config.userCF, name: "usercf") }
+        try timed("als") {
+            let model = try ALS.build(matrix, typeWeights: weights, parameters: config.als, trainedThrough: through, name: "als")
+            // Past a catalogue size, the item vectors go into an HNSW index instead of being scanned.
+            return itemCount >= config.annMinItems ? try IndexedRecall.build(model, parameters: config.hnsw) : model
+        }
+        try timed("bpr") { try BPR.build(matrix, typeWeights: weights, parameters: config.bpr, trainedThrough: through, name: "bpr") }
+        var fresh = config.fresh, geo = config.geo, author = config.author
+        let impression = registry.code(of: .impression) ?? 0
+        fresh.impressionType = impression
+        geo.impressionType = impression
+        author.followType = registry.code(of: .followAuthor) ?? author.followType
+        try timed("author") { AuthorRecall.build(items: catalogue, log: log, typeWeights: weights, parameters: author, name: "author") }
+        try timed("geo") { GeoRecall.build(items: catalogue, log: log, typeWeights: weights, parameters: geo, name: "geo") }
+        try timed("fresh") { FreshItems.build(items: catalogue, log: log, typeWeights: weights, parameters: fresh, name: "fresh") }
+        try timed("trending") { Popularity.build(log: log, itemCount: itemCount, typeWeights: weights, halfLife: config.trendingHalfLife, name: "trending") }
+        try timed("popular") { Popularity.build(log: log, itemCount: itemCount, typeWeights: weights, name: "popular") }
         logger.info("built recall channels", metadata: [
-            "events": "\(log.count)", "users": "\(userCount)", "items": "\(itemCount)",
-            "itemcf_neighbours": "\(itemcf.neighbourItems.count)", "seconds": "\(Date().timeIntervalSince(start))",
+            "events": "\(log.count)", "users": "\(userCount)", "items": "\(itemCount)", "seconds": "\(Date().timeIntervalSince(start))",
         ])
-        return TrainedChannels(channels: [itemcf, trending, popular], seconds: Date().timeIntervalSince(start))
+        return TrainedChannels(channels: out, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Item documents in dense index order; items known only from events get bare documents.
+    public static func itemsInIndexOrder(store: any Store, ids: IdMap) throws -> [Item] {
+        var byId: [String: Item] = [:]
+        for item in try store.allItems() { byId[item.id] = item }
+        return ids.ids.map { byId[$0] ?? Item(id: $0) }
     }
 
     /// Trains on everything in `store` and publishes one artifact per channel, activated together.
@@ -72,8 +81,8 @@ public enum Trainer {
         let registry = try store.eventTypes()
         guard log.count > 0 else { throw CascadeError.invalid("the store has no events to train on; import or simulate some first") }
         let loadSeconds = Date().timeIntervalSince(t0)
-        let trained = build(log: log, userCount: ids.users.count, itemCount: ids.items.count, registry: registry,
-                            config: config, progress: progress)
+        let trained = try build(log: log, userCount: ids.users.count, itemCount: ids.items.count, registry: registry,
+                                items: try itemsInIndexOrder(store: store, ids: ids.items), config: config, progress: progress)
         progress?("saving artifacts")
         var versions: [String: Int] = [:]
         for ch in trained.channels {
@@ -93,6 +102,14 @@ public enum Trainer {
     /// How each kind of channel artifact is read back, by the `kind` in its manifest.
     public static let loaders: [String: @Sendable ([UInt8]) throws -> any RecallChannel] = [
         "ItemCF": { try ItemCF(serialized: $0) },
+        "Swing": { try Swing(serialized: $0) },
+        "UserCF": { try UserCF(serialized: $0) },
+        "ALS": { try ALS(serialized: $0) },
+        "IndexedRecall": { try IndexedRecall(serialized: $0) },
+        "BPR": { try BPR(serialized: $0) },
+        "AuthorRecall": { try AuthorRecall(serialized: $0) },
+        "GeoRecall": { try GeoRecall(serialized: $0) },
+        "FreshItems": { try FreshItems(serialized: $0) },
         "Popularity": { try Popularity(serialized: $0) },
     ]
 

@@ -31,7 +31,7 @@ func groupWorld() throws -> SQLiteStore {
     @Test func trainPublishesArtifactsAndRecommendsFromTheUsersGroup() throws {
         let s = try groupWorld()
         let report = try Trainer.train(store: s)
-        #expect(report.versions == ["itemcf": 1, "trending": 1, "popular": 1])
+        #expect(report.versions == Dictionary(uniqueKeysWithValues: FunnelConfig.defaultQuotas.map { ($0.channel, 1) }))
         let rec = try Recommender.load(store: s)
         let recs = try rec.recommend(user: "a3", n: 3, store: s)
         #expect(recs.first.map { rec.items.external($0.item) } == "x3")

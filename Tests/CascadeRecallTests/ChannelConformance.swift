@@ -37,6 +37,7 @@ struct ChannelCase: CustomStringConvertible, Sendable {
     let load: @Sendable ([UInt8]) throws -> any RecallChannel
     var description: String { name }
 
+    /// Every channel under test: the classical ones here, the others in their own files.
     static var all: [ChannelCase] { classical + factorization + rules }
 
     static let classical: [ChannelCase] = [
@@ -46,6 +47,10 @@ struct ChannelCase: CustomStringConvertible, Sendable {
                     load: { try Popularity(serialized: $0) }),
         ChannelCase(name: "itemcf", make: { ItemCF.build(Fixture.matrix, typeWeights: Fixture.weights) },
                     load: { try ItemCF(serialized: $0) }),
+        ChannelCase(name: "swing", make: { Swing.build(Fixture.matrix, typeWeights: Fixture.weights) },
+                    load: { try Swing(serialized: $0) }),
+        ChannelCase(name: "usercf", make: { UserCF.build(Fixture.matrix) },
+                    load: { try UserCF(serialized: $0) }),
     ]
 }
 

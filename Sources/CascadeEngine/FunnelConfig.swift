@@ -1,0 +1,63 @@
+import CascadeANN
+import CascadeCore
+import CascadeRecall
+
+/// What the funnel trains and how it answers: every recall channel's parameters, and the quota
+/// and merge weight of each channel that runs. A channel absent from `quotas` is neither trained
+/// nor asked.
+public struct FunnelConfig: Sendable, Equatable {
+    public var itemCF = ItemCF.Parameters()
+    public var swing = Swing.Parameters()
+    public var userCF = UserCF.Parameters()
+    public var als = ALS.Parameters()
+    public var bpr = BPR.Parameters()
+    public var fresh = FreshItems.Parameters()
+    public var geo = GeoRecall.Parameters()
+    public var author = AuthorRecall.Parameters()
+    /// Catalogues of at least this many items search ALS item vectors through HNSW.
+    public var annMinItems = 50_000
+    public var hnsw = HNSWIndex.Parameters()
+    /// Half-life of the trending channel, seconds.
+    public var trendingHalfLife: Double = 3 * 86_400
+    /// Per-channel quota and merge weight, in the order channels are listed in traces.
+    public var quotas: [ChannelQuota] = FunnelConfig.defaultQuotas
+    /// Events of the user read at request time (triggers and exact seen-filter).
+    public var historyLength = 500
+    /// Candidates kept after the merge (the recall budget handed to later stages).
+    public var mergeLimit = 1_000
+    /// How channel lists combine (see ``RecallMerger``).
+    public var mergeMode: RecallMerger.Mode = .max
+
+    /// Every channel the engine can train, with its default quota and weight. Personal channels
+    /// weigh most; generic ones (popular, trending, fresh) fill in for light and new users.
+    public static let defaultQuotas: [ChannelQuota] = [
+        ChannelQuota(channel: "itemcf", quota: 300, weight: 1),
+        ChannelQuota(channel: "swing", quota: 200, weight: 0.9),
+        ChannelQuota(channel: "usercf", quota: 200, weight: 0.8),
+        ChannelQuota(channel: "als", quota: 200, weight: 0.9),
+        ChannelQuota(channel: "author", quota: 50, weight: 0.6),
+        ChannelQuota(channel: "geo", quota: 50, weight: 0.4),
+        ChannelQuota(channel: "fresh", quota: 50, weight: 0.3),
+        ChannelQuota(channel: "trending", quota: 100, weight: 0.2),
+        ChannelQuota(channel: "popular", quota: 100, weight: 0.3),
+    ]
+
+    /// Channels that can be named in `quotas` (BPR is trained only when listed: it is slower than
+    /// ALS for similar quality on implicit data).
+    public static let knownChannels = ["itemcf", "swing", "usercf", "als", "bpr", "author", "geo", "fresh", "trending", "popular"]
+
+    public init() {}
+
+    /// Keeps only the named channels (in the given order), each with its default quota and weight.
+    public func restricted(to names: [String]) throws(CascadeError) -> FunnelConfig {
+        var c = self
+        c.quotas = []
+        for name in names {
+            guard Self.knownChannels.contains(name) else {
+                throw .invalid("unknown channel '\(name)'; channels: \(Self.knownChannels.joined(separator: ", "))")
+            }
+            c.quotas.append(quotas.first { $0.channel == name } ?? ChannelQuota(channel: name, quota: 200, weight: 0.9))
+        }
+        return c
+    }
+}
