@@ -135,6 +135,7 @@ struct BenchRecall: ParsableCommand {
                                   users: ids.users, items: ids.items, catalog: ItemCatalog(items: world.items, ids: ids.items),
                                   registry: registry, userLocations: world.users.map(\.location))
             let index = world.log.indexByUser(userCount: world.users.count)
+            let now = world.log.maxTimestamp
             var latencies: [Double] = []
             var candidates = 0
             var perChannel: [String: (micros: Double, count: Int)] = [:]
@@ -145,7 +146,7 @@ struct BenchRecall: ParsableCommand {
                     HistoryEvent(item: world.log.items[index.events[e]], type: world.log.types[index.events[e]], timestamp: world.log.timestamps[index.events[e]])
                 }
                 let start = DispatchTime.now().uptimeNanoseconds
-                let result = rec.run(user: world.users[Int(u)].id, history: history, n: 10, now: world.log.maxTimestamp)
+                let result = rec.run(user: world.users[Int(u)].id, history: history, n: 10, now: now)
                 latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                 candidates += result.merged
                 for c in result.channels {
