@@ -73,6 +73,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))). Also: bpr.")
     var channels: String?
 
+    @Option(help: "How channel lists merge: max (weighted interleave) or sum (reciprocal-rank fusion).")
+    var merge: String = FunnelConfig().mergeMode.rawValue
+
     @Option(help: "Item-CF: neighbours kept per item.")
     var neighbours: Int = ItemCF.Parameters().neighbours
 
@@ -92,6 +95,7 @@ struct ModelOptions: ParsableArguments {
         guard neighbours >= 1, neighbours <= 10_000 else { throw ValidationError("--neighbours must be in 1...10000, got \(neighbours)") }
         guard lastN >= 1 else { throw ValidationError("--last-n must be at least 1, got \(lastN)") }
         guard maxItemsPerUser >= 2 else { throw ValidationError("--max-items-per-user must be at least 2, got \(maxItemsPerUser)") }
+        guard RecallMerger.Mode(rawValue: merge) != nil else { throw ValidationError("--merge must be max or sum, got \(merge)") }
         guard positionDecay > 0, positionDecay <= 1 else { throw ValidationError("--position-decay must be in (0, 1], got \(positionDecay)") }
         if let d = triggerHalfLifeDays, !(d > 0) { throw ValidationError("--trigger-half-life-days must be positive, got \(d)") }
     }
@@ -113,6 +117,7 @@ struct ModelOptions: ParsableArguments {
         c.itemCF.maxItemsPerUser = maxItemsPerUser
         c.itemCF.triggerHalfLife = triggerHalfLifeDays.map { $0 * 86_400 }
         c.itemCF.positionDecay = positionDecay
+        c.mergeMode = RecallMerger.Mode(rawValue: merge) ?? c.mergeMode
         return c
     }
 }
