@@ -147,39 +147,12 @@ public struct ItemCF: RecallChannel {
         return SparseMatrix(rowCount: m.rowCount, columnCount: m.columnCount, offsets: offsets, columns: cols, values: vals)
     }
 
-    /// Triggers: the most recent distinct positive items with their weights.
-    func triggers(_ context: RecallContext) -> [(item: Int32, weight: Float)] {
-        var weight: [Int32: Float] = [:]
-        var order: [Int32] = []
-        for e in context.history {
-            let w = Int(e.type) < typeWeights.count ? typeWeights[Int(e.type)] : 0
-            guard w > 0, e.item >= 0, Int(e.item) < itemCount else { continue }
-            var d: Float = 1
-            if let h = parameters.triggerHalfLife, h > 0 { d = Float(exp2(-max(0, context.now - e.timestamp) / h)) }
-            if weight[e.item] == nil {
-                if order.count >= parameters.lastN { continue }
-                order.append(e.item)
-            }
-            weight[e.item, default: 0] += w * d
-        }
-        var factor: Float = 1
-        return order.map { item in
-            defer { factor *= parameters.positionDecay }
-            return (item, weight[item]! * factor)
-        }
-    }
-
     public func recall(_ context: RecallContext, quota: Int, filter: CandidateFilter) -> [Candidate] {
         guard quota > 0 else { return [] }
-        var acc: [Int32: Float] = [:]
-        for (t, w) in triggers(context) {
-            for p in offsets[Int(t)]..<offsets[Int(t) + 1] {
-                acc[neighbourItems[p], default: 0] += w * similarities[p]
-            }
-        }
-        var top = TopK(quota)
-        for (j, s) in acc where filter.allows(j) { top.push(j, s) }
-        return top.sorted().map { Candidate(item: $0.id, score: $0.score, channel: name) }
+        let triggers = Triggers.weighted(context, typeWeights: typeWeights, itemCount: itemCount, lastN: parameters.lastN,
+                                         halfLife: parameters.triggerHalfLife, positionDecay: parameters.positionDecay)
+        return Triggers.score(triggers, offsets: offsets, neighbours: neighbourItems, similarities: similarities,
+                              quota: quota, filter: filter, channel: name)
     }
 
     static let magic = "CICF"

@@ -131,40 +131,10 @@ public struct Swing: RecallChannel {
 
     public func recall(_ context: RecallContext, quota: Int, filter: CandidateFilter) -> [Candidate] {
         guard quota > 0 else { return [] }
-        var acc: [Int32: Float] = [:]
-        for (t, w) in Self.triggers(context, typeWeights: typeWeights, itemCount: itemCount, lastN: parameters.lastN,
-                                    halfLife: parameters.triggerHalfLife, positionDecay: parameters.positionDecay) {
-            for p in offsets[Int(t)]..<offsets[Int(t) + 1] {
-                acc[neighbourItems[p], default: 0] += w * similarities[p]
-            }
-        }
-        var top = TopK(quota)
-        for (j, s) in acc where filter.allows(j) { top.push(j, s) }
-        return top.sorted().map { Candidate(item: $0.id, score: $0.score, channel: name) }
-    }
-
-    /// Triggers as ``ItemCF`` takes them: the `lastN` most recent distinct items with a positive
-    /// type weight, each weighing `sum of type weight x 2^(-age / halfLife)` times `positionDecay^k`.
-    static func triggers(_ context: RecallContext, typeWeights: [Float], itemCount: Int, lastN: Int,
-                         halfLife: Double?, positionDecay: Float) -> [(item: Int32, weight: Float)] {
-        var weight: [Int32: Float] = [:]
-        var order: [Int32] = []
-        for e in context.history {
-            let w = Int(e.type) < typeWeights.count ? typeWeights[Int(e.type)] : 0
-            guard w > 0, e.item >= 0, Int(e.item) < itemCount else { continue }
-            var d: Float = 1
-            if let h = halfLife, h > 0 { d = Float(exp2(-max(0, context.now - e.timestamp) / h)) }
-            if weight[e.item] == nil {
-                if order.count >= lastN { continue }
-                order.append(e.item)
-            }
-            weight[e.item, default: 0] += w * d
-        }
-        var factor: Float = 1
-        return order.map { item in
-            defer { factor *= positionDecay }
-            return (item, weight[item]! * factor)
-        }
+        let triggers = Triggers.weighted(context, typeWeights: typeWeights, itemCount: itemCount, lastN: parameters.lastN,
+                                         halfLife: parameters.triggerHalfLife, positionDecay: parameters.positionDecay)
+        return Triggers.score(triggers, offsets: offsets, neighbours: neighbourItems, similarities: similarities,
+                              quota: quota, filter: filter, channel: name)
     }
 
     static let magic = "CSWG"

@@ -154,7 +154,8 @@ enum TinyWorld {
         for g in Int32(0)..<3 { lists.append([0, 1, 3, 10 + g]) }
         for k in Int32(0)..<3 { lists.append([0, 2, 20 + 2 * k, 21 + 2 * k]) }
         let m = TinyWorld.matrix(lists, itemCount: 26)
-        let cf = Dictionary(uniqueKeysWithValues: ItemCF.build(m, typeWeights: TinyWorld.weights).neighbours(of: 0).map { ($0.item, $0.similarity) })
+        let cfList = ItemCF.build(m, typeWeights: TinyWorld.weights).neighbours(of: 0)
+        let cf = Dictionary(uniqueKeysWithValues: cfList.map { ($0.item, $0.similarity) })
         #expect(abs(cf[1]! - cf[2]!) < 1e-6)
         let swing = Swing.build(m, typeWeights: TinyWorld.weights).neighbours(of: 0)
         let w2 = pow(Float(9), -0.6)
@@ -168,7 +169,8 @@ enum TinyWorld {
     /// With a 10-second half-life at now = 20: item 0 counts 2^-1 = 0.5, item 4 2 x 2^-1.5 x 0.8 = 0.565685:
     ///     item 1: 0.5 x 11/12 + 0.565685 x 1/4 = 0.599755
     @Test func onlineScoringFromTriggers() {
-        let history = [HistoryEvent(item: 0, type: TinyWorld.click, timestamp: 10), HistoryEvent(item: 4, type: TinyWorld.like, timestamp: 5)]
+        let history = [HistoryEvent(item: 0, type: TinyWorld.click, timestamp: 10),
+                       HistoryEvent(item: 4, type: TinyWorld.like, timestamp: 5)]
         let filter = CandidateFilter(itemCount: 5, seen: [0, 4])
         let s = Swing.build(TinyWorld.matrix(TinyWorld.lists, itemCount: 5), typeWeights: TinyWorld.weights, parameters: seedForm())
         let got = s.recall(RecallContext(user: 3, history: history, now: 20), quota: 10, filter: filter)
@@ -191,7 +193,8 @@ enum TinyWorld {
             }
         }
         func table(_ offsets: [Int], _ items: [Int32], _ sims: [Float]) -> [UInt8] {
-            Swing(parameters: good.parameters, typeWeights: good.typeWeights, offsets: offsets, neighbourItems: items, similarities: sims).serialized()
+            Swing(parameters: good.parameters, typeWeights: good.typeWeights, offsets: offsets, neighbourItems: items,
+                  similarities: sims).serialized()
         }
         fails(table([0, 1, 2], [5, 0], [1, 1]))          // neighbour out of range
         fails(table([0, 1, 2], [0, 0], [1, 1]))          // an item is its own neighbour
@@ -218,7 +221,8 @@ enum TinyWorld {
         let log = SyntheticLog.make(users: 100_000, items: 1_000_000, events: 10_000_000, itemExponent: zipf, userExponent: 0.8, seed: 7)
         clock.lap("generate 10M events (item zipf \(zipf))")
         let m = InteractionMatrix(log: log, userCount: 100_000, itemCount: 1_000_000, typeWeights: TinyWorld.weights)
-        clock.lap("interaction matrix, \(m.userItems.nonZeroCount) pairs, widest item \((0..<m.itemCount).reduce(0) { max($0, m.itemUsers.rowLength($1)) }) users")
+        let widest = (0..<m.itemCount).reduce(0) { max($0, m.itemUsers.rowLength($1)) }
+        clock.lap("interaction matrix, \(m.userItems.nonZeroCount) pairs, widest item \(widest) users")
         let cf = ItemCF.build(m, typeWeights: TinyWorld.weights)
         clock.lap("item-CF table, \(cf.neighbourItems.count) entries")
         let swing = Swing.build(m, typeWeights: TinyWorld.weights)
