@@ -49,7 +49,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "CascadeCLI", dependencies: [
-            "CascadeEngine", "CascadeTensor",
+            "CascadeEngine", "CascadeTensor", "CascadeANN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

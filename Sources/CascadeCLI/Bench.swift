@@ -1,4 +1,5 @@
 import ArgumentParser
+import CascadeANN
 import CascadeCore
 import CascadeEngine
 import CascadeRecall
@@ -10,7 +11,42 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks; each prints one line per measurement as key=value fields.",
-        subcommands: [BenchStore.self, BenchRecall.self, BenchTensor.self])
+        subcommands: [BenchStore.self, BenchRecall.self, BenchANN.self, BenchTensor.self])
+}
+
+struct BenchANN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ann",
+        abstract: "HNSW, IVF and flat search on the files of `ann_peers.py make DIR`: recall@10 and single-thread QPS per ef.",
+        discussion: "Run `ann_peers.py run DIR` in the same session to compare; lines share their fields.")
+
+    @Argument(help: "The folder written by ann_peers.py make (base.fvecs, query.fvecs, gt_l2.ivecs, gt_ip.ivecs).")
+    var dir: String
+
+    @Option(help: "Comma-separated HNSW search widths.")
+    var efs: String = "10,20,40,80,160,320"
+
+    @Option(help: "Metric of the ground truth: l2 or ip.")
+    var metric: String = "l2"
+
+    @Option(help: "Build threads.")
+    var threads: Int = 2
+
+    @Option(help: "Comma-separated indexes: hnsw, ivf, flat.")
+    var indexes: String = "hnsw,ivf,flat"
+
+    func run() throws {
+        try runReporting {
+            let widths = efs.split(separator: ",").compactMap { Int($0) }
+            guard !widths.isEmpty, widths.allSatisfy({ $0 > 0 }) else { throw CascadeError.invalid("--efs must list positive integers, got '\(efs)'") }
+            guard let m = ["l2": VectorMetric.l2, "ip": .innerProduct][metric] else { throw CascadeError.invalid("--metric must be l2 or ip, got '\(metric)'") }
+            let kinds = try indexes.split(separator: ",").map { k -> ANNBenchmark.Kind in
+                guard let kind = ANNBenchmark.Kind(rawValue: String(k)) else { throw CascadeError.invalid("--indexes: unknown index '\(k)'") }
+                return kind
+            }
+            _ = try ANNBenchmark.run(dir: dir, efs: widths, threads: threads, metric: m, kinds: kinds) { print($0) }
+        }
+    }
 }
 
 struct BenchTensor: ParsableCommand {
