@@ -161,3 +161,25 @@ struct ChannelCase: CustomStringConvertible, Sendable {
         #expect(x.map(\.item) == [2, 3] && x[0].score == 1)
     }
 }
+
+@Suite struct ItemCFHandTableTests {
+    /// u0 clicked {A, B}, u1 {A, B, C}, u2 {B, C}; A = 0, B = 1, C = 2. Every r = ln 2 cancels in
+    /// the cosine; iuf(u0) = iuf(u2) = 1/ln 4 = 0.72135, iuf(u1) = 1/ln 5 = 0.62133;
+    /// norms (over r): |A| = sqrt 2, |B| = sqrt 3, |C| = sqrt 2.
+    /// sim(A,B) = (0.72135 + 0.62133) / sqrt 6 = 0.54815; sim(B,C) the same by symmetry;
+    /// sim(A,C) = 0.62133 / 2 = 0.31067.
+    @Test func similaritiesMatchTheHandComputedTable() {
+        var log = EventLog()
+        for (u, i) in [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 1), (2, 2)] as [(Int32, Int32)] {
+            log.append(user: u, item: i, type: 1, timestamp: 0)
+        }
+        let m = InteractionMatrix(log: log, userCount: 3, itemCount: 3, typeWeights: Fixture.weights)
+        let cf = ItemCF.build(m, typeWeights: Fixture.weights)
+        func sim(_ a: Int32, _ b: Int32) -> Float { cf.neighbours(of: a).first { $0.item == b }?.similarity ?? -1 }
+        #expect(abs(sim(0, 1) - 0.54815) < 1e-4)
+        #expect(abs(sim(1, 2) - 0.54815) < 1e-4)
+        #expect(abs(sim(0, 2) - 0.31067) < 1e-4)
+        #expect(abs(sim(2, 0) - 0.31067) < 1e-4)
+        #expect(cf.neighbours(of: 1).count == 2)
+    }
+}
