@@ -147,6 +147,9 @@ struct BenchRecall: ParsableCommand {
     @Option(help: "Comma-separated channels (default: the default funnel).")
     var channels: String?
 
+    @Option(help: "Time only users with at least this many events (heavier users recall more candidates).")
+    var minHistory: Int = 0
+
     func run() throws {
         try runReporting {
             let config0 = SimConfig(users: max(10, events / 100), items: max(10, events / 10), events: events, seed: 11)
@@ -172,11 +175,13 @@ struct BenchRecall: ParsableCommand {
                                   registry: registry, userLocations: world.users.map(\.location))
             let index = world.log.indexByUser(userCount: world.users.count)
             let now = world.log.maxTimestamp
+            let eligible = (0..<world.users.count).filter { index.offsets[$0 + 1] - index.offsets[$0] >= minHistory }
+            guard !eligible.isEmpty else { throw CascadeError.invalid("no user has \(minHistory) events") }
             var latencies: [Double] = []
             var candidates = 0
             var perChannel: [String: (micros: Double, count: Int)] = [:]
             for r in 0..<requests {
-                let u = Int32((r &* 7919) % world.users.count)
+                let u = Int32(eligible[(r &* 7919) % eligible.count])
                 let lo = index.offsets[Int(u)], hi = index.offsets[Int(u) + 1]
                 let history = (max(lo, hi - config.historyLength)..<hi).reversed().map { e in
                     HistoryEvent(item: world.log.items[index.events[e]], type: world.log.types[index.events[e]], timestamp: world.log.timestamps[index.events[e]])
@@ -196,7 +201,7 @@ struct BenchRecall: ParsableCommand {
             }
             latencies.sort()
             func pct(_ p: Double) -> String { fmt(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) }
-            print("bench=recall:request requests=\(requests) channels=\(built.count) mean_candidates=\(candidates / max(1, requests)) p50_ms=\(pct(0.5)) p99_ms=\(pct(0.99)) max_ms=\(fmt(latencies.last ?? 0))")
+            print("bench=recall:request requests=\(requests) min_history=\(minHistory) channels=\(built.count) mean_candidates=\(candidates / max(1, requests)) p50_ms=\(pct(0.5)) p99_ms=\(pct(0.99)) max_ms=\(fmt(latencies.last ?? 0))")
         }
     }
 
