@@ -86,7 +86,7 @@ public enum ANNBenchmark {
                     emit("peer=cascade-ivf \(head) nlist=\(index.listCount) build_s=\(fmt(build, 2)) build_threads=\(threads) ef=\(nprobe) nprobe=\(nprobe) recall10=\(fmt(recall(res), 4)) qps_1thread=\(fmt(qps, 0)) build_cpu_s=\(fmt(cpu, 2))")
                 }
             case .flat:
-                let index = FlatIndex(dimension: d, metric: metric)
+                let index = try FlatIndex(dimension: d, metric: metric)
                 let t = Date()
                 try index.add(base.values, ids: ids)
                 let build = Date().timeIntervalSince(t)

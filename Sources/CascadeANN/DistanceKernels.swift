@@ -124,19 +124,30 @@ extension DistanceKernels {
     /// `CASCADE_ANN_SIMD=1` asks for the SIMD path (release builds always use it).
     static let unoptimized = ProcessInfo.processInfo.environment["CASCADE_ANN_SIMD"] != "1"
 
+    // `while` loops and plain arithmetic: in -Onone, range iteration and generic SIMD
+    // operations are out-of-line generic calls, while Int/Float operators are transparent.
     static func scalarDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ dp: Int) -> Float {
-        var s: Float = 0
-        for i in 0..<dp { s += a[i] * b[i] }
-        return s
+        var s0: Float = 0, s1: Float = 0
+        var i = 0
+        while i < dp {
+            s0 += a.advanced(by: i).pointee * b.advanced(by: i).pointee
+            s1 += a.advanced(by: i + 1).pointee * b.advanced(by: i + 1).pointee
+            i += 2
+        }
+        return s0 + s1
     }
 
     static func scalarL2sq(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ dp: Int) -> Float {
-        var s: Float = 0
-        for i in 0..<dp {
-            let t = a[i] - b[i]
-            s += t * t
+        var s0: Float = 0, s1: Float = 0
+        var i = 0
+        while i < dp {
+            let t0 = a.advanced(by: i).pointee - b.advanced(by: i).pointee
+            let t1 = a.advanced(by: i + 1).pointee - b.advanced(by: i + 1).pointee
+            s0 += t0 * t0
+            s1 += t1 * t1
+            i += 2
         }
-        return s
+        return s0 + s1
     }
 }
 #endif

@@ -18,8 +18,8 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
     private let rw = ReadWriteLock()
 
     /// An empty index for `dimension`-component vectors compared by `metric`.
-    public init(dimension: Int, metric: VectorMetric) {
-        precondition(dimension > 0, "FlatIndex: dimension must be positive")
+    public init(dimension: Int, metric: VectorMetric) throws(CascadeError) {
+        guard dimension > 0 else { throw .invalid("flat index: dimension must be positive, got \(dimension)") }
         self.dimension = dimension
         self.metric = metric
         paddedDimension = DistanceKernels.paddedDimension(dimension)
@@ -116,7 +116,7 @@ public final class FlatIndex: VectorIndex, @unchecked Sendable {
             throw .corrupt("\(what): \(flat.count) floats for \(ids.count) vectors of dimension \(d)")
         }
         guard r.isAtEnd else { throw .corrupt("\(what): unexpected bytes after the vectors") }
-        let index = FlatIndex(dimension: d, metric: metric)
+        let index = try FlatIndex(dimension: d, metric: metric)
         let dp = index.paddedDimension
         var rows = [Float](repeating: 0, count: ids.count * dp)
         for i in 0..<ids.count { for c in 0..<d { rows[i * dp + c] = flat[i * d + c] } }

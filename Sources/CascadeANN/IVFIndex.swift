@@ -15,7 +15,7 @@ import Foundation
 /// - `nlist` (default `sqrt(N)` of the first training batch, at least 1): more lists make each
 ///   probe cheaper but need more probes for the same recall.
 /// - `nprobe` (default 16): lists scanned per query, the recall/speed knob; override per call.
-/// - `trainingPointsPerList` (default 64) and `iterations` (default 20) size the k-means run.
+/// - `trainingPointsPerList` (default 64) and `iterations` (default 10, as faiss's IVF quantizer) size the k-means run.
 ///
 /// Training happens on the first `add` (or an explicit `train`) and needs at least `nlist` rows.
 /// Complexity: train O(iterations * sample * nlist * d); add O(n nlist d); search
@@ -28,7 +28,7 @@ public final class IVFIndex: VectorIndex, @unchecked Sendable {
         public var iterations: Int
         public var seed: UInt64
 
-        public init(nlist: Int? = nil, nprobe: Int = 16, trainingPointsPerList: Int = 64, iterations: Int = 20,
+        public init(nlist: Int? = nil, nprobe: Int = 16, trainingPointsPerList: Int = 64, iterations: Int = 10,
                     seed: UInt64 = 1234)
         {
             self.nlist = nlist

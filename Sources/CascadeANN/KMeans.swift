@@ -4,7 +4,7 @@ import CascadeCore
 /// Theory 28(2), 1982), used as IVF's coarse quantizer as in H. Jegou, M. Douze and C. Schmid,
 /// "Product quantization for nearest neighbor search", IEEE TPAMI 33(1), 2011.
 ///
-/// Parameters: `k` centroids, `iterations` rounds of assign-then-average (default 20; IVF
+/// Parameters: `k` centroids, `iterations` rounds of assign-then-average (IVF uses 10; its
 /// recall barely moves after ~10), a seed for the initial centroids (k distinct training points).
 /// An emptied cluster takes over half of the largest one (its centroid copied with a small
 /// symmetric nudge), as faiss does. With `spherical`, centroids are renormalised to unit

@@ -15,7 +15,7 @@ enum VectorBatch {
         }
         let n = vectors.count / d
         if let ids, ids.count != n {
-            throw .invalid("\(role): \(n) rows of dimension \(d) but \(ids.count) ids")
+            throw .invalid("\(role): the buffer holds \(n) row\(n == 1 ? "" : "s") of dimension \(d) but \(ids.count) id\(ids.count == 1 ? " was" : "s were") given")
         }
         func rowName(_ r: Int) -> String { ids.map { "row \(r) (id \($0[r]))" } ?? "row \(r)" }
         let dp = DistanceKernels.paddedDimension(d)

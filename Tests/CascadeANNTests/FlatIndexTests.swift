@@ -11,7 +11,7 @@ import Testing
         // on 2 threads take the split-over-base path, 9 queries the four-at-a-time path with a tail.
         let data = ClusteredData(count: 2500, queries: 9, dimension: 20, seed: 11)
         let ids = data.ids.map { $0 * 3 + 5 }
-        let index = FlatIndex(dimension: 20, metric: metric)
+        let index = try FlatIndex(dimension: 20, metric: metric)
         try index.add(data.base, ids: ids)
         let byId = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
         for (queries, threads) in [(data.queries, 1), (data.queries, 2), (Array(data.queries.prefix(60)), 2)] {
@@ -33,7 +33,7 @@ import Testing
 
     @Test func removeMovesLastRowAndForgetsId() throws {
         let data = ClusteredData(count: 300, queries: 5, dimension: 8, seed: 3)
-        let index = FlatIndex(dimension: 8, metric: .l2)
+        let index = try FlatIndex(dimension: 8, metric: .l2)
         try index.add(data.base, ids: data.ids)
         let victims: [Int32] = [0, 17, 299, 1000]
         #expect(try index.remove(ids: victims) == 3)
@@ -44,5 +44,15 @@ import Testing
         let five = try index.search(data.row(5), k: 1)[0][0]
         #expect(five.id == 5 && five.score == 0)
         #expect(!index.contains(17) && index.contains(5))
+    }
+
+    @Test func badDimensionOrKIsAnError() throws {
+        #expect(throws: CascadeError.self) { try FlatIndex(dimension: 0, metric: .l2) }
+        #expect(throws: CascadeError.self) { try IVFIndex(dimension: -1, metric: .l2) }
+        let index = try FlatIndex(dimension: 2, metric: .l2)
+        #expect(throws: CascadeError.self) { try index.search([1, 2], k: 0) }
+        #expect(throws: CascadeError.self) { try index.search([1, 2], k: 1, threads: 0) }
+        let empty = try index.search([1, 2], k: 3)
+        #expect(empty.count == 1 && empty[0].isEmpty)
     }
 }

@@ -6,7 +6,7 @@ import Testing
     static let data = ClusteredData(count: 5000, queries: 200, dimension: 32)
 
     static let exact: [[VectorHit]] = {
-        let flat = FlatIndex(dimension: 32, metric: .l2)
+        let flat = try! FlatIndex(dimension: 32, metric: .l2)
         try! flat.add(data.base, ids: data.ids)
         return try! flat.search(data.queries, k: 10)
     }()
@@ -34,7 +34,7 @@ import Testing
     @Test(arguments: [VectorMetric.cosine, .innerProduct])
     func otherMetricsAgainstFlat(metric: VectorMetric) throws {
         let data = ClusteredData(count: 1500, queries: 50, dimension: 16, clusters: 20, seed: 9)
-        let flat = FlatIndex(dimension: 16, metric: metric)
+        let flat = try FlatIndex(dimension: 16, metric: metric)
         try flat.add(data.base, ids: data.ids)
         let index = try HNSWIndex(dimension: 16, metric: metric)
         try index.add(data.base, ids: data.ids)
@@ -62,7 +62,7 @@ import Testing
         #expect(!hits.flatMap { $0 }.contains { gone.contains($0.id) })
         #expect(hits.allSatisfy { $0.count == 20 })
         // Recall over the survivors stays high.
-        let flat = FlatIndex(dimension: 16, metric: .l2)
+        let flat = try FlatIndex(dimension: 16, metric: .l2)
         let alive = (0..<1500).filter { $0 % 3 != 0 }
         try flat.add(alive.flatMap { data.row($0) }, ids: alive.map { Int32($0) })
         let r = recallAt(10, approx: try index.search(data.queries, k: 10, ef: 64), exact: try flat.search(data.queries, k: 10))

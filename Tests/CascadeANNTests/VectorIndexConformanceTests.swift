@@ -9,7 +9,7 @@ import Testing
 
     static func make(_ kind: Kind, dimension: Int, metric: VectorMetric = .l2) throws -> any VectorIndex {
         switch kind {
-        case .flat: return FlatIndex(dimension: dimension, metric: metric)
+        case .flat: return try FlatIndex(dimension: dimension, metric: metric)
         case .hnsw: return try HNSWIndex(dimension: dimension, metric: metric)
         case .ivf: return try IVFIndex(dimension: dimension, metric: metric)
         }
@@ -59,7 +59,7 @@ import Testing
         #expect(m5?.contains("id 9000 appears twice") == true, "\(m5 ?? "no error")")
 
         let m6 = message { try index.add(Self.data.row(0), ids: [9000, 9001]) }
-        #expect(m6?.contains("1 rows of dimension 8 but 2 ids") == true, "\(m6 ?? "no error")")
+        #expect(m6?.contains("holds 1 row of dimension 8 but 2 ids were given") == true, "\(m6 ?? "no error")")
 
         var badQuery = Self.data.row(2)
         badQuery[4] = .nan
