@@ -3,12 +3,15 @@
 /// The paper's construction does not guarantee that every node keeps an inbound path: when all
 /// the neighbours that linked to a node later prune it away (heuristic shrinking), the node can
 /// still be found only if an upper layer happens to lead to it, and on layer 0 it is an orphan.
-/// Real builds leave a handful per hundred thousand. After each batch, a depth-first walk from
-/// the entry point marks what layer 0 reaches; each live node left out is searched for like a
-/// query (width `efConstruction`) and linked from the nearest reached node that still has a free
-/// slot, or, when every candidate is full, from the nearest one in place of its farthest link
-/// (the walk then runs again, at most a few rounds). O(N M0) for the walk plus
-/// O(orphans * efConstruction M0 d).
+/// Under L2 a build leaves about one per thousand nodes; under inner product many more (on
+/// 200k clustered vectors, 44%: small-norm vectors are never anyone's nearest neighbour).
+/// After each batch, a depth-first walk from the entry point marks what layer 0 reaches, and
+/// each live node left out gets one inbound link, from the first reached node with a free slot
+/// among its own neighbours, else among their neighbours (both found without computing a
+/// distance); only when neither exists is it searched for like a query (width
+/// `efConstruction`) and linked from the nearest reached node with a free slot, or, when every
+/// candidate is full, from the nearest one in place of its farthest link (the walk then runs
+/// again, at most four rounds). O(N M0) for the walk, O(M0^2) per orphan on the common paths.
 extension HNSWIndex {
     /// Links every live node into layer 0's reachable set; returns how many links were added.
     /// Caller holds the write lock.
@@ -40,6 +43,31 @@ extension HNSWIndex {
             var replaced = false
             for u in 0..<n where !seen[u] && g.deleted[u] == 0 {
                 let uq = Int32(u)
+                // Cheapest hosts first, without computing a distance: one of u's own neighbours
+                // (near u by construction), else one of theirs, that is reached and has a free
+                // slot. No reached node links to u, so the new link is never a repeat.
+                let own = g.links(uq, 0)
+                var host: Int32 = -1
+                func adopt(_ c: Int32) -> Bool {
+                    let row = g.links(c, 0)
+                    guard c != uq, seen[Int(c)], Int(row[0]) < g.M0 else { return false }
+                    row[1 + Int(row[0])] = uq
+                    row[0] += 1
+                    host = c
+                    return true
+                }
+                oneHop: for j in 0..<Int(own[0]) where adopt(own[1 + j]) { break oneHop }
+                if host < 0 {
+                    twoHop: for j in 0..<Int(own[0]) {
+                        let row = g.links(own[1 + j], 0)
+                        for t in 0..<Int(row[0]) where adopt(row[1 + t]) { break twoHop }
+                    }
+                }
+                if host >= 0 {
+                    added += 1
+                    walk(from: uq)
+                    continue
+                }
                 let uv = g.vector(uq)
                 var cur = entryPoint
                 var d = S.distance(uv, g.vector(cur), dp)
@@ -51,7 +79,6 @@ extension HNSWIndex {
                 Self.searchLayer(S.self, g, uv, entry: cur, entryDistance: d, ef: parameters.efConstruction, level: 0,
                                  scratch: s, locked: false, skipDeleted: false)
                 let m = s.drainResultsSorted()
-                var host: Int32 = -1
                 for t in 0..<m {
                     let c = s.sorted[t].node
                     guard c != uq, seen[Int(c)] else { continue }

@@ -24,7 +24,7 @@ struct BenchANN: ParsableCommand {
     var dir: String
 
     @Option(help: "Comma-separated HNSW search widths.")
-    var efs: String = "10,20,40,80,160,320"
+    var efs: String = "16,32,64,128,256"
 
     @Option(help: "Metric of the ground truth: l2 or ip.")
     var metric: String = "l2"
