@@ -9,6 +9,8 @@ public enum TensorError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidArgument(op: String, reason: String)
     /// An index (row id, slice bound) lies outside the valid range.
     case indexOutOfRange(op: String, index: Int, bound: Int)
+    /// A value that must be finite (a loss, a gradient) is NaN or infinite.
+    case nonFinite(op: String, reason: String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,8 @@ public enum TensorError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(op): \(reason)"
         case .indexOutOfRange(let op, let index, let bound):
             return "\(op): index \(index) out of range 0..<\(bound)"
+        case .nonFinite(let op, let reason):
+            return "\(op): \(reason)"
         }
     }
 }
