@@ -11,6 +11,9 @@ public enum TensorError: Error, Sendable, Equatable, CustomStringConvertible {
     case indexOutOfRange(op: String, index: Int, bound: Int)
     /// A value that must be finite (a loss, a gradient) is NaN or infinite.
     case nonFinite(op: String, reason: String)
+    /// A saved model or parameter file is unreadable: truncated, wrong version, unknown op,
+    /// a tensor missing or of the wrong shape. `path` names the file (or "memory").
+    case corruptFile(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -25,6 +28,8 @@ public enum TensorError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(op): index \(index) out of range 0..<\(bound)"
         case .nonFinite(let op, let reason):
             return "\(op): \(reason)"
+        case .corruptFile(let path, let reason):
+            return "\(path): \(reason)"
         }
     }
 }
