@@ -1,0 +1,155 @@
+import Foundation
+
+/// The declared features of a ranking model, read from a JSON file so that training, offline
+/// evaluation and serving compute them identically:
+///
+/// ```json
+/// { "label": "label",
+///   "features": [
+///     { "name": "user", "kind": "categorical", "minCount": 2 },
+///     { "name": "zip", "kind": "hashed", "buckets": 2000 },
+///     { "name": "genres", "kind": "bag", "separator": "|" },
+///     { "name": "year", "kind": "numeric", "transform": "standardize", "default": 1990 },
+///     { "name": "age_bucket", "source": "age", "kind": "buckets", "buckets": 8 },
+///     { "name": "hour", "source": "timestamp", "kind": "categorical", "derive": "hour" } ] }
+/// ```
+///
+/// Kinds: `categorical` (vocabulary fitted on training rows, values seen fewer than `minCount`
+/// times share the out-of-vocabulary id), `hashed` (no vocabulary: a fixed hash into `buckets`),
+/// `bag` (a multi-valued field such as tags or genres, split on `separator`, each value through a
+/// vocabulary, pooled by the model), `numeric` (a dense input after `transform`: `none`, `log1p`,
+/// `standardize`, `log1p-standardize`), `buckets` (a numeric value cut at training-set quantiles into
+/// `buckets` ids). `derive` computes a scene feature from a Unix-seconds `source`: `hour` (0-23 UTC)
+/// or `weekday` (0 = Monday). `default` is used when a value is missing or unparseable; each use
+/// is counted.
+public struct FeatureConfig: Codable, Sendable, Equatable {
+    public var label: String?
+    public var features: [FeatureSpec]
+
+    public init(label: String? = "label", features: [FeatureSpec]) {
+        self.label = label
+        self.features = features
+    }
+
+    /// Parses and validates a JSON config: unknown kinds, transforms or derivations, duplicate
+    /// names and missing parameters are rejected with a message naming the feature.
+    public static func decode(_ data: Data, file: String = "config") throws -> FeatureConfig {
+        let config: FeatureConfig
+        do { config = try JSONDecoder().decode(FeatureConfig.self, from: data) } catch {
+            throw RankError.config("\(file): \(Self.describe(error))")
+        }
+        try config.validate(file: file)
+        return config
+    }
+
+    public static func load(_ path: String) throws -> FeatureConfig {
+        guard let data = FileManager.default.contents(atPath: path) else { throw RankError.config("\(path): cannot read the file") }
+        return try decode(data, file: path)
+    }
+
+    public func validate(file: String = "config") throws {
+        guard !features.isEmpty else { throw RankError.config("\(file): no features declared") }
+        var seen = Set<String>()
+        for f in features {
+            guard seen.insert(f.name).inserted else { throw RankError.config("\(file): feature '\(f.name)' declared twice") }
+            if f.kind == .hashed, (f.buckets ?? 0) < 1 {
+                throw RankError.config("\(file): hashed feature '\(f.name)' needs \"buckets\" >= 1")
+            }
+            if f.kind == .buckets, (f.buckets ?? 0) < 2 {
+                throw RankError.config("\(file): bucketed feature '\(f.name)' needs \"buckets\" >= 2")
+            }
+            if f.derive != nil, f.kind != .categorical, f.kind != .numeric {
+                throw RankError.config("\(file): feature '\(f.name)': \"derive\" needs kind categorical or numeric")
+            }
+            if f.kind == .numeric, let d = f.defaultValue, Double(d) == nil {
+                throw RankError.config("\(file): numeric feature '\(f.name)' has a non-numeric default '\(d)'")
+            }
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let c): return "invalid JSON at \(path(c.codingPath)): \(c.debugDescription)"
+        case DecodingError.keyNotFound(let k, let c): return "missing \"\(k.stringValue)\" at \(path(c.codingPath))"
+        case DecodingError.typeMismatch(_, let c): return "wrong type at \(path(c.codingPath)): \(c.debugDescription)"
+        case DecodingError.valueNotFound(_, let c): return "missing value at \(path(c.codingPath))"
+        default: return "\(error)"
+        }
+    }
+
+    static func path(_ keys: [CodingKey]) -> String {
+        keys.isEmpty ? "top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+}
+
+/// One declared feature. See ``FeatureConfig``.
+public struct FeatureSpec: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case categorical, hashed, bag, numeric, buckets }
+    public enum Transform: String, Codable, Sendable { case none, log1p, standardize, log1pStandardize = "log1p-standardize" }
+    public enum Derivation: String, Codable, Sendable { case hour, weekday }
+
+    public var name: String
+    /// Column read; defaults to `name`.
+    public var source: String?
+    public var kind: Kind
+    public var minCount: Int?
+    public var buckets: Int?
+    public var separator: String?
+    public var transform: Transform?
+    public var derive: Derivation?
+    /// Value used when the input is missing; numeric features default to 0, others to the
+    /// out-of-vocabulary id.
+    public var defaultValue: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, source, kind, minCount, buckets, separator, transform, derive
+        case defaultValue = "default"
+    }
+
+    public init(name: String, source: String? = nil, kind: Kind, minCount: Int? = nil, buckets: Int? = nil,
+                separator: String? = nil, transform: Transform? = nil, derive: Derivation? = nil, defaultValue: String? = nil) {
+        self.name = name
+        self.source = source
+        self.kind = kind
+        self.minCount = minCount
+        self.buckets = buckets
+        self.separator = separator
+        self.transform = transform
+        self.derive = derive
+        self.defaultValue = defaultValue
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        source = try c.decodeIfPresent(String.self, forKey: .source)
+        kind = try c.decode(Kind.self, forKey: .kind)
+        minCount = try c.decodeIfPresent(Int.self, forKey: .minCount)
+        buckets = try c.decodeIfPresent(Int.self, forKey: .buckets)
+        separator = try c.decodeIfPresent(String.self, forKey: .separator)
+        transform = try c.decodeIfPresent(Transform.self, forKey: .transform)
+        derive = try c.decodeIfPresent(Derivation.self, forKey: .derive)
+        // A default may be written as a number or a string.
+        if let s = try? c.decodeIfPresent(String.self, forKey: .defaultValue) { defaultValue = s }
+        else if let d = try c.decodeIfPresent(Double.self, forKey: .defaultValue) { defaultValue = String(d) }
+        else { defaultValue = nil }
+    }
+
+    /// The column this feature reads.
+    public var column: String { source ?? name }
+}
+
+/// Errors of the ranking stage: bad configs, unknown models or features, bad training data.
+public enum RankError: Error, CustomStringConvertible, Equatable {
+    case config(String)
+    case data(String)
+    case model(String)
+
+    public var description: String {
+        switch self {
+        case .config(let m): return "feature config: \(m)"
+        case .data(let m): return "ranking data: \(m)"
+        case .model(let m): return "ranking model: \(m)"
+        }
+    }
+}
