@@ -44,13 +44,13 @@ let package = Package(
         .target(name: "CascadeSim", dependencies: ["CascadeCore"]),
         .target(name: "CascadeRecall", dependencies: ["CascadeCore", "CascadeTensor", "CascadeANN"], swiftSettings: kernelFlags),
         .target(name: "CascadeEval", dependencies: ["CascadeCore"]),
-        .target(name: "CascadeRank", dependencies: ["CascadeCore", "CascadeTensor"], swiftSettings: kernelFlags),
+        .target(name: "CascadeRank", dependencies: ["CascadeCore", "CascadeTensor", "CascadeEval"], swiftSettings: kernelFlags),
         .target(name: "CascadeEngine", dependencies: [
             "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeSim", "CascadeImport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "CascadeCLI", dependencies: [
-            "CascadeEngine", "CascadeTensor", "CascadeANN",
+            "CascadeEngine", "CascadeTensor", "CascadeANN", "CascadeRank", "CascadeImport", "CascadeEval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

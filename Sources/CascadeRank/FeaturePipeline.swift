@@ -29,7 +29,7 @@ public struct EncodedBatch {
 
     public struct Bag {
         public let ids: IndexTensor
-        public let offsets: [Int32]
+        public let offsets: [Int]
     }
 
     /// Number of embedded fields (sparse fields plus bags): the field count of FM/DCN models.
@@ -123,8 +123,8 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
     public func encode(_ frame: FeatureFrame, labels labelColumn: String? = nil) throws -> EncodedBatch {
         let n = frame.rowCount
         let sparse = sparseFeatures, bagsSpec = bagFeatures, dense = denseFeatures
-        let ids = IndexTensor(shape: Shape(n, Swift.max(sparse.count, 1)))
-        let values = Tensor(shape: [n, Swift.max(dense.count, 1)])
+        let ids = IndexTensor(shape: Shape(n, sparse.count))
+        let values = Tensor(shape: [n, dense.count])
         var missing: [String: Int] = [:]
         for (j, f) in sparse.enumerated() {
             let raw = frame.columns[f.column]
@@ -140,7 +140,7 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
         for f in bagsSpec {
             let raw = frame.columns[f.column]
             let base = bases[f.name]!, vocab = vocabularies[f.name]!, sep = f.separator ?? "|"
-            var flat: [Int32] = [], offsets: [Int32] = [0]
+            var flat: [Int32] = [], offsets: [Int] = [0]
             flat.reserveCapacity(n * 2)
             for r in 0..<n {
                 var v = raw?[r] ?? ""
@@ -152,7 +152,7 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
                     any = true
                 }
                 if !any { flat.append(base) }  // an empty bag pools the OOV row
-                offsets.append(Int32(flat.count))
+                offsets.append(flat.count)
             }
             bags.append(EncodedBatch.Bag(ids: IndexTensor(flat), offsets: offsets))
         }

@@ -1,0 +1,121 @@
+import ArgumentParser
+import CascadeEval
+import CascadeImport
+import CascadeRank
+import CascadeTensor
+import Foundation
+
+struct EvalRank: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rank",
+        abstract: "Train ranking models on CSV files and score them on a test file (AUC, GAUC, logloss, calibration).",
+        discussion: """
+            Files: a header line, a label column (0/1), categorical columns, '|'-separated bags \
+            (genres, tags), and optionally a Unix-seconds timestamp (scene features hour and weekday). \
+            Without --config the features are inferred from the columns (printed; save it with \
+            --save-config to edit). Early stopping on the validation AUC. With --out, writes \
+            user,item,timestamp,score for every test row (the last model named).
+            Models: \(RankModels.names.joined(separator: ", ")).
+            """)
+
+    @Option(help: "Training CSV.") var train: String
+    @Option(help: "Validation CSV (early stopping).") var valid: String
+    @Option(help: "Test CSV.") var test: String
+    @Option(help: "Model name(s), comma-separated.") var model: String = "dcnv2"
+    @Option(help: "Feature config JSON (default: inferred).") var config: String?
+    @Option(help: "Write the feature config used to this path.") var saveConfig: String?
+    @Option(help: "Predictions CSV to write.") var out: String?
+    @Option(help: "Label column.") var label: String = "label"
+    @Option(help: "User column (GAUC and the predictions file).") var userColumn: String = "user"
+    @Option(help: "Item column (predictions file).") var itemColumn: String = "item"
+    @Option(help: "Timestamp column (predictions file).") var timeColumn: String = "timestamp"
+    @Option(help: "Maximum epochs.") var epochs: Int = 10
+    @Option(help: "Mini-batch size.") var batchSize: Int = 512
+    @Option(help: "Adam learning rate.") var lr: Float = 1e-3
+    @Option(help: "Embedding dimension.") var dim: Int = 16
+    @Option(help: "Hidden layer sizes, comma-separated.") var hidden: String = "256,128"
+    @Option(help: "DCN-V2 cross layers.") var crossLayers: Int = 3
+    @Option(help: "Dropout rate of the deep layers.") var dropout: Float = 0
+    @Option(help: "Minimum count of a categorical value in training (rarer values share the unknown id).") var minCount: Int = 1
+    @Option(help: "Kernel threads.") var threads: Int = 1
+    @Option(help: "Random seed.") var seed: UInt64 = 42
+
+    func run() throws {
+        try runReporting {
+            let trainT = try CSVTable.read(train), validT = try CSVTable.read(valid), testT = try CSVTable.read(test)
+            let trainF = frame(trainT), validF = frame(validT), testF = frame(testT)
+            let features: FeatureConfig
+            if let config { features = try FeatureConfig.load(config) } else {
+                features = FeatureConfig.infer(from: trainF, label: label, minCount: minCount)
+            }
+            let json = try JSONEncoder.pretty.encode(features)
+            if let saveConfig { try json.write(to: URL(fileURLWithPath: saveConfig)) }
+            if config == nil {
+                print("features=inferred " + features.features.map { "\($0.name):\($0.kind.rawValue)" }.joined(separator: " "))
+            }
+            let names = model.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            var modelConfig = RankModelConfig()
+            modelConfig.embeddingDim = dim
+            modelConfig.hidden = try hidden.split(separator: ",").map {
+                guard let h = Int($0), h > 0 else { throw ValidationError("--hidden: '\($0)' is not a positive size") }
+                return h
+            }
+            modelConfig.crossLayers = crossLayers
+            modelConfig.dropout = dropout
+            modelConfig.seed = seed
+            let pipeline = try FeaturePipeline(config: features, fitOn: trainF)
+            for name in names { _ = try RankModels.make(name, pipeline: pipeline, config: modelConfig) }  // reject unknown names first
+            let trainB = try pipeline.encode(trainF), validB = try pipeline.encode(validF), testB = try pipeline.encode(testF)
+            guard let y = testB.labelColumn() else { throw ValidationError("\(test): no '\(label)' column") }
+            let users = userIds(testT)
+            var options = RankTrainingOptions()
+            options.epochs = epochs
+            options.batchSize = batchSize
+            options.learningRate = lr
+            options.threads = threads
+            for name in names {
+                let m = try RankModels.make(name, pipeline: pipeline, config: modelConfig)
+                let report = try RankTrainer.fit(m, train: trainB, valid: validB, options: options) { print($0) }
+                let p = try m.predict(testB, threads: threads).map { $0[0] }
+                let r = try ClassificationReport.evaluate(labels: y, predictions: p, users: users)
+                print(r.line(system: "cascade-\(name)") + " best_epoch=\(report.bestEpoch) train_samples_per_s=\(Int(report.samplesPerSecond))")
+                if let out, name == names.last { try writePredictions(testT, p, to: out) }
+            }
+        }
+    }
+
+    func frame(_ t: CSVTable) -> FeatureFrame {
+        FeatureFrame(rowCount: t.rowCount, columns: Dictionary(uniqueKeysWithValues: zip(t.header, t.columns)))
+    }
+
+    func userIds(_ t: CSVTable) -> [Int32] {
+        guard let col = try? t.column(userColumn) else { return [Int32](repeating: 0, count: t.rowCount) }
+        var ids: [String: Int32] = [:]
+        return col.map { u in
+            if let i = ids[u] { return i }
+            let i = Int32(ids.count)
+            ids[u] = i
+            return i
+        }
+    }
+
+    func writePredictions(_ t: CSVTable, _ scores: [Float], to path: String) throws {
+        let u = try t.column(userColumn, file: test), i = try t.column(itemColumn, file: test)
+        let ts = (try? t.column(timeColumn, file: test)) ?? [String](repeating: "", count: t.rowCount)
+        var text = "user,item,timestamp,score\n"
+        for r in 0..<t.rowCount { text += "\(csv(u[r])),\(csv(i[r])),\(csv(ts[r])),\(scores[r])\n" }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    func csv(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+}
+
+extension JSONEncoder {
+    static var pretty: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return e
+    }
+}

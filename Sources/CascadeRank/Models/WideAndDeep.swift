@@ -1,0 +1,36 @@
+import CascadeTensor
+
+/// Wide & Deep: Cheng et al., "Wide & Deep Learning for Recommender Systems" (DLRS 2016).
+/// logit = wide(x) + deep(x): the wide part is a linear model over field values and dense
+/// inputs (memorization), the deep part an MLP over concatenated field embeddings and dense
+/// inputs (generalization), trained jointly. Parameters: vocabulary x (k + 1) + MLP weights.
+/// O(B (F k h1 + sum h_i h_{i+1})) per batch.
+public final class WideAndDeep: RankModel {
+    public let kind = "widedeep"
+    public let tasks: [String]
+    let embedding: FieldEmbedding
+    let wideDense: Linear?
+    let tower: DenseTower
+    let head: Linear
+
+    public init(pipeline: FeaturePipeline, config: RankModelConfig) {
+        tasks = config.tasks
+        embedding = FieldEmbedding(name: "wd.emb", rows: pipeline.tableRows, fields: pipeline.fieldCount,
+                                   dim: config.embeddingDim, seed: config.seed)
+        let nd = pipeline.denseFeatures.count
+        wideDense = nd > 0 ? Linear(name: "wd.wide_dense", in: nd, out: 1, bias: false, seed: config.seed) : nil
+        tower = DenseTower(name: "wd.deep", input: pipeline.fieldCount * config.embeddingDim + nd,
+                           hidden: config.hidden, dropout: config.dropout, seed: config.seed)
+        head = Linear(name: "wd.head", in: tower.outputSize, out: config.tasks.count, seed: config.seed)
+    }
+
+    public var parameters: [Parameter] { embedding.parameters + (wideDense?.parameters ?? []) + tower.parameters + head.parameters }
+
+    public func logits(_ batch: EncodedBatch, tape: Tape) throws -> Variable {
+        let v = try embedding.fields(batch, tape: tape)
+        var wide = try embedding.linearTerm(batch, tape: tape)
+        if let d = wideDense { wide = try wide + d(tape.constant(batch.dense)) }
+        let deep = try head(tower(deepInput(v, batch, tape: tape)))
+        return try deep + wide
+    }
+}

@@ -1,0 +1,106 @@
+import CascadeCore
+import CascadeEval
+import CascadeTensor
+import Foundation
+
+/// Options of `RankTrainer.fit`.
+public struct RankTrainingOptions: Codable, Sendable, Equatable {
+    public var epochs = 10
+    public var batchSize = 512
+    public var learningRate: Float = 1e-3
+    /// Learning rate of the embedding tables (lazy Adam); nil uses `learningRate`.
+    public var embeddingLearningRate: Float?
+    /// Epochs without a better validation AUC before stopping.
+    public var patience = 2
+    public var seed: UInt64 = 7
+    /// Kernel threads (nil: all cores).
+    public var threads: Int? = 1
+
+    public init() {}
+}
+
+/// What a fit did: per-epoch figures, the epoch whose weights were kept, throughput.
+public struct RankTrainingReport: Sendable {
+    public struct Epoch: Sendable {
+        public var epoch: Int
+        public var trainLoss: Double
+        public var validAUC: Double?
+        public var seconds: Double
+    }
+    public var epochs: [Epoch] = []
+    public var bestEpoch = 0
+    public var bestValidAUC: Double?
+    public var samplesPerSecond = 0.0
+}
+
+/// Fits any `RankModel` with mini-batch Adam (dense layers) and lazy Adam (embedding tables, only
+/// the rows in each batch), binary cross-entropy on every task column, rows shuffled each epoch,
+/// early stopping on the validation AUC of the first task with the best epoch's weights restored.
+public enum RankTrainer {
+    public static func fit(_ model: any RankModel, train: EncodedBatch, valid: EncodedBatch?,
+                           options: RankTrainingOptions = RankTrainingOptions(),
+                           log: ((String) -> Void)? = nil) throws -> RankTrainingReport {
+        guard let labels = train.labels else { throw RankError.data("training rows have no labels") }
+        guard labels.shape.last == model.tasks.count else {
+            throw RankError.data("training labels have \(labels.shape.last) columns, model \(model.kind) has \(model.tasks.count) tasks (\(model.tasks.joined(separator: ", ")))")
+        }
+        guard train.rows > 0 else { throw RankError.data("no training rows") }
+        let params = model.parameters
+        let dense = Adam(learningRate: options.learningRate)
+        let sparse = Adam(learningRate: options.embeddingLearningRate ?? options.learningRate)
+        let denseParams = params.filter { !$0.sparse }, sparseParams = params.filter { $0.sparse }
+        var rng = TensorRandom(seed: options.seed)
+        var report = RankTrainingReport()
+        var best: [Tensor]?
+        var sinceBest = 0
+        var order = Array(0..<train.rows)
+        var samples = 0, trainingSeconds = 0.0
+        for epoch in 1...Swift.max(options.epochs, 1) {
+            let started = Date()
+            order.shuffle(using: &rng)
+            var lossSum = 0.0, batches = 0
+            var start = 0
+            while start < train.rows {
+                let end = Swift.min(train.rows, start + options.batchSize)
+                let batch = train.rows(order[start..<end])
+                let tape = Tape(training: true, threads: options.threads, seed: rng.next())
+                let z = try model.logits(batch, tape: tape)
+                let loss = try Loss.binaryCrossEntropy(logits: z, targets: batch.labels!)
+                do { try tape.backward(loss) } catch {
+                    throw RankError.model("\(model.kind): epoch \(epoch), rows \(start)..<\(end): \(error)")
+                }
+                try dense.step(denseParams)
+                try sparse.step(sparseParams)
+                lossSum += Double(loss.scalar)
+                batches += 1
+                samples += batch.rows
+                start = end
+            }
+            let seconds = Date().timeIntervalSince(started)
+            trainingSeconds += seconds
+            var auc: Double?
+            if let valid, let y = valid.labelColumn() {
+                let p = try model.predict(valid, threads: options.threads).map { $0[0] }
+                auc = try ClassificationMetrics.auc(labels: y, scores: p)
+            }
+            report.epochs.append(.init(epoch: epoch, trainLoss: lossSum / Double(batches), validAUC: auc, seconds: seconds))
+            log?("model=\(model.kind) epoch=\(epoch) train_logloss=\(String(format: "%.4f", lossSum / Double(batches)))"
+                 + (auc.map { " valid_auc=\(String(format: "%.4f", $0))" } ?? "") + " seconds=\(String(format: "%.2f", seconds))")
+            guard let a = auc else { report.bestEpoch = epoch; continue }
+            if a > (report.bestValidAUC ?? -1) {
+                report.bestValidAUC = a
+                report.bestEpoch = epoch
+                best = params.map { $0.value.copy() }
+                sinceBest = 0
+            } else {
+                sinceBest += 1
+                if sinceBest >= options.patience { break }
+            }
+        }
+        if let best {
+            for (p, v) in zip(params, best) { try p.value.assign(v) }
+        }
+        report.samplesPerSecond = Double(samples) / Swift.max(trainingSeconds, 1e-9)
+        return report
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import CascadeTensor
+@testable import CascadeRank
+
+/// Whole-model gradient checks on a tiny batch, FM's O(kn) identity, the registry's errors.
+@Suite struct RankModelTests {
+    static let config = FeatureConfig(label: "label", features: [
+        FeatureSpec(name: "user", kind: .categorical),
+        FeatureSpec(name: "item", kind: .categorical),
+        FeatureSpec(name: "genres", kind: .bag),
+        FeatureSpec(name: "age", kind: .numeric, transform: .standardize),
+    ])
+
+    static func frame(rows: Int, seed: UInt64) -> FeatureFrame {
+        var rng = TensorRandom(seed: seed)
+        let genres = ["a", "b", "c", "a|b", "b|c|a", ""]
+        var cols: [String: [String]] = ["label": [], "user": [], "item": [], "genres": [], "age": []]
+        for _ in 0..<rows {
+            cols["user"]!.append("u\(rng.next() % 5)")
+            cols["item"]!.append("i\(rng.next() % 7)")
+            cols["genres"]!.append(genres[Int(rng.next() % 6)])
+            cols["age"]!.append("\(18 + rng.next() % 40)")
+            cols["label"]!.append(rng.next() % 2 == 0 ? "1" : "0")
+        }
+        return FeatureFrame(rowCount: rows, columns: cols)
+    }
+
+    func smallConfig() -> RankModelConfig {
+        var c = RankModelConfig()
+        c.embeddingDim = 3
+        c.hidden = [5, 4]
+        c.crossLayers = 2
+        return c
+    }
+
+    @Test(arguments: RankModels.names)
+    func wholeModelGradient(name: String) throws {
+        let pipeline = try FeaturePipeline(config: Self.config, fitOn: Self.frame(rows: 40, seed: 1))
+        let batch = try pipeline.encode(Self.frame(rows: 4, seed: 2))
+        let model = try RankModels.make(name, pipeline: pipeline, config: smallConfig())
+        // Move embeddings and zero-initialized weights off their starting points so every path is exercised.
+        for p in model.parameters {
+            let noise = Tensor.normal(p.value.shape.dims, std: 0.3, seed: UInt64(p.name.utf8.count) &* 31)
+            try p.value.add(noise)
+        }
+        let r = try GradientCheck.check(inputs: [], parameters: model.parameters, maxElementsPerTensor: 24) { tape, _ in
+            try model.logits(batch, tape: tape)
+        }
+        #expect(r.passed, "\(name): \(r)")
+    }
+
+    @Test func fmFastFormEqualsPairwiseSum() throws {
+        let v = Tensor.normal([3, 5, 4], seed: 9)
+        let tape = Tape()
+        let fast = try FactorizationMachine.interaction(tape.constant(v)).value.toArray()
+        let naive = FactorizationMachine.pairwiseNaive(v)
+        for (a, b) in zip(fast, naive) { #expect(abs(a - b) < 1e-4 * max(1, abs(b))) }
+    }
+
+    @Test func unknownModelIsRejected() throws {
+        let pipeline = try FeaturePipeline(config: Self.config, fitOn: Self.frame(rows: 10, seed: 1))
+        #expect(throws: RankError.self) { try RankModels.make("xgboost", pipeline: pipeline) }
+    }
+
+    @Test func trainingLearnsASignal() throws {
+        // Label = 1 exactly for items i0..i2: every model must rank those above the rest.
+        var f = Self.frame(rows: 800, seed: 3)
+        f.columns["label"] = f.columns["item"]!.map { ["i0", "i1", "i2"].contains($0) ? "1" : "0" }
+        let pipeline = try FeaturePipeline(config: Self.config, fitOn: f)
+        let data = try pipeline.encode(f)
+        for name in ["lr", "deepfm", "dcnv2"] {
+            let model = try RankModels.make(name, pipeline: pipeline, config: smallConfig())
+            var options = RankTrainingOptions()
+            options.epochs = 8
+            options.batchSize = 64
+            options.learningRate = 0.02
+            let report = try RankTrainer.fit(model, train: data, valid: data, options: options)
+            #expect((report.bestValidAUC ?? 0) > 0.99, "\(name): \(report.bestValidAUC ?? 0)")
+        }
+    }
+}
