@@ -52,14 +52,30 @@ struct BenchANN: ParsableCommand {
 struct BenchTensor: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tensor",
-        abstract: "GEMM GFLOP/s at recommender shapes (one and two threads), the scoring product, gathers.",
-        discussion: "Compare with ../shared/bench/gemm_peer.py (numpy/OpenBLAS) on the same machine.")
+        abstract: "GEMM GFLOP/s at recommender shapes (one and two threads), the scoring product, gathers, and training throughput.",
+        discussion: """
+            Compare with ../shared/bench/gemm_peer.py (numpy/OpenBLAS) and bench/torch_peer.py (PyTorch CPU) \
+            on the same machine. Training: a 320-256-128-1 MLP and a 26-field x 16-dim embedding model \
+            (1M-row tables), batch 512, Adam; samples/s from the median step.
+            """)
 
     @Flag(help: "Fewer repetitions (a rough figure in a few seconds).")
     var quick = false
 
+    @Flag(help: "Skip the training-throughput figures.")
+    var noTrain = false
+
+    @Option(help: "Rows of each embedding table in the training benchmark.")
+    var rows: Int = 1_000_000
+
+    @Option(help: "Timed steps per training figure.")
+    var steps: Int = 50
+
     func run() throws {
         for line in TensorBenchmark.run(threads: [1, 2], quick: quick) { print(line) }
+        if !noTrain {
+            for line in try TrainingBenchmark.run(threads: [1, 2], steps: quick ? 10 : steps, rows: rows) { print(line) }
+        }
     }
 }
 
