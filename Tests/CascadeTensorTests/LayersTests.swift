@@ -123,6 +123,12 @@ import Testing
             let inference = Tape(training: false)
             #expect(try mlp(inference.constant(x)).shape == Shape(6, 2))
         }
+        let mixed = MLP(name: "mixed", sizes: [4, 6, 5, 2], activations: [.dice, .prelu], dropout: 0.1, seed: 30)
+        expectUniqueNames(mixed, prefix: "mixed")
+        #expect(mixed.activations.map(\.kind) == [.dice, .prelu])
+        expectPasses(try GradientCheck.check(inputs: [x], parameters: mixed.parameters.filter(\.trainable), epsilon: 1e-3) { _, v in
+            try mixed(v[0])
+        }, "MLP mixed activations")
         let mlp = MLP(name: "tower", sizes: [4, 3, 1], outputActivation: .sigmoid)
         #expect(mlp.parameters.count == 4)
         let tape = Tape()  // variables hold their tape unowned: keep it alive

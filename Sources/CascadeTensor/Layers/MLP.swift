@@ -22,9 +22,18 @@ public final class MLP: ParameterContainer {
     public let norm: HiddenNorm
     public let dropout: Float
 
-    public init(name: String, sizes: [Int], activation: HiddenActivation = .relu, norm: HiddenNorm = .none,
+    /// One activation for every hidden layer.
+    public convenience init(name: String, sizes: [Int], activation: HiddenActivation = .relu, norm: HiddenNorm = .none,
+                            dropout: Float = 0, outputActivation: Activation = .identity, seed: UInt64 = 1) {
+        self.init(name: name, sizes: sizes, activations: Array(repeating: activation, count: Swift.max(sizes.count - 2, 0)),
+                  norm: norm, dropout: dropout, outputActivation: outputActivation, seed: seed)
+    }
+
+    /// One activation per hidden layer (`activations.count == sizes.count - 2`).
+    public init(name: String, sizes: [Int], activations: [HiddenActivation], norm: HiddenNorm = .none,
                 dropout: Float = 0, outputActivation: Activation = .identity, seed: UInt64 = 1) {
         precondition(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 }, "MLP \(name): needs at least [in, out], all positive")
+        precondition(activations.count == sizes.count - 2, "MLP \(name): needs one activation per hidden layer (\(sizes.count - 2))")
         precondition(dropout >= 0 && dropout < 1, "MLP \(name): dropout must be in [0, 1)")
         self.name = name
         self.sizes = sizes
@@ -34,6 +43,7 @@ public final class MLP: ParameterContainer {
         let hidden = sizes.count - 2
         for i in 0...hidden {
             let last = i == hidden
+            let activation: HiddenActivation = last ? .identity : activations[i]
             let fuse = !last && norm == .none ? activation.fused : nil
             let act: Activation = last ? outputActivation : (fuse ?? .identity)
             linears.append(Linear(name: "\(name).\(i)", in: sizes[i], out: sizes[i + 1], activation: act, seed: seed))
