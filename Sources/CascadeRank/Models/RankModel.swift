@@ -1,4 +1,5 @@
 import CascadeTensor
+import Foundation
 
 /// A ranking model: encoded feature rows in, one logit per task out ([B, tasks]). Probabilities
 /// are sigmoid(logit). Models are composed from CascadeTensor layers and own their parameters;
@@ -25,7 +26,12 @@ extension RankModel {
             let z = try logits(part, tape: tape).value
             let t = tasks.count
             for r in 0..<part.rows {
-                out.append((0..<t).map { 1 / (1 + expf(-z.base[r * t + $0])) })
+                var row = [Float](repeating: 0, count: t)
+                for j in 0..<t {
+                    let logit: Float = z.base[r * t + j]
+                    row[j] = 1 / (1 + Foundation.exp(-logit))
+                }
+                out.append(row)
             }
             start = end
         }
