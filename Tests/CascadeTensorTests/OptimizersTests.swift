@@ -198,6 +198,20 @@ import Testing
         #expect(sgd.learningRate == 1)
     }
 
+    @Test func vectorSquareRootWithinOneUlp() {
+        var rng = TensorRandom(seed: 9)
+        var worst: Float = 0
+        for _ in 0..<4000 {
+            var v = SIMD8<Float>()
+            for j in 0..<8 { v[j] = Float(exp(Double(rng.nextUnitFloat()) * 170 - 85)) }
+            let s = OptimizerKernels.sqrt(v)
+            for j in 0..<8 { worst = max(worst, abs(s[j] - v[j].squareRoot()) / v[j].squareRoot().ulp) }
+        }
+        #expect(worst <= 1, "worst error \(worst) ulp")
+        let edge = OptimizerKernels.sqrt(SIMD8<Float>(0, 1, 4, .infinity, Float.leastNormalMagnitude / 16, 2, 1e38, 0.25))
+        #expect(edge[0] == 0 && edge[1] == 1 && edge[2] == 2 && edge[3] == .infinity && edge[4] == 0 && edge[7] == 0.5)
+    }
+
     @Test func stateExportImportRoundTrip() throws {
         let p = Parameter("w", Tensor(start))
         let a = Adam(learningRate: 0.01)

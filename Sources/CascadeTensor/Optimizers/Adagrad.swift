@@ -29,7 +29,7 @@ public class Adagrad: GradientOptimizer {
         let lr = V(repeating: rate), eps = V(repeating: epsilon)
         OptimizerKernels.apply(w, g, s0, n) { w, g, a in
             a = a.addingProduct(g, g)
-            w -= lr * g / (a.squareRoot() + eps)
+            w -= lr * g / (OptimizerKernels.sqrt(a) + eps)
         }
     }
 }

@@ -60,7 +60,7 @@ public class Adam: GradientOptimizer {
             OptimizerKernels.apply(w, g, s0, s1, n) { w, g, m, v in
                 m = b1 * m + o1 * g
                 v = b2 * v + o2 * (g * g)
-                w -= lr * (m * bc1) / ((v * bc2).squareRoot() + eps)
+                w -= lr * (m * bc1) / (OptimizerKernels.sqrt(v * bc2) + eps)
             }
         } else {
             let wd = V(repeating: weightDecay), decay = V(repeating: 1 - rate * decoupledDecay)
@@ -68,7 +68,7 @@ public class Adam: GradientOptimizer {
                 let gg = g + wd * w
                 m = b1 * m + o1 * gg
                 v = b2 * v + o2 * (gg * gg)
-                w = w * decay - lr * (m * bc1) / ((v * bc2).squareRoot() + eps)
+                w = w * decay - lr * (m * bc1) / (OptimizerKernels.sqrt(v * bc2) + eps)
             }
         }
     }

@@ -34,13 +34,13 @@ public final class FTRL: GradientOptimizer {
     override func prepare(step: Int, rate: Float) { alpha = rate }
 
     override func update(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ s0: UnsafeMutablePointer<Float>,
-                         _ s1: UnsafeMutablePointer<Float>, count count: Int) {
+                         _ s1: UnsafeMutablePointer<Float>, count n: Int) {
         let invAlpha = V(repeating: 1 / alpha), vb = V(repeating: beta)
         let vl1 = V(repeating: l1), vl2 = V(repeating: l2)
-        OptimizerKernels.apply(w, g, s0, s1, count) { w, g, z, n in
+        OptimizerKernels.apply(w, g, s0, s1, n) { w, g, z, n in
             let gg = g * g
-            let root = (n + gg).squareRoot()
-            let sigma = (root - n.squareRoot()) * invAlpha
+            let root = OptimizerKernels.sqrt(n + gg)
+            let sigma = (root - OptimizerKernels.sqrt(n)) * invAlpha
             z += g - sigma * w
             n += gg
             let shrunk = z - OptimizerKernels.copySign(vl1, z)
