@@ -47,7 +47,7 @@ public enum RankTrainer {
         guard train.rows > 0 else { throw RankError.data("no training rows") }
         let params = model.parameters
         let dense = Adam(learningRate: options.learningRate)
-        let sparse = Adam(learningRate: options.embeddingLearningRate ?? options.learningRate)
+        let sparse = LazyAdam(learningRate: options.embeddingLearningRate ?? options.learningRate)
         let denseParams = params.filter { !$0.sparse }, sparseParams = params.filter { $0.sparse }
         var rng = TensorRandom(seed: options.seed)
         var report = RankTrainingReport()
