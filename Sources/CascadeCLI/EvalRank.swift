@@ -39,14 +39,28 @@ struct EvalRank: ParsableCommand {
     @Option(help: "Minimum count of a categorical value in training (rarer values share the unknown id).") var minCount: Int = 1
     @Option(help: "Kernel threads.") var threads: Int = 1
     @Option(help: "Random seed.") var seed: UInt64 = 42
+    @Option(help: "Key columns of the statistics features (counts and smoothed positive rates before each row; empty: none).")
+    var statsKeys: String = "user"
 
     func run() throws {
         try runReporting {
             let trainT = try CSVTable.read(train), validT = try CSVTable.read(valid), testT = try CSVTable.read(test)
-            let trainF = frame(trainT), validF = frame(validT), testF = frame(testT)
-            let features: FeatureConfig
+            var trainF = frame(trainT), validF = frame(validT), testF = frame(testT)
+            var features: FeatureConfig
             if let config { features = try FeatureConfig.load(config) } else {
                 features = FeatureConfig.infer(from: trainF, label: label, minCount: minCount)
+            }
+            // Statistics: exposure counts are online everywhere (they need no label); positive
+            // rates use labels of training rows online, validation rows see the labelled counts
+            // at the end of training, test rows those at the end of validation (never their own).
+            let keys = statsKeys.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if !keys.isEmpty {
+                let stats = StatisticsFeatures(keys: keys, timeColumn: timeColumn, labelColumn: label)
+                try stats.augment(&trainF, learnLabels: true)
+                try stats.augment(&validF, learnLabels: false)
+                try stats.learn(validF)
+                try stats.augment(&testF, learnLabels: false)
+                if config == nil { features.features += stats.featureSpecs }
             }
             let json = try JSONEncoder.pretty.encode(features)
             if let saveConfig { try json.write(to: URL(fileURLWithPath: saveConfig)) }
