@@ -25,6 +25,7 @@ struct EvalRank: ParsableCommand {
     @Option(help: "Feature config JSON (default: inferred).") var config: String?
     @Option(help: "Write the feature config used to this path.") var saveConfig: String?
     @Option(help: "Predictions CSV to write.") var out: String?
+    @Option(help: "Write the trained model (last one named) with its feature pipeline to this file.") var saveModel: String?
     @Option(help: "Label column.") var label: String = "label"
     @Option(help: "User column (GAUC and the predictions file).") var userColumn: String = "user"
     @Option(help: "Item column (predictions file).") var itemColumn: String = "item"
@@ -94,6 +95,9 @@ struct EvalRank: ParsableCommand {
                 let r = try ClassificationReport.evaluate(labels: y, predictions: p, users: users)
                 print(r.line(system: "cascade-\(name)") + " best_epoch=\(report.bestEpoch) train_samples_per_s=\(Int(report.samplesPerSecond))")
                 if let out, name == names.last { try writePredictions(testT, p, to: out) }
+                if let saveModel, name == names.last {
+                    try RankModelFile.write(model: m, pipeline: pipeline, config: modelConfig, to: saveModel)
+                }
             }
         }
     }
