@@ -160,3 +160,17 @@ import Testing
         #expect(w.grad != nil)
     }
 }
+
+@Suite struct L2NormalizeTests {
+    @Test func gradientAndUnitNorm() throws {
+        let x = Tensor.normal([4, 5], seed: 30)
+        let r = try GradientCheck.check(inputs: [x], epsilon: 1e-3) { _, v in v[0].l2Normalized() }
+        #expect(r.passed, "\(r)")
+        let tape = Tape()
+        let y = tape.constant(x).l2Normalized().value
+        for i in 0..<4 {
+            let row = Array(y.toArray()[i * 5..<(i + 1) * 5])
+            #expect(abs(row.reduce(0) { $0 + $1 * $1 } - 1) < 1e-5)
+        }
+    }
+}

@@ -1,0 +1,232 @@
+import CascadeCore
+import CascadeTensor
+import Foundation
+
+/// Hyper-parameters of `TwoTower`.
+public struct TwoTowerParameters: Sendable, Equatable {
+    public var dim = 32
+    public var hidden = 128
+    /// Most recent positives pooled by the user tower.
+    public var historyLength = 30
+    public var epochs = 12
+    public var batchSize = 256
+    public var learningRate: Float = 0.003
+    /// Cosine similarities are divided by this before the softmax.
+    public var temperature: Float = 0.07
+    /// Items drawn uniformly from the catalogue per batch as extra negatives (mixed negatives).
+    public var uniformNegatives = 256
+    /// Subtract log q (streaming estimate of each item's in-batch probability) from its logits.
+    public var logQCorrection = true
+    /// Down-sample positives of popular items (word2vec-style threshold on the item's share of
+    /// positives; 0 = keep all).
+    public var popularSubsampling: Float = 0
+    /// Extra epochs after the first stage, each batch adding the model's own top-ranked
+    /// non-positive items for the batch's users as shared hard negatives (0 = no second stage).
+    public var hardNegativeEpochs = 0
+    public var hardNegatives = 64
+    /// Weight of the self-supervised contrastive loss on the item tower (0 = off).
+    public var selfSupervisedWeight: Float = 0
+    public var seed: UInt64 = 11
+    public var threads: Int? = 1
+
+    public init() {}
+}
+
+/// Streaming estimate of how often each item appears in a batch, from Yi et al. (RecSys 2019,
+/// Algorithm 2): per (hashed) item, the step it was last seen (A) and a moving average of the
+/// gap between sightings (B); the in-batch probability is q = 1 / B. O(1) per update, O(H) memory.
+public struct StreamingFrequency: Sendable {
+    var lastStep: [Int]
+    var gap: [Float]
+    public let learningRate: Float
+
+    public init(buckets: Int, learningRate: Float = 0.05, initialGap: Float = 100) {
+        lastStep = Array(repeating: -1, count: Swift.max(buckets, 1))
+        gap = Array(repeating: initialGap, count: Swift.max(buckets, 1))
+        self.learningRate = learningRate
+    }
+
+    @inline(__always) func bucket(_ item: Int32) -> Int { Int(UInt32(bitPattern: item)) % gap.count }
+
+    /// Records that `item` appeared in the batch of step `step`.
+    public mutating func update(_ item: Int32, step: Int) {
+        let h = bucket(item)
+        if lastStep[h] >= 0 { gap[h] = (1 - learningRate) * gap[h] + learningRate * Float(step - lastStep[h]) }
+        lastStep[h] = step
+    }
+
+    /// Estimated probability that `item` appears in a batch.
+    public func probability(_ item: Int32) -> Float { Swift.min(1, 1 / Swift.max(gap[bucket(item)], 1)) }
+}
+
+/// Training samples: each positive event (weight > 0) of a user, with the items the user engaged
+/// with before it (most recent first, at most `historyLength`). Impressions without a click are
+/// not positives and never negatives (seed 004).
+struct TwoTowerSamples {
+    var user: [Int32] = []
+    var item: [Int32] = []
+    /// Per sample, where its history starts and ends in the user's time-ordered positives.
+    var historyStart: [Int] = []
+    var historyEnd: [Int] = []
+    /// Per user, positives in time order (first occurrence of each item only).
+    var userOffsets: [Int] = [0]
+    var userItems: [Int32] = []
+
+    init(log: EventLog, userCount: Int, typeWeights: [Float], historyLength: Int) {
+        let (offsets, events) = log.indexByUser(userCount: userCount)
+        for u in 0..<userCount {
+            let evs = events[offsets[u]..<offsets[u + 1]].filter {
+                let t = Int(log.types[$0])
+                return t < typeWeights.count && typeWeights[t] > 0
+            }.sorted { log.timestamps[$0] < log.timestamps[$1] }
+            var seen = Set<Int32>()
+            let base = userItems.count
+            for e in evs where seen.insert(log.items[e]).inserted {
+                let position = userItems.count
+                user.append(Int32(u))
+                item.append(log.items[e])
+                historyStart.append(Swift.max(base, position - historyLength))
+                historyEnd.append(position)
+                userItems.append(log.items[e])
+            }
+            userOffsets.append(userItems.count)
+        }
+    }
+
+    var count: Int { user.count }
+}
+
+extension TwoTower {
+    /// Trains towers on `log` (positives only) and computes every catalogue item's vector.
+    /// Cost per epoch O(samples (d (history + hidden) + batch (batch + negatives) d)).
+    public static func train(log: EventLog, userCount: Int, itemCount: Int, typeWeights: [Float],
+                             features: ItemSideFeatures, parameters p: TwoTowerParameters = TwoTowerParameters(),
+                             name: String = "twotower", progress: ((String) -> Void)? = nil) throws -> TwoTower {
+        let samples = TwoTowerSamples(log: log, userCount: userCount, typeWeights: typeWeights, historyLength: p.historyLength)
+        var known = [Bool](repeating: false, count: itemCount)
+        var freq = [Int](repeating: 0, count: itemCount)
+        for i in samples.item { known[Int(i)] = true; freq[Int(i)] += 1 }
+        let knownItems = (0..<itemCount).filter { known[$0] }.map(Int32.init)
+        let net = TwoTowerNetwork(users: userCount, items: itemCount, features: features, dim: p.dim, hidden: p.hidden, seed: p.seed)
+        let params = net.parameters
+        let dense = Adam(learningRate: p.learningRate), sparse = LazyAdam(learningRate: p.learningRate)
+        var rng = TensorRandom(seed: p.seed)
+        var estimator = StreamingFrequency(buckets: Swift.max(itemCount, 1))
+        var step = 0
+        let total = Float(Swift.max(samples.count, 1))
+        guard samples.count > 1, !knownItems.isEmpty else {
+            throw CascadeError.invalid("two-tower: need at least two positive events to train on, got \(samples.count)")
+        }
+        var hard: [Int32: [Int32]] = [:]  // per user, mined hard negatives (second stage)
+        for epoch in 0..<(p.epochs + p.hardNegativeEpochs) {
+            let secondStage = epoch >= p.epochs
+            if secondStage && hard.isEmpty {
+                hard = try mineHardNegatives(net: net, samples: samples, known: known, knownItems: knownItems,
+                                             features: features, perUser: Swift.max(1, p.hardNegatives / 8), skip: 10)
+            }
+            var order = (0..<samples.count).filter { s in
+                // Popular-positive down-sampling (Mikolov et al. 2013's subsampling rule).
+                guard p.popularSubsampling > 0 else { return true }
+                let f = Float(freq[Int(samples.item[s])]) / total
+                let keep = ((f / p.popularSubsampling).squareRoot() + 1) * p.popularSubsampling / f
+                return rng.nextUnitFloat() < keep
+            }
+            order.shuffle(using: &rng)
+            var lossSum = 0.0, batches = 0
+            var start = 0
+            while start + 1 < order.count {
+                let batch = Array(order[start..<Swift.min(order.count, start + p.batchSize)])
+                start += p.batchSize
+                let tape = Tape(training: true, threads: p.threads, seed: rng.next())
+                let users = batch.map { samples.user[$0] }
+                var hist: [Int32] = [], offsets = [0]
+                for s in batch {
+                    for k in stride(from: samples.historyEnd[s] - 1, through: samples.historyStart[s], by: -1) {
+                        hist.append(samples.userItems[k])
+                    }
+                    offsets.append(hist.count)
+                }
+                var columns = batch.map { samples.item[$0] }
+                for _ in 0..<p.uniformNegatives { columns.append(knownItems[Int(rng.next() % UInt64(knownItems.count))]) }
+                if secondStage {
+                    var pool = Set<Int32>()
+                    for u in users { for h in hard[u] ?? [] where pool.count < p.hardNegatives { pool.insert(h) } }
+                    columns += pool.sorted()
+                }
+                let u = try net.userTower(userIds: users, history: hist, offsets: offsets, features: features, tape: tape)
+                let v = try net.itemTower(columns, known: known, features: features, tape: tape)
+                let logits = try u.matmul(v, transposeOther: true)
+                let logQ = Tensor(shape: [columns.count])
+                if p.logQCorrection {
+                    for (j, item) in columns.enumerated() {
+                        let q = j < batch.count ? estimator.probability(item)
+                                                : Float(p.uniformNegatives) / Float(knownItems.count)
+                        logQ.base[j] = Foundation.log(Swift.max(q, 1e-6))
+                    }
+                }
+                let mask = try Loss.collisionMask(itemIds: IndexTensor(columns), rows: batch.count)
+                var loss = try Loss.sampledSoftmax(logits: logits, logQ: p.logQCorrection ? logQ : nil, mask: mask,
+                                                   temperature: p.temperature)
+                if p.selfSupervisedWeight > 0 {
+                    loss = try loss + selfSupervisedLoss(net: net, knownItems: knownItems, known: known, features: features,
+                                                         count: p.batchSize, temperature: p.temperature, rng: &rng, tape: tape)
+                        * p.selfSupervisedWeight
+                }
+                try tape.backward(loss)
+                try dense.step(params.filter { !$0.sparse })
+                try sparse.step(params.filter { $0.sparse })
+                for item in Set(batch.map { samples.item[$0] }) { estimator.update(item, step: step) }
+                step += 1
+                lossSum += Double(loss.scalar)
+                batches += 1
+            }
+            progress?("two-tower epoch \(epoch + 1): loss \(String(format: "%.4f", lossSum / Double(Swift.max(batches, 1))))")
+        }
+        let positive = Set(typeWeights.indices.filter { typeWeights[$0] > 0 && $0 <= Int(UInt8.max) }.map { UInt8($0) })
+        return try TwoTower(network: net, features: features, known: known, name: name,
+                            historyLength: p.historyLength, positiveTypes: positive)
+    }
+
+    /// Spread-out contrastive loss of Yao et al., "Self-supervised Learning for Large-scale Item
+    /// Recommendations" (CIKM 2021): items drawn uniformly from the catalogue, two views each with
+    /// complementary feature groups masked (correlated feature masking: identity features
+    /// {id, author} vs content features {category, tags}, the split chosen at random per batch),
+    /// in-batch softmax between the views.
+    static func selfSupervisedLoss(net: TwoTowerNetwork, knownItems: [Int32], known: [Bool], features: ItemSideFeatures,
+                                   count: Int, temperature: Float, rng: inout TensorRandom, tape: Tape) throws -> Variable {
+        let n = Swift.min(count, knownItems.count)
+        var picked = Set<Int32>()
+        while picked.count < n { picked.insert(knownItems[Int(rng.next() % UInt64(knownItems.count))]) }
+        let items = picked.sorted()
+        let groupA: TwoTowerNetwork.Mask = rng.next() % 2 == 0 ? [.id, .author] : [.category, .tags]
+        let groupB: TwoTowerNetwork.Mask = groupA.contains(.id) ? [.category, .tags] : [.id, .author]
+        let a = try net.itemTower(items, known: known, features: features, mask: groupA, tape: tape)
+        let b = try net.itemTower(items, known: known, features: features, mask: groupB, tape: tape)
+        return try Loss.sampledSoftmax(logits: a.matmul(b, transposeOther: true), temperature: temperature)
+    }
+
+    /// For each user, the model's top-ranked items they never engaged with, after skipping the
+    /// first `skip` (the very top are often unlabelled positives): the hard negatives of the
+    /// second stage (Huang et al., "Embedding-based Retrieval in Facebook Search", KDD 2020).
+    static func mineHardNegatives(net: TwoTowerNetwork, samples: TwoTowerSamples, known: [Bool], knownItems: [Int32],
+                                  features: ItemSideFeatures, perUser: Int, skip: Int) throws -> [Int32: [Int32]] {
+        let tape = Tape(training: false, threads: 1)
+        let items = try net.itemTower(knownItems, known: known, features: features, tape: tape).value
+        var out: [Int32: [Int32]] = [:]
+        let users = samples.userOffsets.count - 1
+        let d = net.dim
+        for u in 0..<users where samples.userOffsets[u + 1] > samples.userOffsets[u] {
+            let mine = Array(samples.userItems[samples.userOffsets[u]..<samples.userOffsets[u + 1]])
+            let recent = Array(mine.suffix(30).reversed())
+            let t = Tape(training: false, threads: 1)
+            let v = try net.userTower(userIds: [Int32(u)], history: recent, offsets: [0, recent.count], features: features, tape: t).value
+            var top = TopK(skip + perUser + mine.count)
+            for (j, item) in knownItems.enumerated() {
+                top.push(item, Kernels.dot(v.base, items.base + j * d, count: d))
+            }
+            let own = Set(mine)
+            out[Int32(u)] = Array(top.sorted().map(\.id).filter { !own.contains($0) }.dropFirst(skip).prefix(perUser))
+        }
+        return out
+    }
+}
