@@ -70,7 +70,7 @@ func runReporting(_ body: () throws -> Void) throws {
 
 /// Model settings shared by `train` and `eval`.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))). Also: bpr.")
+    @Option(help: "Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))). Also: bpr, twotower.")
     var channels: String?
 
     @Option(help: "How channel lists merge: max (weighted interleave) or sum (reciprocal-rank fusion).")
@@ -91,6 +91,27 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Item-CF: weight factor per step back in the user's history (1 = all triggers equal).")
     var positionDecay: Float = ItemCF.Parameters().positionDecay
 
+    @Option(help: "Two-tower: epochs.")
+    var towerEpochs: Int = TwoTowerParameters().epochs
+
+    @Option(help: "Two-tower: embedding dimension.")
+    var towerDim: Int = TwoTowerParameters().dim
+
+    @Option(help: "Two-tower: softmax temperature.")
+    var towerTemperature: Float = TwoTowerParameters().temperature
+
+    @Option(help: "Two-tower: learning rate.")
+    var towerLr: Float = TwoTowerParameters().learningRate
+
+    @Flag(help: "Two-tower: train without the logQ sampling-bias correction.")
+    var towerNoLogq = false
+
+    @Option(help: "Two-tower: epochs of the second stage with mined hard negatives.")
+    var towerHardEpochs: Int = 0
+
+    @Option(help: "Two-tower: weight of the self-supervised item loss (0 = off).")
+    var towerSelfSupervised: Float = 0
+
     func validate() throws {
         guard neighbours >= 1, neighbours <= 10_000 else { throw ValidationError("--neighbours must be in 1...10000, got \(neighbours)") }
         guard lastN >= 1 else { throw ValidationError("--last-n must be at least 1, got \(lastN)") }
@@ -98,6 +119,9 @@ struct ModelOptions: ParsableArguments {
         guard RecallMerger.Mode(rawValue: merge) != nil else { throw ValidationError("--merge must be max or sum, got \(merge)") }
         guard positionDecay > 0, positionDecay <= 1 else { throw ValidationError("--position-decay must be in (0, 1], got \(positionDecay)") }
         if let d = triggerHalfLifeDays, !(d > 0) { throw ValidationError("--trigger-half-life-days must be positive, got \(d)") }
+        guard towerEpochs >= 1, towerDim >= 2, towerTemperature > 0, towerLr > 0, towerHardEpochs >= 0, towerSelfSupervised >= 0 else {
+            throw ValidationError("two-tower options: epochs >= 1, dim >= 2, temperature > 0, lr > 0, hard epochs >= 0, self-supervised weight >= 0")
+        }
     }
 
     var config: FunnelConfig {
@@ -118,6 +142,13 @@ struct ModelOptions: ParsableArguments {
         c.itemCF.triggerHalfLife = triggerHalfLifeDays.map { $0 * 86_400 }
         c.itemCF.positionDecay = positionDecay
         c.mergeMode = RecallMerger.Mode(rawValue: merge) ?? c.mergeMode
+        c.twoTower.epochs = towerEpochs
+        c.twoTower.dim = towerDim
+        c.twoTower.temperature = towerTemperature
+        c.twoTower.learningRate = towerLr
+        c.twoTower.logQCorrection = !towerNoLogq
+        c.twoTower.hardNegativeEpochs = towerHardEpochs
+        c.twoTower.selfSupervisedWeight = towerSelfSupervised
         return c
     }
 }

@@ -44,10 +44,15 @@ struct Recommend: ParsableCommand {
             let s = try store.open()
             var config = FunnelConfig()
             if let channel {
-                guard let q = config.quotas.first(where: { $0.channel == channel }) else {
-                    throw CascadeError.invalid("--channel: unknown channel '\(channel)'; channels: \(config.quotas.map(\.channel).joined(separator: ", "))")
-                }
+                let q = try config.restricted(to: [channel]).quotas[0]
                 config.quotas = [ChannelQuota(channel: channel, quota: max(q.quota, n), weight: 1)]
+            } else {
+                // Channels trained only on request (BPR, two-tower) are served once they exist.
+                for name in FunnelConfig.knownChannels where !config.quotas.contains(where: { $0.channel == name }) {
+                    if try s.activeArtifact(name: "recall/\(name)") != nil {
+                        config.quotas.append(ChannelQuota(channel: name, quota: 200, weight: 0.9))
+                    }
+                }
             }
             let rec = try Recommender.load(store: s, config: config)
             if let user {

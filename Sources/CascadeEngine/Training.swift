@@ -47,6 +47,11 @@ public enum Trainer {
             return itemCount >= config.annMinItems ? try IndexedRecall.build(model, parameters: config.hnsw) : model
         }
         try timed("bpr") { try BPR.build(matrix, typeWeights: weights, parameters: config.bpr, trainedThrough: through, name: "bpr") }
+        try timed("twotower") {
+            try TwoTower.train(log: log, userCount: userCount, itemCount: itemCount, typeWeights: weights,
+                               features: ItemSideFeatures.build(items: catalogue), parameters: config.twoTower,
+                               name: "twotower") { message in logger.info("\(message)") }
+        }
         var fresh = config.fresh, geo = config.geo, author = config.author
         let impression = registry.code(of: .impression) ?? 0
         fresh.impressionType = impression
@@ -107,6 +112,7 @@ public enum Trainer {
         "ALS": { try ALS(serialized: $0) },
         "IndexedRecall": { try IndexedRecall(serialized: $0) },
         "BPR": { try BPR(serialized: $0) },
+        "TwoTower": { try TwoTower(serialized: $0) },
         "AuthorRecall": { try AuthorRecall(serialized: $0) },
         "GeoRecall": { try GeoRecall(serialized: $0) },
         "FreshItems": { try FreshItems(serialized: $0) },
