@@ -70,7 +70,7 @@ func runReporting(_ body: () throws -> Void) throws {
 
 /// Model settings shared by `train` and `eval`.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))). Also: bpr, twotower.")
+    @Option(help: "Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))). Also: bpr, twotower, lightgcn.")
     var channels: String?
 
     @Option(help: "How channel lists merge: max (weighted interleave) or sum (reciprocal-rank fusion).")
@@ -103,6 +103,12 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Two-tower: learning rate.")
     var towerLr: Float = TwoTowerParameters().learningRate
 
+    @Option(help: "LightGCN: epochs.")
+    var gcnEpochs: Int = LightGCN.Parameters().epochs
+
+    @Option(help: "LightGCN: propagation layers.")
+    var gcnLayers: Int = LightGCN.Parameters().layers
+
     @Flag(help: "Two-tower: train without the logQ sampling-bias correction.")
     var towerNoLogq = false
 
@@ -119,6 +125,7 @@ struct ModelOptions: ParsableArguments {
         guard RecallMerger.Mode(rawValue: merge) != nil else { throw ValidationError("--merge must be max or sum, got \(merge)") }
         guard positionDecay > 0, positionDecay <= 1 else { throw ValidationError("--position-decay must be in (0, 1], got \(positionDecay)") }
         if let d = triggerHalfLifeDays, !(d > 0) { throw ValidationError("--trigger-half-life-days must be positive, got \(d)") }
+        guard gcnEpochs >= 1, gcnLayers >= 0 else { throw ValidationError("--gcn-epochs must be >= 1 and --gcn-layers >= 0") }
         guard towerEpochs >= 1, towerDim >= 2, towerTemperature > 0, towerLr > 0, towerHardEpochs >= 0, towerSelfSupervised >= 0 else {
             throw ValidationError("two-tower options: epochs >= 1, dim >= 2, temperature > 0, lr > 0, hard epochs >= 0, self-supervised weight >= 0")
         }
@@ -142,6 +149,8 @@ struct ModelOptions: ParsableArguments {
         c.itemCF.triggerHalfLife = triggerHalfLifeDays.map { $0 * 86_400 }
         c.itemCF.positionDecay = positionDecay
         c.mergeMode = RecallMerger.Mode(rawValue: merge) ?? c.mergeMode
+        c.lightGCN.epochs = gcnEpochs
+        c.lightGCN.layers = gcnLayers
         c.twoTower.epochs = towerEpochs
         c.twoTower.dim = towerDim
         c.twoTower.temperature = towerTemperature

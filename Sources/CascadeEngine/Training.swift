@@ -52,6 +52,9 @@ public enum Trainer {
                                features: ItemSideFeatures.build(items: catalogue), parameters: config.twoTower,
                                name: "twotower") { message in logger.info("\(message)") }
         }
+        try timed("lightgcn") {
+            try LightGCN.build(matrix, typeWeights: weights, parameters: config.lightGCN, name: "lightgcn") { message in logger.info("\(message)") }
+        }
         var fresh = config.fresh, geo = config.geo, author = config.author
         let impression = registry.code(of: .impression) ?? 0
         fresh.impressionType = impression
@@ -113,6 +116,7 @@ public enum Trainer {
         "IndexedRecall": { try IndexedRecall(serialized: $0) },
         "BPR": { try BPR(serialized: $0) },
         "TwoTower": { try TwoTower(serialized: $0) },
+        "LightGCN": { try LightGCN(serialized: $0) },
         "AuthorRecall": { try AuthorRecall(serialized: $0) },
         "GeoRecall": { try GeoRecall(serialized: $0) },
         "FreshItems": { try FreshItems(serialized: $0) },
