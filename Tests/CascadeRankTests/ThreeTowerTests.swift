@@ -165,3 +165,40 @@ import Testing
         #expect(throws: RankError.self) { try DCNv2Serving(model, pipeline: pipeline, maxCandidates: 10).logits(batch) }
     }
 }
+
+@Suite struct ItemVectorCacheTests {
+    @Test func cachedVectorsEqualTheItemTower() throws {
+        let pipeline = try FeaturePipeline(config: ThreeTowerTests.config, fitOn: ThreeTowerTests.frame(rows: 100, seed: 1))
+        let model = try ThreeTower(pipeline: pipeline)
+        let f = ThreeTowerTests.frame(rows: 40, seed: 2)
+        let batch = try pipeline.encode(f)
+        let keys = f.columns["item"]!
+        let cache = ItemVectorCache(model: model)
+        let direct = model.itemVectors(batch).toArray()
+        let first = try cache.vectors(keys: keys, batch: batch).toArray()
+        #expect(first == direct)
+        #expect(cache.computed == Set(keys).count && cache.count == Set(keys).count)
+        let again = try cache.vectors(keys: keys, batch: batch).toArray()
+        #expect(again == direct && cache.computed == Set(keys).count)
+    }
+}
+
+/// Calibration fitted on a held-out slice of a trained model's predictions.
+@Suite struct ModelCalibrationTests {
+    @Test func fitsOnHeldOutRowsOfAModel() throws {
+        let f = ThreeTowerTests.frame(rows: 3000, seed: 8)
+        let pipeline = try FeaturePipeline(config: ThreeTowerTests.config, fitOn: f)
+        let data = try pipeline.encode(f)
+        let model = try RankModels.make("lr", pipeline: pipeline)
+        var o = RankTrainingOptions()
+        o.epochs = 2
+        o.learningRate = 0.05
+        _ = try RankTrainer.fit(model, train: data.rows(0..<2000), valid: nil, options: o)
+        let heldOut = data.rows(2000..<3000)
+        let cal = try RankCalibration.fit(.isotonic, model: model, heldOut: heldOut)
+        let report = try #require(try cal.report(model: model, batch: heldOut).first)
+        #expect(report.task == "click" && report.rows == 1000)
+        #expect(abs((report.ratioAfter ?? 0) - 1) < 0.02, "\(report.line)")
+        #expect(report.logLossAfter <= report.logLossBefore + 1e-9, "\(report.line)")
+    }
+}
