@@ -11,7 +11,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks; each prints one line per measurement as key=value fields.",
-        subcommands: [BenchStore.self, BenchRecall.self, BenchANN.self, BenchTensor.self])
+        subcommands: [BenchStore.self, BenchRecall.self, BenchANN.self, BenchTensor.self, BenchRank.self])
 }
 
 struct BenchANN: ParsableCommand {

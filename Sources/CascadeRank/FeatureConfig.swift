@@ -21,7 +21,8 @@ import Foundation
 /// `standardize`, `log1p-standardize`), `buckets` (a numeric value cut at training-set quantiles into
 /// `buckets` ids). `derive` computes a scene feature from a Unix-seconds `source`: `hour` (0-23 UTC)
 /// or `weekday` (0 = Monday). `default` is used when a value is missing or unparseable; each use
-/// is counted.
+/// is counted. `side` (optional: `user`, `item` or `context`, default `context`) says whose
+/// attribute the feature is; the pre-rank three-tower model splits its towers by it.
 public struct FeatureConfig: Codable, Sendable, Equatable {
     public var label: String?
     public var features: [FeatureSpec]
@@ -87,6 +88,9 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable { case categorical, hashed, bag, numeric, buckets }
     public enum Transform: String, Codable, Sendable { case none, log1p, standardize, log1pStandardize = "log1p-standardize" }
     public enum Derivation: String, Codable, Sendable { case hour, weekday }
+    /// Whose attribute a feature is: the user's (constant within a request), the item's
+    /// (cacheable per item) or the context's (request x candidate: statistics, crosses, scene).
+    public enum Side: String, Codable, Sendable { case user, item, context }
 
     public var name: String
     /// Column read; defaults to `name`.
@@ -100,14 +104,18 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
     /// Value used when the input is missing; numeric features default to 0, others to the
     /// out-of-vocabulary id.
     public var defaultValue: String?
+    /// Whose attribute this is; nil means `context`.
+    public var side: Side?
 
     enum CodingKeys: String, CodingKey {
         case name, source, kind, minCount, buckets, separator, transform, derive
         case defaultValue = "default"
+        case side
     }
 
     public init(name: String, source: String? = nil, kind: Kind, minCount: Int? = nil, buckets: Int? = nil,
-                separator: String? = nil, transform: Transform? = nil, derive: Derivation? = nil, defaultValue: String? = nil) {
+                separator: String? = nil, transform: Transform? = nil, derive: Derivation? = nil, defaultValue: String? = nil,
+                side: Side? = nil) {
         self.name = name
         self.source = source
         self.kind = kind
@@ -117,6 +125,7 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
         self.transform = transform
         self.derive = derive
         self.defaultValue = defaultValue
+        self.side = side
     }
 
     public init(from decoder: Decoder) throws {
@@ -133,10 +142,14 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
         if let s = try? c.decodeIfPresent(String.self, forKey: .defaultValue) { defaultValue = s }
         else if let d = try c.decodeIfPresent(Double.self, forKey: .defaultValue) { defaultValue = String(d) }
         else { defaultValue = nil }
+        side = try c.decodeIfPresent(Side.self, forKey: .side)
     }
 
     /// The column this feature reads.
     public var column: String { source ?? name }
+
+    /// The declared side, `context` when not given.
+    public var resolvedSide: Side { side ?? .context }
 }
 
 /// Errors of the ranking stage: bad configs, unknown models or features, bad training data.
