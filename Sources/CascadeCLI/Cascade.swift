@@ -106,6 +106,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "LightGCN: epochs.")
     var gcnEpochs: Int = LightGCN.Parameters().epochs
 
+    @Option(help: "LightGCN: Adam learning rate.")
+    var gcnLr: Float = LightGCN.Parameters().learningRate
+
     @Option(help: "LightGCN: propagation layers.")
     var gcnLayers: Int = LightGCN.Parameters().layers
 
@@ -151,6 +154,7 @@ struct ModelOptions: ParsableArguments {
         c.mergeMode = RecallMerger.Mode(rawValue: merge) ?? c.mergeMode
         c.lightGCN.epochs = gcnEpochs
         c.lightGCN.layers = gcnLayers
+        c.lightGCN.learningRate = gcnLr
         c.twoTower.epochs = towerEpochs
         c.twoTower.dim = towerDim
         c.twoTower.temperature = towerTemperature

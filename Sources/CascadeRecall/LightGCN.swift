@@ -13,12 +13,12 @@ import Foundation
 /// the batch's E0 rows. Propagation runs over the whole graph every step: O(K nnz d) per step,
 /// fine for catalogues of 10^4-10^5 items; larger graphs would need neighbour sampling.
 /// Serving: user vectors (known users) or the mean of the history items' vectors (new users) against all
-/// item vectors, one GEMV. Parameters: dim 64, layers 3, epochs 40, batch 2048, lr 0.005, l2 1e-4.
+/// item vectors, one GEMV. Parameters: dim 64, layers 3, epochs 160, batch 2048, lr 0.005, l2 1e-4.
 public struct LightGCN: RecallChannel {
     public struct Parameters: Sendable, Equatable {
         public var dim = 64
         public var layers = 3
-        public var epochs = 40
+        public var epochs = 160
         public var batchSize = 2048
         public var learningRate: Float = 0.005
         public var l2: Float = 1e-4
