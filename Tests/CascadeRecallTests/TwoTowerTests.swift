@@ -45,6 +45,7 @@ extension ChannelCase {
         p.temperature = 0.2
         p.logQCorrection = logQ
         p.selfSupervisedWeight = selfSupervised
+        p.validationUsers = 0
         return try TwoTower.train(log: log, userCount: Fixture.userCount, itemCount: 22, typeWeights: Fixture.weights,
                                   features: ItemSideFeatures.build(items: items), parameters: p,
                                   progress: ProcessInfo.processInfo.environment["TT_DEBUG"] != nil ? { print($0) } : nil)

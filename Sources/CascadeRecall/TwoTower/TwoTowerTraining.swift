@@ -26,6 +26,11 @@ public struct TwoTowerParameters: Sendable, Equatable {
     public var hardNegatives = 64
     /// Weight of the self-supervised contrastive loss on the item tower (0 = off).
     public var selfSupervisedWeight: Float = 0
+    /// Users whose last positive is held out to choose the epoch (early stopping on hit rate@50
+    /// of the held-out item; the best epoch's weights are kept). 0 trains all epochs on everything.
+    public var validationUsers = 500
+    /// Epochs without a better validation hit rate before stopping.
+    public var patience = 4
     public var seed: UInt64 = 11
     public var threads: Int? = 1
 
@@ -118,6 +123,17 @@ extension TwoTower {
             throw CascadeError.invalid("two-tower: need at least two positive events to train on, got \(samples.count)")
         }
         var hard: [Int32: [Int32]] = [:]  // per user, mined hard negatives (second stage)
+        // Early stopping: the last positive of some users (with at least 3) is held out.
+        var heldOut = Set<Int>()
+        let eligible = (0..<userCount).filter { samples.userOffsets[$0 + 1] - samples.userOffsets[$0] >= 3 }
+        if p.validationUsers > 0 && eligible.count >= 10 {
+            let every = Swift.max(1, eligible.count / p.validationUsers)
+            for (k, u) in eligible.enumerated() where k % every == 0 && heldOut.count < p.validationUsers {
+                heldOut.insert(samples.userOffsets[u + 1] - 1)  // sample index == position in userItems
+            }
+        }
+        var best: (score: Double, values: [Tensor])?
+        var sinceBest = 0
         for epoch in 0..<(p.epochs + p.hardNegativeEpochs) {
             let secondStage = epoch >= p.epochs
             if secondStage && hard.isEmpty {
@@ -125,6 +141,7 @@ extension TwoTower {
                                              features: features, perUser: Swift.max(1, p.hardNegatives / 8), skip: 10)
             }
             var order = (0..<samples.count).filter { s in
+                if heldOut.contains(s) { return false }
                 // Popular-positive down-sampling (Mikolov et al. 2013's subsampling rule).
                 guard p.popularSubsampling > 0 else { return true }
                 let f = Float(freq[Int(samples.item[s])]) / total
@@ -180,11 +197,50 @@ extension TwoTower {
                 lossSum += Double(loss.scalar)
                 batches += 1
             }
-            progress?("two-tower epoch \(epoch + 1): loss \(String(format: "%.4f", lossSum / Double(Swift.max(batches, 1))))")
+            var note = ""
+            if !heldOut.isEmpty {
+                let hit = try validationHitRate(net: net, samples: samples, heldOut: heldOut, known: known, knownItems: knownItems, features: features)
+                note = " validation hit@50 \(String(format: "%.4f", hit))"
+                if hit > (best?.score ?? -1) {
+                    best = (hit, params.map { $0.value.copy() })
+                    sinceBest = 0
+                } else {
+                    sinceBest += 1
+                }
+            }
+            progress?("two-tower epoch \(epoch + 1): loss \(String(format: "%.4f", lossSum / Double(Swift.max(batches, 1))))" + note)
+            if sinceBest >= p.patience && epoch + 1 < p.epochs { break }
         }
+        if let best { for (param, v) in zip(params, best.values) { try param.value.assign(v) } }
         let positive = Set(typeWeights.indices.filter { typeWeights[$0] > 0 && $0 <= Int(UInt8.max) }.map { UInt8($0) })
         return try TwoTower(network: net, features: features, known: known, name: name,
                             historyLength: p.historyLength, positiveTypes: positive)
+    }
+
+    /// Share of held-out positives ranked in the top 50 of the known items the user has not
+    /// engaged with before (history: the items before the held-out one).
+    static func validationHitRate(net: TwoTowerNetwork, samples: TwoTowerSamples, heldOut: Set<Int>, known: [Bool],
+                                  knownItems: [Int32], features: ItemSideFeatures) throws -> Double {
+        let tape = Tape(training: false, threads: 1)
+        let items = try net.itemTower(knownItems, known: known, features: features, tape: tape).value
+        let d = net.dim
+        var hits = 0
+        for s in heldOut.sorted() {
+            var hist: [Int32] = []
+            for k in stride(from: samples.historyEnd[s] - 1, through: samples.historyStart[s], by: -1) { hist.append(samples.userItems[k]) }
+            let t = Tape(training: false, threads: 1)
+            let v = try net.userTower(userIds: [samples.user[s]], history: hist, offsets: [0, hist.count], features: features, tape: t).value
+            let target = samples.item[s]
+            guard let ti = knownItems.firstIndex(of: target) else { continue }
+            let targetScore = Kernels.dot(v.base, items.base + ti * d, count: d)
+            let own = Set(hist)
+            var better = 0
+            for (j, item) in knownItems.enumerated() where item != target && !own.contains(item) {
+                if Kernels.dot(v.base, items.base + j * d, count: d) > targetScore { better += 1; if better >= 50 { break } }
+            }
+            if better < 50 { hits += 1 }
+        }
+        return Double(hits) / Double(Swift.max(heldOut.count, 1))
     }
 
     /// Spread-out contrastive loss of Yao et al., "Self-supervised Learning for Large-scale Item
