@@ -134,9 +134,14 @@ extension TwoTower {
         }
         var best: (score: Double, values: [Tensor])?
         var sinceBest = 0
+        var firstStageDone = false
         for epoch in 0..<(p.epochs + p.hardNegativeEpochs) {
             let secondStage = epoch >= p.epochs
+            if !secondStage && firstStageDone { continue }
             if secondStage && hard.isEmpty {
+                // The second stage starts from the best first-stage weights (curriculum).
+                if let best { for (param, v) in zip(params, best.values) { try param.value.assign(v) } }
+                sinceBest = 0
                 hard = try mineHardNegatives(net: net, samples: samples, known: known, knownItems: knownItems,
                                              features: features, perUser: Swift.max(1, p.hardNegatives / 8), skip: 10)
             }
@@ -209,7 +214,10 @@ extension TwoTower {
                 }
             }
             progress?("two-tower epoch \(epoch + 1): loss \(String(format: "%.4f", lossSum / Double(Swift.max(batches, 1))))" + note)
-            if sinceBest >= p.patience && epoch + 1 < p.epochs { break }
+            if sinceBest >= p.patience {
+                if secondStage { break }
+                firstStageDone = true
+            }
         }
         if let best { for (param, v) in zip(params, best.values) { try param.value.assign(v) } }
         let positive = Set(typeWeights.indices.filter { typeWeights[$0] > 0 && $0 <= Int(UInt8.max) }.map { UInt8($0) })
