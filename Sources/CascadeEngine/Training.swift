@@ -48,12 +48,14 @@ public enum Trainer {
         }
         try timed("bpr") { try BPR.build(matrix, typeWeights: weights, parameters: config.bpr, trainedThrough: through, name: "bpr") }
         try timed("twotower") {
-            try TwoTower.train(log: log, userCount: userCount, itemCount: itemCount, typeWeights: weights,
-                               features: ItemSideFeatures.build(items: catalogue), parameters: config.twoTower,
-                               name: "twotower") { message in logger.info("\(message)") }
+            let model = try TwoTower.train(log: log, userCount: userCount, itemCount: itemCount, typeWeights: weights,
+                                           features: ItemSideFeatures.build(items: catalogue), parameters: config.twoTower,
+                                           name: "twotower") { message in logger.info("\(message)") }
+            return itemCount >= config.annMinItems ? try IndexedRecall.build(model, parameters: config.hnsw) : model
         }
         try timed("lightgcn") {
-            try LightGCN.build(matrix, typeWeights: weights, parameters: config.lightGCN, name: "lightgcn") { message in logger.info("\(message)") }
+            let model = try LightGCN.build(matrix, typeWeights: weights, parameters: config.lightGCN, name: "lightgcn") { message in logger.info("\(message)") }
+            return itemCount >= config.annMinItems ? try IndexedRecall.build(model, parameters: config.hnsw) : model
         }
         var fresh = config.fresh, geo = config.geo, author = config.author
         let impression = registry.code(of: .impression) ?? 0

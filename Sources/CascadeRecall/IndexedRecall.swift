@@ -2,27 +2,48 @@ import CascadeANN
 import CascadeCore
 import Foundation
 
-/// A factorization channel whose item vectors are searched through an approximate index instead
-/// of scored one by one: the user vector comes from the model (trained or folded in), the
+/// A vector model usable behind an index: a query vector per request and one vector per item.
+public protocol VectorRecallModel: RecallChannel {
+    /// Length of every vector.
+    var dimension: Int { get }
+    /// Item vectors, row-major [items, dimension].
+    var itemVectors: [Float] { get }
+    /// The request's query vector, nil when the model has nothing for this user.
+    func queryVector(_ context: RecallContext) -> [Float]?
+}
+
+extension ALS: VectorRecallModel { public var dimension: Int { factors } }
+extension LightGCN: VectorRecallModel { public var dimension: Int { dim } }
+extension TwoTower: VectorRecallModel {
+    public var dimension: Int { dim }
+    public func queryVector(_ context: RecallContext) -> [Float]? {
+        var seen = Set<Int32>()
+        let history = context.history.filter { positiveTypes.contains($0.type) && seen.insert($0.item).inserted }.map(\.item)
+        return userVector(user: context.user, history: history)
+    }
+}
+
+/// A vector channel (ALS, two-tower, LightGCN) whose item vectors are searched through an
+/// approximate index instead of scored one by one: the query vector comes from the model, the
 /// index (HNSW, inner product) returns the nearest items. A request costs O(ef log items)
 /// distance computations instead of O(items x factors), which matters beyond ~10^5 items.
 ///
 /// Filtered items (seen, exposed, hidden) are skipped after the search, so the search asks for
 /// more than the quota and widens (x4 each time, up to 4 rounds) when too many were filtered.
 public struct IndexedRecall: RecallChannel {
-    public let base: ALS
+    public let base: any VectorRecallModel
     public let index: HNSWIndex
     public var name: String { base.name }
 
-    public init(base: ALS, index: HNSWIndex) {
+    public init(base: any VectorRecallModel, index: HNSWIndex) {
         self.base = base
         self.index = index
     }
 
     /// Indexes `model`'s item vectors (inner product), in parallel. Items with an all-zero vector
     /// (never seen in training) are left out.
-    public static func build(_ model: ALS, parameters: HNSWIndex.Parameters = HNSWIndex.Parameters()) throws(CascadeError) -> IndexedRecall {
-        let f = model.factors
+    public static func build(_ model: any VectorRecallModel, parameters: HNSWIndex.Parameters = HNSWIndex.Parameters()) throws(CascadeError) -> IndexedRecall {
+        let f = model.dimension
         let index = try HNSWIndex(dimension: f, metric: .innerProduct, parameters: parameters)
         var vectors: [Float] = []
         var ids: [Int32] = []
@@ -51,20 +72,30 @@ public struct IndexedRecall: RecallChannel {
 
     static let magic = "CIXR"
 
+    /// Version 2 names the base model's kind; version 1 artifacts hold an ALS model.
     public func serialized() -> [UInt8] {
-        var w = ByteWriter(magic: Self.magic, version: 1)
+        var w = ByteWriter(magic: Self.magic, version: 2)
+        w.write(String(describing: type(of: base)))
         w.write(array: base.serialized())
         w.write(array: index.serialized())
         return [UInt8](w.data)
     }
 
+    static let baseLoaders: [String: @Sendable ([UInt8]) throws(CascadeError) -> any VectorRecallModel] = [
+        "ALS": { (b: [UInt8]) throws(CascadeError) in try ALS(serialized: b) },
+        "TwoTower": { (b: [UInt8]) throws(CascadeError) in try TwoTower(serialized: b) },
+        "LightGCN": { (b: [UInt8]) throws(CascadeError) in try LightGCN(serialized: b) },
+    ]
+
     public init(serialized bytes: [UInt8]) throws(CascadeError) {
         var r = try ByteReader(Data(bytes), magic: Self.magic, what: "indexed recall artifact")
-        guard r.version == 1 else { throw .corrupt("indexed recall artifact: unknown version \(r.version)") }
-        let base = try ALS(serialized: try r.readArray(UInt8.self, "model"))
+        guard r.version == 1 || r.version == 2 else { throw .corrupt("indexed recall artifact: unknown version \(r.version)") }
+        let kind = r.version == 1 ? "ALS" : try r.readString("base kind")
+        guard let load = Self.baseLoaders[kind] else { throw .corrupt("indexed recall artifact: unknown base model '\(kind)'") }
+        let base = try load(try r.readArray(UInt8.self, "model"))
         let index = try HNSWIndex.load(try r.readArray(UInt8.self, "index"), what: "indexed recall artifact (index)")
-        guard index.dimension == base.factors else {
-            throw .corrupt("indexed recall artifact: index of dimension \(index.dimension) for a model of \(base.factors) factors")
+        guard index.dimension == base.dimension else {
+            throw .corrupt("indexed recall artifact: index of dimension \(index.dimension) for a model of dimension \(base.dimension)")
         }
         self.init(base: base, index: index)
     }

@@ -7,6 +7,8 @@ import Testing
 extension ChannelCase {
     static let learned: [ChannelCase] = [
         ChannelCase(name: "twotower", make: { try! TwoTowerTests.model(epochs: 3) }, load: { try TwoTower(serialized: $0) }),
+        ChannelCase(name: "twotower+hnsw", make: { try! IndexedRecall.build(TwoTowerTests.model(epochs: 3)) },
+                    load: { try IndexedRecall(serialized: $0) }),
     ]
 }
 
@@ -86,6 +88,18 @@ extension ChannelCase {
         let v = try #require(tt.userVector(user: 2, history: (0..<log.count).filter { log.users[$0] == 2 }.map { log.items[$0] }))
         func score(_ i: Int) -> Float { (0..<tt.dim).reduce(0) { $0 + v[$1] * tt.itemVectors[i * tt.dim + $1] } }
         #expect((10..<20).allSatisfy { score(21) > score($0) })
+    }
+
+    @Test func indexedSearchAgreesWithTheExactScan() throws {
+        let tt = try Self.model(epochs: 10)
+        let indexed = try IndexedRecall.build(tt)
+        let filter = CandidateFilter(itemCount: 22)
+        for u in Int32(0)..<20 {
+            let ctx = RecallContext(user: u, history: Fixture.history(u), now: 1e6)
+            let exact = tt.recall(ctx, quota: 5, filter: filter).map(\.item)
+            let approx = indexed.recall(ctx, quota: 5, filter: filter).map(\.item)
+            #expect(exact == approx)  // 22 items: HNSW search is exhaustive at this size
+        }
     }
 
     @Test func streamingFrequencyTracksRates() {

@@ -100,9 +100,7 @@ public struct TwoTower: RecallChannel {
     }
 
     public func recall(_ context: RecallContext, quota: Int, filter: CandidateFilter) -> [Candidate] {
-        var seen = Set<Int32>()
-        let history = context.history.filter { positiveTypes.contains($0.type) && seen.insert($0.item).inserted }.map(\.item)
-        guard quota > 0, let v = userVector(user: context.user, history: history) else { return [] }
+        guard quota > 0, let v = queryVector(context) else { return [] }
         return Factorization.recall(vector: v, itemVectors: itemVectors, biases: nil, factors: dim, quota: quota,
                                     filter: filter, channel: name)
     }
