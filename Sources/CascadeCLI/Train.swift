@@ -11,11 +11,19 @@ struct Train: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var model: ModelOptions
 
+    @Flag(help: "Refresh the models that support it (two-tower) from recent events instead of retraining everything.")
+    var incremental = false
+
+    @Option(help: "With --incremental: days of events to learn from, counted back from the newest event.")
+    var sinceDays: Double = 1
+
     func run() throws {
         try runReporting {
             let s = try store.open()
             let bar = ProgressBar("train")
-            let r = try Trainer.train(store: s, config: try model.config) { bar.stage($0) }
+            let r = incremental
+                ? try Trainer.refresh(store: s, config: try model.config, days: sinceDays) { bar.stage($0) }
+                : try Trainer.train(store: s, config: try model.config) { bar.stage($0) }
             bar.finish()
             print("trained on \(r.events) events, \(r.users) users, \(r.items) items (load \(String(format: "%.2f", r.loadSeconds))s, train \(String(format: "%.2f", r.trainSeconds))s)")
             for (name, v) in r.versions.sorted(by: { $0.key < $1.key }) { print("  recall/\(name) v\(v) active") }

@@ -102,6 +102,45 @@ extension ChannelCase {
         }
     }
 
+    @Test func refreshWithoutNewEventsKeepsTheModel() throws {
+        let log = Self.shuffledLog
+        let tt = try Self.model(epochs: 5, log: log)
+        let same = try tt.refreshed(log: log, since: .infinity, userCount: 20, itemCount: 22, typeWeights: Fixture.weights,
+                                    features: ItemSideFeatures.build(items: Self.items), parameters: TwoTowerParameters())
+        for (a, b) in zip(same.itemVectors, tt.itemVectors) { #expect(abs(a - b) < 1e-6) }
+        #expect(same.userVector(user: 3, history: [1, 2]) == tt.userVector(user: 3, history: [1, 2]))
+    }
+
+    @Test func incrementalRefreshGrowsAndLearnsRecentEvents() throws {
+        let log = Self.shuffledLog
+        let tt = try Self.model(epochs: 20, log: log)
+        // A new user 20 and a new item 22 (category "b") arrive; user 20 engages with b items.
+        var items = Self.items
+        var newItem = Item(id: "i22")
+        newItem.categories = ["b"]
+        items.append(newItem)
+        var recent = EventLog()
+        for (k, i) in [10, 11, 12, 22].enumerated() { recent.append(user: 20, item: Int32(i), type: 1, timestamp: 100 + Double(k)) }
+        for (k, i) in [13, 14, 22].enumerated() { recent.append(user: 15, item: Int32(i), type: 1, timestamp: 200 + Double(k)) }
+        var p = TwoTowerParameters()
+        p.epochs = 5
+        p.batchSize = 8
+        p.uniformNegatives = 4
+        p.learningRate = 0.01
+        p.temperature = 0.2
+        let fresh = try tt.refreshed(log: recent, since: 0, userCount: 21, itemCount: 23, typeWeights: Fixture.weights,
+                                     features: ItemSideFeatures.build(items: items), parameters: p)
+        #expect(fresh.userCount == 21 && fresh.itemCount == 23 && fresh.known[22] && fresh.known[0])
+        let back = try TwoTower(serialized: fresh.serialized())
+        #expect(back.itemVectors == fresh.itemVectors)
+        // The new user's top items come from the "b" group they engaged with.
+        let history = (0..<recent.count).filter { recent.users[$0] == 20 }.reversed()
+            .map { HistoryEvent(item: recent.items[$0], type: 1, timestamp: recent.timestamps[$0]) }
+        let filter = CandidateFilter(itemCount: 23, unavailable: [20], seen: Set(history.map(\.item)))
+        let got = fresh.recall(RecallContext(user: 20, history: history, now: 1e6), quota: 3, filter: filter)
+        #expect(got.allSatisfy { (10...19).contains($0.item) }, "\(got)")
+    }
+
     @Test func streamingFrequencyTracksRates() {
         var f = StreamingFrequency(buckets: 16, learningRate: 0.1)
         for step in 0..<2000 {

@@ -33,6 +33,10 @@ public struct TwoTower: RecallChannel {
     let w1: [Float], b1: [Float], w2: [Float], b2: [Float]
     /// Event types whose weight is positive count as engagement in a request's history.
     public var positiveTypes: Set<UInt8>
+    /// Every parameter of the network (a `ModelArchive`), for incremental updates.
+    let networkArchive: [UInt8]
+    /// Side-feature vocabulary sizes the network was built with.
+    let vocabulary: [Int]
 
     init(network net: TwoTowerNetwork, features f: ItemSideFeatures, known: [Bool], name: String,
          historyLength: Int, positiveTypes: Set<UInt8>) throws {
@@ -52,6 +56,10 @@ public struct TwoTower: RecallChannel {
         b1 = net.userHidden.bias!.value.toArray()
         w2 = net.userOut.weight.value.toArray()
         b2 = net.userOut.bias!.value.toArray()
+        var archive = ModelArchive(modelKind: "recall/twotower")
+        try archive.addParameters(net.parameters)
+        networkArchive = [UInt8](try archive.encoded())
+        vocabulary = [f.categoryCount, f.authorCount, f.tagCount]
         var vectors = [Float]()
         vectors.reserveCapacity(itemCount * dim)
         var start = 0
@@ -105,12 +113,39 @@ public struct TwoTower: RecallChannel {
                                     filter: filter, channel: name)
     }
 
+    /// The network rebuilt from the stored parameters, with tables grown to `users` and `items`
+    /// (and the side vocabularies of `features`): old rows are copied, new ones start as the old
+    /// "unknown" row.
+    func network(users: Int, items: Int, features f: ItemSideFeatures, seed: UInt64) throws -> TwoTowerNetwork {
+        let old = TwoTowerNetwork(users: userCount, items: itemCount,
+                                  features: ItemSideFeatures(category: [], author: [], tagOffsets: [0], tagIds: [], categoryCount: vocabulary[0],
+                                                             authorCount: vocabulary[1], tagCount: vocabulary[2]),
+                                  dim: dim, hidden: hidden, seed: seed)
+        try ModelArchive(data: Data(networkArchive), path: "two-tower artifact").load(into: old.parameters)
+        let net = TwoTowerNetwork(users: users, items: items, features: f, dim: dim, hidden: hidden, seed: seed)
+        for (new, was) in zip(net.parameters, old.parameters) {
+            let cols = was.value.shape.last, oldRows = was.value.shape.rows, newRows = new.value.shape.rows
+            guard newRows >= oldRows, cols == new.value.shape.last else {
+                throw CascadeError.invalid("two-tower refresh: parameter \(was.name) cannot grow from \(was.value.shape) to \(new.value.shape)")
+            }
+            // Id tables keep their last row as "unknown": copy known rows, then fill the rest with it.
+            let unknownLast = [net.userTable.name, net.historyTable.name, net.itemTable.name].contains(new.name)
+            let keep = unknownLast ? oldRows - 1 : oldRows
+            new.value.base.update(from: was.value.base, count: keep * cols)
+            let filler = unknownLast ? was.value.base + (oldRows - 1) * cols : nil
+            if let filler { for r in keep..<newRows { (new.value.base + r * cols).update(from: filler, count: cols) } }
+        }
+        return net
+    }
+
     static let magic = "C2TW"
 
     public func serialized() -> [UInt8] {
-        var w = ByteWriter(magic: Self.magic, version: 1)
+        var w = ByteWriter(magic: Self.magic, version: 2)
         w.write(name)
         for v in [dim, hidden, userCount, itemCount, historyLength] { w.write(Int64(v)) }
+        w.write(array: vocabulary.map(Int64.init))
+        w.write(array: networkArchive)
         w.write(array: positiveTypes.sorted())
         w.write(array: known.map { $0 ? UInt8(1) : 0 })
         w.write(array: itemCategory)
@@ -120,12 +155,16 @@ public struct TwoTower: RecallChannel {
 
     public init(serialized bytes: [UInt8]) throws(CascadeError) {
         var r = try ByteReader(Data(bytes), magic: Self.magic, what: "two-tower artifact")
+        guard r.version == 2 else { throw .corrupt("two-tower artifact: version \(r.version) is not supported (retrain the model)") }
         name = try r.readString("name")
         dim = Int(try r.read(Int64.self, "dim"))
         hidden = Int(try r.read(Int64.self, "hidden"))
         userCount = Int(try r.read(Int64.self, "users"))
         itemCount = Int(try r.read(Int64.self, "items"))
         historyLength = Int(try r.read(Int64.self, "history length"))
+        vocabulary = try r.readArray(Int64.self, "vocabulary").map { Int($0) }
+        networkArchive = try r.readArray(UInt8.self, "network")
+        guard vocabulary.count == 3 else { throw .invalid("two-tower artifact: expected 3 vocabulary sizes, got \(vocabulary.count)") }
         positiveTypes = Set(try r.readArray(UInt8.self, "positive types"))
         known = try r.readArray(UInt8.self, "known").map { $0 != 0 }
         itemCategory = try r.readArray(Int32.self, "item categories")

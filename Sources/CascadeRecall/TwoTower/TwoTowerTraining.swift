@@ -60,6 +60,18 @@ public struct StreamingFrequency: Sendable {
         lastStep[h] = step
     }
 
+    /// Starts each item's gap from its share of `total` training samples (`count` of them its own)
+    /// at `batch` samples per step, instead of a flat guess: the estimate is right from the first
+    /// step, and a short incremental run does not begin uncorrected.
+    public mutating func warmStart(counts: [Int], total: Int, batch: Int) {
+        guard total > 0 else { return }
+        for (item, c) in counts.enumerated() where c > 0 {
+            let q = Swift.min(1, Float(c) * Float(batch) / Float(total))
+            let h = bucket(Int32(item))
+            gap[h] = 1 / q
+        }
+    }
+
     /// Estimated probability that `item` appears in a batch.
     public func probability(_ item: Int32) -> Float { Swift.min(1, 1 / Swift.max(gap[bucket(item)], 1)) }
 }
@@ -70,6 +82,7 @@ public struct StreamingFrequency: Sendable {
 struct TwoTowerSamples {
     var user: [Int32] = []
     var item: [Int32] = []
+    var time: [Double] = []
     /// Per sample, where its history starts and ends in the user's time-ordered positives.
     var historyStart: [Int] = []
     var historyEnd: [Int] = []
@@ -90,6 +103,7 @@ struct TwoTowerSamples {
                 let position = userItems.count
                 user.append(Int32(u))
                 item.append(log.items[e])
+                time.append(log.timestamps[e])
                 historyStart.append(Swift.max(base, position - historyLength))
                 historyEnd.append(position)
                 userItems.append(log.items[e])
@@ -107,16 +121,46 @@ extension TwoTower {
     public static func train(log: EventLog, userCount: Int, itemCount: Int, typeWeights: [Float],
                              features: ItemSideFeatures, parameters p: TwoTowerParameters = TwoTowerParameters(),
                              name: String = "twotower", progress: ((String) -> Void)? = nil) throws -> TwoTower {
+        let net = TwoTowerNetwork(users: userCount, items: itemCount, features: features, dim: p.dim, hidden: p.hidden, seed: p.seed)
+        return try fit(net, log: log, typeWeights: typeWeights, features: features, knownBefore: nil, parameters: p,
+                       name: name, progress: progress)
+    }
+
+    /// An incremental update (seed 004: between full retrains, embeddings follow recent events):
+    /// continues training this model's network on the positives of `log` at or after `since`
+    /// (earlier events serve only as the users' histories) for
+    /// `parameters.epochs` epochs, growing the tables for users and items added since (new rows
+    /// start at the "unknown" row), and recomputes every item vector. Items known before stay
+    /// known. Full retrains stay necessary: trained on recent events alone, a model drifts.
+    public func refreshed(log: EventLog, since: Double, userCount: Int, itemCount: Int, typeWeights: [Float], features: ItemSideFeatures,
+                          parameters: TwoTowerParameters, progress: ((String) -> Void)? = nil) throws -> TwoTower {
+        guard userCount >= self.userCount, itemCount >= self.itemCount else {
+            throw CascadeError.invalid("two-tower refresh: the store has fewer users or items than the model (\(userCount) < \(self.userCount) or \(itemCount) < \(self.itemCount))")
+        }
+        let net = try network(users: userCount, items: itemCount, features: features, seed: parameters.seed)
+        var p = parameters
+        p.dim = dim
+        p.hidden = hidden
+        p.validationUsers = 0
+        let knownBefore = known + [Bool](repeating: false, count: itemCount - self.itemCount)
+        return try Self.fit(net, log: log, typeWeights: typeWeights, features: features, knownBefore: knownBefore, parameters: p,
+                            trainFrom: since, name: name, progress: progress)
+    }
+
+    static func fit(_ net: TwoTowerNetwork, log: EventLog, typeWeights: [Float], features: ItemSideFeatures, knownBefore: [Bool]?,
+                    parameters p: TwoTowerParameters, trainFrom: Double = -.infinity, name: String,
+                    progress: ((String) -> Void)?) throws -> TwoTower {
+        let userCount = net.users, itemCount = net.items
         let samples = TwoTowerSamples(log: log, userCount: userCount, typeWeights: typeWeights, historyLength: p.historyLength)
-        var known = [Bool](repeating: false, count: itemCount)
+        var known = knownBefore ?? [Bool](repeating: false, count: itemCount)
         var freq = [Int](repeating: 0, count: itemCount)
         for i in samples.item { known[Int(i)] = true; freq[Int(i)] += 1 }
         let knownItems = (0..<itemCount).filter { known[$0] }.map(Int32.init)
-        let net = TwoTowerNetwork(users: userCount, items: itemCount, features: features, dim: p.dim, hidden: p.hidden, seed: p.seed)
         let params = net.parameters
         let dense = Adam(learningRate: p.learningRate), sparse = LazyAdam(learningRate: p.learningRate)
         var rng = TensorRandom(seed: p.seed)
         var estimator = StreamingFrequency(buckets: Swift.max(itemCount, 1))
+        estimator.warmStart(counts: freq, total: samples.count, batch: p.batchSize)
         var step = 0
         let total = Float(Swift.max(samples.count, 1))
         guard samples.count > 1, !knownItems.isEmpty else {
@@ -146,7 +190,7 @@ extension TwoTower {
                                              features: features, perUser: Swift.max(1, p.hardNegatives / 8), skip: 10)
             }
             var order = (0..<samples.count).filter { s in
-                if heldOut.contains(s) { return false }
+                if heldOut.contains(s) || samples.time[s] < trainFrom { return false }
                 // Popular-positive down-sampling (Mikolov et al. 2013's subsampling rule).
                 guard p.popularSubsampling > 0 else { return true }
                 let f = Float(freq[Int(samples.item[s])]) / total
