@@ -11,7 +11,9 @@ struct EvalRank: ParsableCommand {
         abstract: "Train ranking models on CSV files and score them on a test file (AUC, GAUC, logloss, calibration).",
         discussion: """
             Files: a header line, a label column (0/1), categorical columns, '|'-separated bags \
-            (genres, tags), and optionally a Unix-seconds timestamp (scene features hour and weekday). \
+            (genres, tags), and optionally a Unix-seconds timestamp (scene features hour and weekday; with \
+            user and item columns also the behaviour sequence hist_item of DIN/SIM: each row's last 50 \
+            items before its time, validation and test rows reading all earlier rows of the three files). \
             Without --config the features are inferred from the columns (printed; save it with \
             --save-config to edit). Early stopping on the validation AUC. With --out, writes \
             user,item,timestamp,score for every test row (the last model named).
@@ -65,7 +67,11 @@ struct EvalRank: ParsableCommand {
             modelConfig.seed = seed
             let pipeline = try FeaturePipeline(config: features, fitOn: trainF)
             for name in names { _ = try RankModels.make(name, pipeline: pipeline, config: modelConfig) }  // reject unknown names first
-            let trainB = try pipeline.encode(trainF), validB = try pipeline.encode(validF), testB = try pipeline.encode(testF)
+            // Behaviour sequences: training rows see earlier training rows; validation and test rows
+            // see every earlier row of the three files (the items interacted with, not the labels).
+            let known = try pipeline.sequenceFeatures.isEmpty ? nil : pipeline.history(from: [trainF, validF, testF])
+            let trainB = try pipeline.encode(trainF)
+            let validB = try pipeline.encode(validF, history: known), testB = try pipeline.encode(testF, history: known)
             guard let y = testB.labelColumn() else { throw ValidationError("\(test): no '\(label)' column") }
             let users = userIds(testT)
             var options = RankTrainingOptions()
