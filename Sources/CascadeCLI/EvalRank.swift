@@ -12,7 +12,8 @@ struct EvalRank: ParsableCommand {
         discussion: """
             Files: a header line, a label column (0/1), categorical columns, '|'-separated bags \
             (genres, tags), and optionally a Unix-seconds timestamp (scene features hour and weekday; with \
-            user and item columns also the behaviour sequence hist_item of DIN/SIM: each row's last 50 \
+            user and item columns also the behaviour sequence hist_item of DIN/SIM: each row's last \
+            --history-length \
             items before its time, validation and test rows reading all earlier rows of the three files). \
             Without --config the features are inferred from the columns (printed; save it with \
             --save-config to edit). Early stopping on the validation AUC. With --out, writes \
@@ -39,6 +40,8 @@ struct EvalRank: ParsableCommand {
     @Option(help: "DCN-V2 cross layers.") var crossLayers: Int = 3
     @Option(help: "Dropout rate of the deep layers.") var dropout: Float = 0
     @Option(help: "Minimum count of a categorical value in training (rarer values share the unknown id).") var minCount: Int = 1
+    @Option(help: "Length of the inferred behaviour sequence hist_item (0: none).") var historyLength: Int = 50
+    @Option(help: "SIM: history steps kept by the category search.") var simTopK: Int = 20
     @Option(help: "Kernel threads.") var threads: Int = 1
     @Option(help: "Random seed.") var seed: UInt64 = 42
 
@@ -48,7 +51,7 @@ struct EvalRank: ParsableCommand {
             let trainF = frame(trainT), validF = frame(validT), testF = frame(testT)
             let features: FeatureConfig
             if let config { features = try FeatureConfig.load(config) } else {
-                features = FeatureConfig.infer(from: trainF, label: label, minCount: minCount)
+                features = FeatureConfig.infer(from: trainF, label: label, minCount: minCount, historyLength: historyLength)
             }
             let json = try JSONEncoder.pretty.encode(features)
             if let saveConfig { try json.write(to: URL(fileURLWithPath: saveConfig)) }
@@ -65,6 +68,7 @@ struct EvalRank: ParsableCommand {
             modelConfig.crossLayers = crossLayers
             modelConfig.dropout = dropout
             modelConfig.seed = seed
+            modelConfig.simTopK = simTopK
             let pipeline = try FeaturePipeline(config: features, fitOn: trainF)
             for name in names { _ = try RankModels.make(name, pipeline: pipeline, config: modelConfig) }  // reject unknown names first
             // Behaviour sequences: training rows see earlier training rows; validation and test rows
