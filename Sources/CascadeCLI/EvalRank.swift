@@ -11,7 +11,10 @@ struct EvalRank: ParsableCommand {
         abstract: "Train ranking models on CSV files and score them on a test file (AUC, GAUC, logloss, calibration).",
         discussion: """
             Files: a header line, a label column (0/1), categorical columns, '|'-separated bags \
-            (genres, tags), and optionally a Unix-seconds timestamp (scene features hour and weekday). \
+            (genres, tags), and optionally a Unix-seconds timestamp (scene features hour and weekday; with \
+            user and item columns also the behaviour sequence hist_item of DIN/SIM: each row's last \
+            --history-length \
+            items before its time, validation and test rows reading all earlier rows of the three files). \
             Without --config the features are inferred from the columns (printed; save it with \
             --save-config to edit). Early stopping on the validation AUC. With --out, writes \
             user,item,timestamp,score for every test row (the last model named).
@@ -38,6 +41,8 @@ struct EvalRank: ParsableCommand {
     @Option(help: "DCN-V2 cross layers.") var crossLayers: Int = 3
     @Option(help: "Dropout rate of the deep layers.") var dropout: Float = 0
     @Option(help: "Minimum count of a categorical value in training (rarer values share the unknown id).") var minCount: Int = 1
+    @Option(help: "Length of the inferred behaviour sequence hist_item (0: none).") var historyLength: Int = 50
+    @Option(help: "SIM: history steps kept by the category search.") var simTopK: Int = 20
     @Option(help: "Kernel threads.") var threads: Int = 1
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Option(help: "Key columns of the statistics features (counts and smoothed positive rates before each row; empty: none).")
@@ -49,7 +54,7 @@ struct EvalRank: ParsableCommand {
             var trainF = frame(trainT), validF = frame(validT), testF = frame(testT)
             var features: FeatureConfig
             if let config { features = try FeatureConfig.load(config) } else {
-                features = FeatureConfig.infer(from: trainF, label: label, minCount: minCount)
+                features = FeatureConfig.infer(from: trainF, label: label, minCount: minCount, historyLength: historyLength)
             }
             // Statistics: exposure counts are online everywhere (they need no label); positive
             // rates use labels of training rows online, validation rows see the labelled counts
@@ -78,9 +83,14 @@ struct EvalRank: ParsableCommand {
             modelConfig.crossLayers = crossLayers
             modelConfig.dropout = dropout
             modelConfig.seed = seed
+            modelConfig.simTopK = simTopK
             let pipeline = try FeaturePipeline(config: features, fitOn: trainF)
             for name in names { _ = try RankModels.make(name, pipeline: pipeline, config: modelConfig) }  // reject unknown names first
-            let trainB = try pipeline.encode(trainF), validB = try pipeline.encode(validF), testB = try pipeline.encode(testF)
+            // Behaviour sequences: training rows see earlier training rows; validation and test rows
+            // see every earlier row of the three files (the items interacted with, not the labels).
+            let known = try pipeline.sequenceFeatures.isEmpty ? nil : pipeline.history(from: [trainF, validF, testF])
+            let trainB = try pipeline.encode(trainF)
+            let validB = try pipeline.encode(validF, history: known), testB = try pipeline.encode(testF, history: known)
             guard let y = testB.labelColumn() else { throw ValidationError("\(test): no '\(label)' column") }
             let users = userIds(testT)
             var options = RankTrainingOptions()

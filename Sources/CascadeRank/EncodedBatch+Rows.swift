@@ -24,7 +24,8 @@ extension EncodedBatch {
             }
         }
         let outBags = (0..<bags.count).map { Bag(ids: IndexTensor(newBags[$0]), offsets: newOffsets[$0]) }
-        return EncodedBatch(rows: n, sparseIds: ids, bags: outBags, dense: d, labels: l)
+        return EncodedBatch(rows: n, sparseIds: ids, bags: outBags, dense: d, labels: l,
+                            histories: histories.map { $0.rows(indices) })
     }
 
     /// Labels of task `task` as a flat array (0/1), or nil without labels.
@@ -32,5 +33,23 @@ extension EncodedBatch {
         guard let l = labels else { return nil }
         let w = l.shape.last
         return (0..<rows).map { l.base[$0 * w + task] }
+    }
+}
+
+extension EncodedBatch.History {
+    /// The rows at `indices` (in that order). O(selected rows x length).
+    public func rows(_ indices: some Collection<Int>) -> EncodedBatch.History {
+        let n = indices.count, len = length
+        func pick(_ t: IndexTensor, width: Int) -> IndexTensor {
+            let out = IndexTensor(shape: width == 0 ? Shape(n) : Shape(n, width))
+            let w = Swift.max(width, 1)
+            for (k, r) in indices.enumerated() { (out.base + k * w).update(from: t.base + r * w, count: w) }
+            return out
+        }
+        let m = Tensor(uninitializedShape: Shape(n, len))
+        for (k, r) in indices.enumerated() { (m.base + k * len).update(from: mask.base + r * len, count: len) }
+        return EncodedBatch.History(name: name, ids: pick(ids, width: len), mask: m, timeBuckets: pick(timeBuckets, width: len),
+                                    candidate: pick(candidate, width: 0), side: side.map { pick($0, width: len) },
+                                    candidateSide: candidateSide.map { pick($0, width: 0) })
     }
 }

@@ -11,7 +11,9 @@ import Foundation
 ///     { "name": "genres", "kind": "bag", "separator": "|" },
 ///     { "name": "year", "kind": "numeric", "transform": "standardize", "default": 1990 },
 ///     { "name": "age_bucket", "source": "age", "kind": "buckets", "buckets": 8 },
-///     { "name": "hour", "source": "timestamp", "kind": "categorical", "derive": "hour" } ] }
+///     { "name": "hour", "source": "timestamp", "kind": "categorical", "derive": "hour" },
+///     { "name": "hist_item", "kind": "sequence", "source": "item", "user": "user", "time": "timestamp",
+///       "length": 50, "side": "genres" } ] }
 /// ```
 ///
 /// Kinds: `categorical` (vocabulary fitted on training rows, values seen fewer than `minCount`
@@ -23,6 +25,14 @@ import Foundation
 /// or `weekday` (0 = Monday). `default` is used when a value is missing or unparseable; each use
 /// is counted. `side` (optional: `user`, `item` or `context`, default `context`) says whose
 /// attribute the feature is; the pre-rank three-tower model splits its towers by it.
+///
+/// `sequence` is a user's behaviour sequence: for each row, the `source` values (e.g. items) of the
+/// last `length` distinct rows of the same `user` strictly before the row's `time` (Unix seconds),
+/// most recent first, with the time gap to each. Ids use the vocabulary of the categorical feature
+/// reading `source` (so a history item and the candidate item share one embedding row); `sideColumn`
+/// optionally names a column read by a categorical or bag feature (first value of a bag) whose
+/// value per history row forms a side sequence (e.g. the category of each item). Sequences are not
+/// embedded fields: sequence models (DIN, SIM) read them from `EncodedBatch.histories`.
 public struct FeatureConfig: Codable, Sendable, Equatable {
     public var label: String?
     public var features: [FeatureSpec]
@@ -62,10 +72,34 @@ public struct FeatureConfig: Codable, Sendable, Equatable {
             if f.derive != nil, f.kind != .categorical, f.kind != .numeric {
                 throw RankError.config("\(file): feature '\(f.name)': \"derive\" needs kind categorical or numeric")
             }
+            if f.kind == .sequence { try validateSequence(f, file: file) }
             if f.kind == .numeric, let d = f.defaultValue, Double(d) == nil {
                 throw RankError.config("\(file): numeric feature '\(f.name)' has a non-numeric default '\(d)'")
             }
         }
+    }
+
+    func validateSequence(_ f: FeatureSpec, file: String) throws {
+        let prefix = "\(file): sequence feature '\(f.name)'"
+        guard f.user != nil, f.time != nil else { throw RankError.config("\(prefix) needs \"user\" and \"time\" columns") }
+        guard (f.length ?? 0) >= 1 else { throw RankError.config("\(prefix) needs \"length\" >= 1") }
+        guard f.source != nil, itemFeature(forSequence: f) != nil else {
+            throw RankError.config("\(prefix): \"source\" must name a column read by a categorical feature without \"derive\" (its vocabulary is shared)")
+        }
+        if f.sideColumn != nil, sideFeature(forSequence: f) == nil {
+            throw RankError.config("\(prefix): \"side\" must name a column read by a categorical (no \"derive\") or bag feature")
+        }
+    }
+
+    /// The categorical feature whose vocabulary a sequence feature's ids use.
+    func itemFeature(forSequence f: FeatureSpec) -> FeatureSpec? {
+        features.first { $0.kind == .categorical && $0.derive == nil && $0.column == f.column }
+    }
+
+    /// The categorical or bag feature whose vocabulary a sequence's side ids use.
+    func sideFeature(forSequence f: FeatureSpec) -> FeatureSpec? {
+        guard let side = f.sideColumn else { return nil }
+        return features.first { ($0.kind == .categorical && $0.derive == nil || $0.kind == .bag) && $0.column == side }
     }
 
     static func describe(_ error: Error) -> String {
@@ -85,7 +119,7 @@ public struct FeatureConfig: Codable, Sendable, Equatable {
 
 /// One declared feature. See ``FeatureConfig``.
 public struct FeatureSpec: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case categorical, hashed, bag, numeric, buckets }
+    public enum Kind: String, Codable, Sendable { case categorical, hashed, bag, numeric, buckets, sequence }
     public enum Transform: String, Codable, Sendable { case none, log1p, standardize, log1pStandardize = "log1p-standardize" }
     public enum Derivation: String, Codable, Sendable { case hour, weekday }
     /// Whose attribute a feature is: the user's (constant within a request), the item's
@@ -106,11 +140,30 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
     public var defaultValue: String?
     /// Whose attribute this is; nil means `context`.
     public var side: Side?
+    /// Sequence features: the user column grouping the history.
+    public var user: String?
+    /// Sequence features: the Unix-seconds time column ordering the history.
+    public var time: String?
+    /// Sequence features: number of most recent distinct values kept.
+    public var length: Int?
+    /// Sequence features: optional side column (e.g. genres) giving a side id per history step.
+    public var sideColumn: String?
 
     enum CodingKeys: String, CodingKey {
         case name, source, kind, minCount, buckets, separator, transform, derive
         case defaultValue = "default"
-        case side
+        case side, user, time, length, sideColumn
+    }
+
+    /// A behaviour-sequence feature (see ``FeatureConfig``).
+    public static func sequence(name: String, source: String, user: String, time: String, length: Int,
+                                side: String? = nil) -> FeatureSpec {
+        var f = FeatureSpec(name: name, source: source, kind: .sequence)
+        f.user = user
+        f.time = time
+        f.length = length
+        f.sideColumn = side
+        return f
     }
 
     public init(name: String, source: String? = nil, kind: Kind, minCount: Int? = nil, buckets: Int? = nil,
@@ -143,6 +196,10 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
         else if let d = try c.decodeIfPresent(Double.self, forKey: .defaultValue) { defaultValue = String(d) }
         else { defaultValue = nil }
         side = try c.decodeIfPresent(Side.self, forKey: .side)
+        user = try c.decodeIfPresent(String.self, forKey: .user)
+        time = try c.decodeIfPresent(String.self, forKey: .time)
+        length = try c.decodeIfPresent(Int.self, forKey: .length)
+        sideColumn = try c.decodeIfPresent(String.self, forKey: .sideColumn)
     }
 
     /// The column this feature reads.

@@ -19,13 +19,16 @@ public struct FeatureFrame: Sendable {
 ///   offset into one fused embedding table of `FeaturePipeline.tableRows` rows (each field owns a
 ///   contiguous id range, id 0 of that range being its out-of-vocabulary/missing id);
 /// - `bags`: per multi-valued field, CSR ids (fused-table ids) and `offsets` (rows + 1);
-/// - `dense` [rows, denseFields]: transformed numeric inputs.
+/// - `dense` [rows, denseFields]: transformed numeric inputs;
+/// - `histories`: per sequence feature, the fixed-length behaviour sequence of each row
+///   (see ``History``); empty without sequence features.
 public struct EncodedBatch {
     public let rows: Int
     public let sparseIds: IndexTensor
     public let bags: [Bag]
     public let dense: Tensor
     public let labels: Tensor?
+    public var histories: [History] = []
 
     public struct Bag {
         public let ids: IndexTensor
@@ -34,6 +37,70 @@ public struct EncodedBatch {
 
     /// Number of embedded fields (sparse fields plus bags): the field count of FM/DCN models.
     public var fieldCount: Int { sparseIds.shape.last + bags.count }
+
+    /// One behaviour-sequence feature for a batch of B rows, N = the feature's `length`, most
+    /// recent step first, padded at the end:
+    /// - `ids` [B, N]: fused-table ids of the history items (padding: the item field's OOV id);
+    /// - `mask` [B, N]: 1 for real steps, 0 for padding;
+    /// - `timeBuckets` [B, N]: bucketized gap between the row's time and the step's time
+    ///   (``timeBucket(gapSeconds:)``, 0 for padding), local ids in 0..<``timeBucketCount``;
+    /// - `candidate` [B]: fused id of the row's own source value (the candidate item);
+    /// - `side` [B, N] and `candidateSide` [B]: fused ids of the side column (e.g. category),
+    ///   when the feature declares one.
+    public struct History {
+        public let name: String
+        public let ids: IndexTensor
+        public let mask: Tensor
+        public let timeBuckets: IndexTensor
+        public let candidate: IndexTensor
+        public let side: IndexTensor?
+        public let candidateSide: IndexTensor?
+
+        public init(name: String, ids: IndexTensor, mask: Tensor, timeBuckets: IndexTensor, candidate: IndexTensor,
+                    side: IndexTensor? = nil, candidateSide: IndexTensor? = nil) {
+            self.name = name
+            self.ids = ids
+            self.mask = mask
+            self.timeBuckets = timeBuckets
+            self.candidate = candidate
+            self.side = side
+            self.candidateSide = candidateSide
+        }
+
+        /// Steps per row (N).
+        public var length: Int { ids.shape.last }
+
+        /// Number of time-gap buckets: 0 = padding, 1 + floor(log2(gap seconds)) capped at 31.
+        public static let timeBucketCount = 32
+
+        /// Bucket of a positive gap in seconds: 1 for gaps under 2 s, 1 + floor(log2 gap) above,
+        /// at most `timeBucketCount - 1` (about 34 years).
+        public static func timeBucket(gapSeconds gap: Double) -> Int32 {
+            guard gap >= 2 else { return 1 }
+            return Int32(Swift.min(timeBucketCount - 1, 1 + Int(Foundation.log2(gap))))
+        }
+    }
+}
+
+/// The interaction log behind sequence features: for each sequence feature, every row of the
+/// frames it was built from (the item interacted with, never the label), grouped by user and
+/// sorted by time. Build it with ``FeaturePipeline/history(from:)`` from all rows known up to the
+/// encoded rows' times (e.g. train + valid + test for offline evaluation: each row only sees
+/// interactions strictly before its own time) and pass it to ``FeaturePipeline/encode(_:history:labels:)``.
+public struct InteractionHistory: Sendable {
+    struct Log: Sendable {
+        /// User -> range of positions in the arrays below (ascending time).
+        var users: [String: Range<Int>] = [:]
+        var times: [Double] = []
+        /// Fused-table item ids.
+        var items: [Int32] = []
+        /// Distinctness keys (interned raw item values, so distinct unseen items stay distinct).
+        var keys: [Int32] = []
+        var sides: [Int32] = []
+    }
+    var logs: [String: Log] = [:]
+    /// Rows read from the frames.
+    public internal(set) var rowCount = 0
 }
 
 /// Fits vocabularies and numeric statistics on training rows, then encodes any rows with them.
@@ -59,6 +126,8 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
     public var sparseFeatures: [FeatureSpec] { config.features.filter { [.categorical, .hashed, .buckets].contains($0.kind) } }
     public var bagFeatures: [FeatureSpec] { config.features.filter { $0.kind == .bag } }
     public var denseFeatures: [FeatureSpec] { config.features.filter { $0.kind == .numeric } }
+    /// Behaviour-sequence features, in the order of `EncodedBatch.histories`.
+    public var sequenceFeatures: [FeatureSpec] { config.features.filter { $0.kind == .sequence } }
     /// Embedded field count (sparse + bags).
     public var fieldCount: Int { sparseFeatures.count + bagFeatures.count }
 
@@ -70,6 +139,11 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
         self.config = config
         for f in config.features where frame.columns[f.column] == nil {
             throw RankError.config("feature '\(f.name)' reads column '\(f.column)', which the data does not have (columns: \(frame.columns.keys.sorted().joined(separator: ", ")))")
+        }
+        for f in config.features where f.kind == .sequence {
+            for c in [f.user, f.time, f.sideColumn].compactMap({ $0 }) where frame.columns[c] == nil {
+                throw RankError.config("sequence feature '\(f.name)' reads column '\(c)', which the data does not have (columns: \(frame.columns.keys.sorted().joined(separator: ", ")))")
+            }
         }
         var next: Int32 = 0
         for f in config.features {
@@ -112,6 +186,8 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
                 let mean = n > 0 ? sum / n : 0
                 let std = n > 1 ? Swift.max((sq / n - mean * mean).squareRoot(), 1e-9) : 1
                 moments[f.name] = [mean, std]
+            case .sequence:
+                break  // shares the vocabulary of its source's categorical feature
             }
         }
         tableRows = Int(next)
@@ -120,7 +196,11 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
     /// Encodes `frame` (any rows: training, validation, serving). Unseen values map to their
     /// field's out-of-vocabulary id; missing values use the declared default (counted).
     /// `labelColumn` (default: the config's label) fills `labels` when present. O(rows x features).
-    public func encode(_ frame: FeatureFrame, labels labelColumn: String? = nil) throws -> EncodedBatch {
+    ///
+    /// Sequence features read `history` (default: built from `frame` itself, which is right for
+    /// training rows); each row sees the history rows of its user strictly before its time.
+    public func encode(_ frame: FeatureFrame, history: InteractionHistory? = nil,
+                       labels labelColumn: String? = nil) throws -> EncodedBatch {
         let n = frame.rowCount
         let sparse = sparseFeatures, bagsSpec = bagFeatures, dense = denseFeatures
         let ids = IndexTensor(shape: Shape(n, sparse.count))
@@ -187,7 +267,109 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
             for (k, v) in missing { missingCounts[k, default: 0] += v }
             lock.unlock()
         }
-        return EncodedBatch(rows: n, sparseIds: ids, bags: bags, dense: values, labels: labels)
+        var histories: [EncodedBatch.History] = []
+        let sequences = sequenceFeatures
+        if !sequences.isEmpty {
+            let log = try history ?? self.history(from: [frame])
+            histories = sequences.map { encodeSequence($0, frame, log) }
+        }
+        return EncodedBatch(rows: n, sparseIds: ids, bags: bags, dense: values, labels: labels, histories: histories)
+    }
+
+    // MARK: Behaviour sequences
+
+    /// Indexes the rows of `frames` (in any order, e.g. train, valid and test) as the interaction
+    /// log of every sequence feature. Rows without a user or a parseable time are skipped.
+    /// O(rows log rows).
+    public func history(from frames: [FeatureFrame]) throws -> InteractionHistory {
+        var out = InteractionHistory()
+        out.rowCount = frames.reduce(0) { $0 + $1.rowCount }
+        for f in sequenceFeatures {
+            let item = config.itemFeature(forSequence: f)!, sideSpec = config.sideFeature(forSequence: f)
+            let itemBase = bases[item.name]!
+            var perUser: [String: [(time: Double, item: Int32, key: Int32, side: Int32)]] = [:]
+            var interned: [String: Int32] = [:]
+            for frame in frames {
+                guard let users = frame.columns[f.user!], let times = frame.columns[f.time!] else {
+                    throw RankError.data("sequence feature '\(f.name)': history rows need columns '\(f.user!)' and '\(f.time!)'")
+                }
+                let items = frame.columns[f.column], sides = f.sideColumn.flatMap { frame.columns[$0] }
+                for r in 0..<frame.rowCount {
+                    let u = users[r]
+                    guard !u.isEmpty, let t = Double(times[r].trimmingCharacters(in: .whitespaces)), t.isFinite else { continue }
+                    let v = items?[r] ?? ""
+                    guard !v.isEmpty else { continue }
+                    let key: Int32
+                    if let k = interned[v] { key = k } else { key = Int32(interned.count); interned[v] = key }
+                    let side = sideSpec.map { sideId($0, sides?[r] ?? "") } ?? 0
+                    perUser[u, default: []].append((t, itemBase + localId(item, v), key, side))
+                }
+            }
+            var log = InteractionHistory.Log()
+            for (u, var events) in perUser {
+                // Stable by time: rows at equal times keep their input order.
+                events = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
+                let start = log.times.count
+                for e in events {
+                    log.times.append(e.time); log.items.append(e.item); log.keys.append(e.key); log.sides.append(e.side)
+                }
+                log.users[u] = start..<log.times.count
+            }
+            out.logs[f.name] = log
+        }
+        return out
+    }
+
+    /// Fused id of a side value (first value of a bag).
+    func sideId(_ s: FeatureSpec, _ raw: String) -> Int32 {
+        let base = bases[s.name]!
+        if s.kind == .bag {
+            let sep = s.separator ?? "|"
+            let first = raw.components(separatedBy: sep).first { !$0.isEmpty }
+            return base + (first.flatMap { vocabularies[s.name]![$0] } ?? 0)
+        }
+        return base + localId(s, raw)
+    }
+
+    func encodeSequence(_ f: FeatureSpec, _ frame: FeatureFrame, _ history: InteractionHistory) -> EncodedBatch.History {
+        let n = frame.rowCount, len = f.length!
+        let item = config.itemFeature(forSequence: f)!, sideSpec = config.sideFeature(forSequence: f)
+        let itemBase = bases[item.name]!, sideBase = sideSpec.map { bases[$0.name]! } ?? 0
+        let ids = IndexTensor(shape: Shape(n, len)), times = IndexTensor(shape: Shape(n, len))
+        let mask = Tensor(shape: [n, len])
+        let candidate = IndexTensor(shape: Shape(n))
+        let side = sideSpec.map { _ in IndexTensor(shape: Shape(n, len)) }
+        let candidateSide = sideSpec.map { _ in IndexTensor(shape: Shape(n)) }
+        for i in 0..<(n * len) { ids.base[i] = itemBase }
+        if let side { for i in 0..<(n * len) { side.base[i] = sideBase } }
+        let log = history.logs[f.name] ?? InteractionHistory.Log()
+        let users = frame.columns[f.user!], timeCol = frame.columns[f.time!], items = frame.columns[f.column]
+        let sides = f.sideColumn.flatMap { frame.columns[$0] }
+        var seen = Set<Int32>()
+        for r in 0..<n {
+            candidate.base[r] = itemBase + localId(item, items?[r] ?? "")
+            if let sideSpec, let candidateSide { candidateSide.base[r] = sideId(sideSpec, sides?[r] ?? "") }
+            guard let u = users?[r], let range = log.users[u],
+                  let t = Double((timeCol?[r] ?? "").trimmingCharacters(in: .whitespaces)), t.isFinite else { continue }
+            // First position of this user at or after t: everything before it is strictly earlier.
+            var lo = range.lowerBound, hi = range.upperBound
+            while lo < hi { let mid = (lo + hi) / 2; if log.times[mid] < t { lo = mid + 1 } else { hi = mid } }
+            seen.removeAll(keepingCapacity: true)
+            var j = lo - 1, k = 0
+            while j >= range.lowerBound && k < len {
+                if seen.insert(log.keys[j]).inserted {
+                    let o = r * len + k
+                    ids.base[o] = log.items[j]
+                    mask.base[o] = 1
+                    times.base[o] = EncodedBatch.History.timeBucket(gapSeconds: t - log.times[j])
+                    side?.base[o] = log.sides[j]
+                    k += 1
+                }
+                j -= 1
+            }
+        }
+        return EncodedBatch.History(name: f.name, ids: ids, mask: mask, timeBuckets: times, candidate: candidate,
+                                    side: side, candidateSide: candidateSide)
     }
 
     /// Missing-value counts per feature seen by `encode` (a serving metric).
@@ -203,7 +385,7 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
             case .categorical, .bag: return vocabularies[f.name]!.count + 1
             case .hashed: return f.buckets! + 1
             case .buckets: return cuts[f.name]!.count + 2
-            case .numeric: return 0
+            case .numeric, .sequence: return 0
             }
         }
     }
@@ -223,7 +405,7 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
             var lo = 0, hi = c.count
             while lo < hi { let mid = (lo + hi) / 2; if c[mid] <= x { lo = mid + 1 } else { hi = mid } }
             return Int32(1 + lo)
-        case .bag, .numeric:
+        case .bag, .numeric, .sequence:
             return 0
         }
     }

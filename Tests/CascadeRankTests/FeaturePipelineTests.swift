@@ -90,4 +90,97 @@ import CascadeTensor
         #expect(try q.encode(train).sparseIds.toArray() == p.encode(train).sparseIds.toArray())
         #expect(try q.encode(train).dense.toArray() == p.encode(train).dense.toArray())
     }
+
+    // MARK: Behaviour sequences
+
+    static let seqConfig = FeatureConfig(label: "label", features: [
+        FeatureSpec(name: "user", kind: .categorical),
+        FeatureSpec(name: "item", kind: .categorical),
+        FeatureSpec(name: "genres", kind: .bag, separator: "|"),
+        .sequence(name: "hist", source: "item", user: "user", time: "ts", length: 3, side: "genres"),
+    ])
+
+    /// User a: x@10, y@20, x@30, z@40 (x again), w@50; user b: y@15. Labels never matter.
+    static let log = FeatureFrame(rowCount: 6, columns: [
+        "label": ["0", "1", "0", "1", "0", "1"],
+        "user": ["a", "a", "b", "a", "a", "a"],
+        "item": ["x", "y", "y", "x", "z", "w"],
+        "genres": ["G1|G2", "G2", "G2", "G1|G2", "G3", ""],
+        "ts": ["10", "20", "15", "30", "40", "50"],
+    ])
+
+    @Test func sequencesHoldTheLastDistinctItemsStrictlyBefore() throws {
+        let p = try FeaturePipeline(config: Self.seqConfig, fitOn: Self.log)
+        let b = try p.encode(Self.log)
+        #expect(b.histories.count == 1 && b.fieldCount == 3)
+        let h = b.histories[0]
+        let itemBase = p.bases["item"]!, genreBase = p.bases["genres"]!
+        func item(_ s: String) -> Int32 { itemBase + p.vocabularies["item"]![s]! }
+        func genre(_ s: String) -> Int32 { genreBase + p.vocabularies["genres"]![s]! }
+        let ids = h.ids.toArray(), mask = h.mask.toArray(), side = h.side!.toArray()
+        // Row 0 (a@10): nothing before -> padding (item OOV id, mask 0).
+        #expect(Array(ids[0..<3]) == [itemBase, itemBase, itemBase] && Array(mask[0..<3]) == [0, 0, 0])
+        // Row 2 (b@15): nothing before for user b.
+        #expect(Array(mask[6..<9]) == [0, 0, 0])
+        // Row 4 (a@40): x@30, y@20 (x@10 is a repeat), most recent first.
+        #expect(Array(ids[12..<15]) == [item("x"), item("y"), itemBase] && Array(mask[12..<15]) == [1, 1, 0])
+        // Row 5 (a@50): z, x, y (length 3).
+        #expect(Array(ids[15..<18]) == [item("z"), item("x"), item("y")] && Array(mask[15..<18]) == [1, 1, 1])
+        // Side: first genre of each history item; candidate and its side.
+        #expect(Array(side[15..<18]) == [genre("G3"), genre("G1"), genre("G2")])
+        #expect(h.candidate.toArray()[5] == item("w") && h.candidateSide!.toArray()[5] == genreBase)
+        // Time gaps 10, 20, 30 s -> buckets 1 + floor(log2 gap).
+        #expect(Array(h.timeBuckets.toArray()[15..<18]) == [4, 5, 5])
+        #expect(EncodedBatch.History.timeBucket(gapSeconds: 1) == 1 && EncodedBatch.History.timeBucket(gapSeconds: 1e12) == 31)
+        // Row subsets keep the histories.
+        let sub = b.rows([5, 4])
+        #expect(Array(sub.histories[0].ids.toArray()[0..<3]) == Array(ids[15..<18]))
+        #expect(sub.histories[0].candidate.toArray() == [item("w"), item("z")])
+        #expect(Array(sub.histories[0].mask.toArray()[3..<6]) == [1, 1, 0])
+    }
+
+    @Test func heldOutRowsReadTheHistoryOfAllEarlierRows() throws {
+        let train = FeatureFrame(rowCount: 2, columns: Self.log.columns.mapValues { Array($0[0..<2]) })  // a@10 x, a@20 y
+        let p = try FeaturePipeline(config: Self.seqConfig, fitOn: train)
+        let test = FeatureFrame(rowCount: 2, columns: [
+            "label": ["1", "0"], "user": ["a", "a"], "item": ["x", "y"], "genres": ["G1", "G9"], "ts": ["30", "20"],
+        ])
+        let valid = FeatureFrame(rowCount: 1, columns: ["user": ["a"], "item": ["unseen"], "genres": [""], "ts": ["25"]])
+        let log = try p.history(from: [train, valid, test])
+        let h = try p.encode(test, history: log).histories[0]
+        let itemBase = p.bases["item"]!
+        let x = itemBase + p.vocabularies["item"]!["x"]!, y = itemBase + p.vocabularies["item"]!["y"]!
+        // a@30: unseen@25 (OOV id), y@20 (train and test: once), x@10; the row itself is excluded.
+        #expect(Array(h.ids.toArray()[0..<3]) == [itemBase, y, x] && Array(h.mask.toArray()[0..<3]) == [1, 1, 1])
+        // a@20: only x@10 (y@20 is not strictly before).
+        #expect(Array(h.ids.toArray()[3..<6]) == [x, itemBase, itemBase] && Array(h.mask.toArray()[3..<6]) == [1, 0, 0])
+        // Without a history, rows see only each other.
+        let alone = try p.encode(test).histories[0]
+        #expect(Array(alone.mask.toArray()[0..<3]) == [1, 0, 0])
+    }
+
+    @Test func sequenceConfigsAreValidatedAndInferred() throws {
+        let noItem = #"{"features": [{"name": "h", "kind": "sequence", "source": "item", "user": "u", "time": "t", "length": 5}]}"#
+        #expect(throws: RankError.self) { try FeatureConfig.decode(Data(noItem.utf8)) }
+        let ok = #"{"features": [{"name": "item", "kind": "categorical"}, {"name": "h", "kind": "sequence", "source": "item", "user": "u", "time": "t", "length": 5}]}"#
+        let c = try FeatureConfig.decode(Data(ok.utf8))
+        #expect(c.features[1].length == 5 && c.features[1].user == "u")
+        #expect(try JSONDecoder().decode(FeatureConfig.self, from: JSONEncoder().encode(c)) == c)
+        let noLength = #"{"features": [{"name": "item", "kind": "categorical"}, {"name": "h", "kind": "sequence", "source": "item", "user": "u", "time": "t"}]}"#
+        #expect(throws: RankError.self) { try FeatureConfig.decode(Data(noLength.utf8)) }
+        let inferred = FeatureConfig.infer(from: Self.log.renaming("ts", to: "timestamp"))
+        let seq = inferred.features.first { $0.kind == .sequence }
+        #expect(seq?.name == "hist_item" && seq?.length == 50 && seq?.sideColumn == "genres" && seq?.time == "timestamp")
+        var noTime = Self.log
+        noTime.columns["ts"] = nil
+        #expect(FeatureConfig.infer(from: noTime).features.allSatisfy { $0.kind != .sequence })
+    }
+}
+
+extension FeatureFrame {
+    func renaming(_ a: String, to b: String) -> FeatureFrame {
+        var c = columns
+        c[b] = c.removeValue(forKey: a)
+        return FeatureFrame(rowCount: rowCount, columns: c)
+    }
 }

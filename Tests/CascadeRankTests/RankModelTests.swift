@@ -10,17 +10,19 @@ import CascadeTensor
         FeatureSpec(name: "item", kind: .categorical),
         FeatureSpec(name: "genres", kind: .bag),
         FeatureSpec(name: "age", kind: .numeric, transform: .standardize),
+        .sequence(name: "hist_item", source: "item", user: "user", time: "ts", length: 6, side: "genres"),
     ])
 
     static func frame(rows: Int, seed: UInt64) -> FeatureFrame {
         var rng = TensorRandom(seed: seed)
         let genres = ["a", "b", "c", "a|b", "b|c|a", ""]
-        var cols: [String: [String]] = ["label": [], "user": [], "item": [], "genres": [], "age": []]
+        var cols: [String: [String]] = ["label": [], "user": [], "item": [], "genres": [], "age": [], "ts": []]
         for _ in 0..<rows {
             cols["user"]!.append("u\(rng.next() % 5)")
             cols["item"]!.append("i\(rng.next() % 7)")
             cols["genres"]!.append(genres[Int(rng.next() % 6)])
             cols["age"]!.append("\(18 + rng.next() % 40)")
+            cols["ts"]!.append("\(1_000_000 + rng.next() % 1_000_000)")
             cols["label"]!.append(rng.next() % 2 == 0 ? "1" : "0")
         }
         return FeatureFrame(rowCount: rows, columns: cols)
@@ -31,13 +33,20 @@ import CascadeTensor
         c.embeddingDim = 3
         c.hidden = [5, 4]
         c.crossLayers = 2
+        c.attentionHidden = [4]
+        c.simTopK = 3
+        c.gateHidden = 3
         return c
     }
 
     @Test(arguments: RankModels.names)
     func wholeModelGradient(name: String) throws {
-        let pipeline = try FeaturePipeline(config: Self.config, fitOn: Self.frame(rows: 40, seed: 1))
-        let batch = try pipeline.encode(Self.frame(rows: 4, seed: 2))
+        let train = Self.frame(rows: 40, seed: 1)
+        let pipeline = try FeaturePipeline(config: Self.config, fitOn: train)
+        let rows = Self.frame(rows: 4, seed: 2)
+        // Histories of the 4 rows from the 40 training rows and themselves.
+        let batch = try pipeline.encode(rows, history: pipeline.history(from: [train, rows]))
+        #expect(batch.histories[0].mask.toArray().reduce(0, +) > 4)
         let model = try RankModels.make(name, pipeline: pipeline, config: smallConfig())
         // Move embeddings and zero-initialized weights off their starting points so every path is exercised.
         for p in model.parameters {
@@ -58,6 +67,31 @@ import CascadeTensor
         for (a, b) in zip(fast, naive) { #expect(abs(a - b) < 1e-4 * max(1, abs(b))) }
     }
 
+    @Test func simHardSearchKeepsTheCandidatesCategory() throws {
+        // One row, 5 steps (most recent first), categories 7 8 7 7 9 (last step padding), candidate category 7.
+        let h = EncodedBatch.History(
+            name: "h", ids: try IndexTensor(shape: [1, 5], ids: [10, 11, 12, 13, 14]),
+            mask: try Tensor(shape: [1, 5], values: [1, 1, 1, 1, 0]), timeBuckets: try IndexTensor(shape: [1, 5], ids: [1, 2, 3, 4, 0]),
+            candidate: IndexTensor([Int32(20)]), side: try IndexTensor(shape: [1, 5], ids: [7, 8, 7, 7, 9]),
+            candidateSide: IndexTensor([Int32(7)]))
+        let top2 = SIM.hardSearch(h, k: 2)
+        #expect(top2.ids.toArray() == [10, 12] && top2.timeBuckets.toArray() == [1, 3] && top2.mask.toArray() == [1, 1])
+        let top4 = SIM.hardSearch(h, k: 4)
+        #expect(Array(top4.ids.toArray().prefix(3)) == [10, 12, 13] && top4.mask.toArray() == [1, 1, 1, 0])
+        // Unknown candidate category: the most recent steps.
+        let recent = SIM.hardSearch(h, k: 3, unknownSide: 7)
+        #expect(recent.ids.toArray() == [10, 11, 12] && recent.mask.toArray() == [1, 1, 1])
+    }
+
+    @Test func sequenceModelsNeedASequenceFeature() throws {
+        let plain = FeatureConfig(label: "label", features: Array(Self.config.features.dropLast()))
+        let pipeline = try FeaturePipeline(config: plain, fitOn: Self.frame(rows: 10, seed: 1))
+        #expect(throws: RankError.self) { try RankModels.make("din", pipeline: pipeline) }
+        #expect(throws: RankError.self) { try RankModels.make("sim", pipeline: pipeline) }
+        _ = try RankModels.make("fibinet", pipeline: pipeline)
+        _ = try RankModels.make("lhuc", pipeline: pipeline)
+    }
+
     @Test func unknownModelIsRejected() throws {
         let pipeline = try FeaturePipeline(config: Self.config, fitOn: Self.frame(rows: 10, seed: 1))
         #expect(throws: RankError.self) { try RankModels.make("xgboost", pipeline: pipeline) }
@@ -69,7 +103,7 @@ import CascadeTensor
         f.columns["label"] = f.columns["item"]!.map { ["i0", "i1", "i2"].contains($0) ? "1" : "0" }
         let pipeline = try FeaturePipeline(config: Self.config, fitOn: f)
         let data = try pipeline.encode(f)
-        for name in ["lr", "deepfm", "dcnv2"] {
+        for name in ["lr", "deepfm", "dcnv2", "din", "sim", "fibinet", "lhuc"] {
             let model = try RankModels.make(name, pipeline: pipeline, config: smallConfig())
             var options = RankTrainingOptions()
             options.epochs = 8

@@ -52,13 +52,51 @@ public struct RankModelConfig: Codable, Sendable, Equatable {
     /// Task names (multi-task heads); single-task models use the first.
     public var tasks = ["click"]
     public var seed: UInt64 = 42
+    /// Hidden sizes of the attention unit of DIN/SIM (Dice activations).
+    public var attentionHidden = [36]
+    /// SIM: history steps kept by the hard (category) search.
+    public var simTopK = 20
+    /// FiBiNET: SENet reduction ratio (excitation bottleneck = fields / ratio).
+    public var senetReduction = 3
+    /// LHUC: hidden width of each gate network.
+    public var gateHidden = 64
+    /// LHUC: names of the fields feeding the gates (nil: user id and profile fields by name).
+    public var gateFields: [String]?
+    /// LHUC: stop the gradient from the gates into the shared embeddings (PPNet).
+    public var gateStopGradient = false
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case embeddingDim, hidden, crossLayers, parallel, dropout, tasks, seed
+        case attentionHidden, simTopK, senetReduction, gateHidden, gateFields, gateStopGradient
+    }
+
+    /// Absent keys keep their defaults, so configs written before a field existed still load.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.embeddingDim, &embeddingDim)
+        try read(.hidden, &hidden)
+        try read(.crossLayers, &crossLayers)
+        try read(.parallel, &parallel)
+        try read(.dropout, &dropout)
+        try read(.tasks, &tasks)
+        try read(.seed, &seed)
+        try read(.attentionHidden, &attentionHidden)
+        try read(.simTopK, &simTopK)
+        try read(.senetReduction, &senetReduction)
+        try read(.gateHidden, &gateHidden)
+        gateFields = try c.decodeIfPresent([String].self, forKey: .gateFields)
+        try read(.gateStopGradient, &gateStopGradient)
+    }
 }
 
 /// The registry of ranking models by name. Unknown names are rejected before training starts.
 public enum RankModels {
-    public static let names = ["lr", "fm", "widedeep", "deepfm", "dcnv2"]
+    public static let names = ["lr", "fm", "widedeep", "deepfm", "dcnv2", "din", "sim", "fibinet", "lhuc"]
 
     public static func make(_ name: String, pipeline: FeaturePipeline, config: RankModelConfig = RankModelConfig()) throws -> any RankModel {
         switch name.lowercased() {
@@ -67,6 +105,10 @@ public enum RankModels {
         case "widedeep", "wide&deep", "wide_deep": return WideAndDeep(pipeline: pipeline, config: config)
         case "deepfm": return DeepFM(pipeline: pipeline, config: config)
         case "dcnv2", "dcn-v2", "dcn": return DCNv2(pipeline: pipeline, config: config)
+        case "din": return try DIN(pipeline: pipeline, config: config)
+        case "sim": return try SIM(pipeline: pipeline, config: config)
+        case "fibinet": return try FiBiNET(pipeline: pipeline, config: config)
+        case "lhuc", "ppnet": return LHUC(pipeline: pipeline, config: config)
         default: throw RankError.model("unknown model '\(name)' (known: \(names.joined(separator: ", ")))")
         }
     }
@@ -107,4 +149,24 @@ func deepInput(_ fields: Variable, _ batch: EncodedBatch, tape: Tape) throws -> 
     let flat = try fields.reshaped([batch.rows, -1])
     guard batch.dense.shape.last > 0 else { return flat }
     return try Variable.concat([flat, tape.constant(batch.dense)], axis: 1)
+}
+
+/// Query and keys of a behaviour sequence for target attention, from the shared embedding table:
+/// query [B, D] (candidate item) and keys [B, N, D] (history items), each with the side embedding
+/// (e.g. category) concatenated when `withSide` (then D = 2 dim).
+func sequenceQueryAndKeys(_ h: EncodedBatch.History, table: Variable, withSide: Bool) throws -> (query: Variable, keys: Variable) {
+    var q = try table.gather(h.candidate)
+    var k = try table.gather(h.ids)
+    if withSide, let s = h.side, let cs = h.candidateSide {
+        q = try Variable.concat([q, table.gather(cs)], axis: 1)
+        k = try Variable.concat([k, table.gather(s)], axis: 2)
+    }
+    return (q, k)
+}
+
+/// [B, F, D] field embeddings flattened, with extra [B, n] blocks and the dense inputs appended.
+func deepInput(_ fields: Variable, extra: [Variable], _ batch: EncodedBatch, tape: Tape) throws -> Variable {
+    var parts = [try fields.reshaped([batch.rows, -1])] + extra
+    if batch.dense.shape.last > 0 { parts.append(tape.constant(batch.dense)) }
+    return parts.count == 1 ? parts[0] : try Variable.concat(parts, axis: 1)
 }
