@@ -25,6 +25,9 @@ public struct ImpressionRecords: Sendable {
     public var itemColumns: [String: [String]] = [:]
     /// Publish time by item index (for the item-age feature); nil when unknown.
     public var itemPublishedAt: [Double]?
+    /// Further per-impression context columns (one value per impression), e.g. whether the user
+    /// follows the item's author or the user-item distance.
+    public var contextColumns: [String: [String]] = [:]
 
     public init() {}
 
@@ -63,7 +66,8 @@ public enum ImpressionSamples {
         let n = r.count
         guard n > 0 else { throw RankError.data("no impressions") }
         guard [r.items.count, r.timestamps.count, r.positions.count, r.clicked.count, r.liked.count, r.finished.count]
-            .allSatisfy({ $0 == n }), r.watchSeconds.map({ $0.count == n }) ?? true, r.truth.values.allSatisfy({ $0.count == n }) else {
+            .allSatisfy({ $0 == n }), r.watchSeconds.map({ $0.count == n }) ?? true, r.truth.values.allSatisfy({ $0.count == n }),
+            r.contextColumns.values.allSatisfy({ $0.count == n }) else {
             throw RankError.data("impression columns have different lengths (\(n) users)")
         }
         guard validFraction >= 0, testFraction >= 0, validFraction + testFraction < 1 else {
@@ -100,6 +104,7 @@ public enum ImpressionSamples {
         }
         for (name, col) in r.userColumns { column(name) { col[Int(r.users[$0])] } }
         for (name, col) in r.itemColumns { column(name) { col[Int(r.items[$0])] } }
+        for (name, col) in r.contextColumns { column(name) { col[$0] } }
         column("click") { r.clicked[$0] ? "1" : "0" }
         column("like") { r.liked[$0] ? "1" : "0" }
         column("finish") { r.finished[$0] ? "1" : "0" }
@@ -110,7 +115,7 @@ public enum ImpressionSamples {
     }
 
     /// The features of an impression frame: user and item ids, position, hour and weekday of the
-    /// impression, item age (log buckets) when known, and every user / item attribute column
+    /// impression, item age (buckets and log) when known, and every user / item / context column
     /// (columns whose values contain '|' become bags, numeric-looking ones with many values
     /// quantile buckets, the rest categorical).
     public static func featureConfig(_ r: ImpressionRecords, minCount: Int = 1) -> FeatureConfig {
@@ -125,7 +130,9 @@ public enum ImpressionSamples {
             f.append(FeatureSpec(name: "item_age", source: "item_age_hours", kind: .buckets, buckets: 16))
             f.append(FeatureSpec(name: "item_age_log", source: "item_age_hours", kind: .numeric, transform: .log1pStandardize))
         }
-        for (name, col) in (r.userColumns.sorted { $0.key < $1.key } + r.itemColumns.sorted { $0.key < $1.key }) {
+        let attributes = r.userColumns.sorted { $0.key < $1.key } + r.itemColumns.sorted { $0.key < $1.key }
+            + r.contextColumns.sorted { $0.key < $1.key }
+        for (name, col) in attributes {
             let sample = col.prefix(2_000)
             if sample.contains(where: { $0.contains("|") }) {
                 f.append(FeatureSpec(name: name, kind: .bag, minCount: minCount, separator: "|"))
@@ -158,5 +165,16 @@ extension FeaturePipeline {
             }
         }
         return EncodedBatch(rows: n, sparseIds: b.sparseIds, bags: b.bags, dense: b.dense, labels: labels)
+    }
+}
+
+extension EncodedBatch {
+    /// The same rows with `labels` [rows, tasks] instead (e.g. one task column of a multi-task
+    /// batch for a single-task model). O(1): the inputs are shared.
+    public func withLabels(_ labels: Tensor) throws -> EncodedBatch {
+        guard labels.shape.rank == 2, labels.shape[0] == rows else {
+            throw RankError.data("labels \(labels.shape) do not fit a batch of \(rows) rows")
+        }
+        return EncodedBatch(rows: rows, sparseIds: sparseIds, bags: bags, dense: dense, labels: labels)
     }
 }

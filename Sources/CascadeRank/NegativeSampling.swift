@@ -32,6 +32,18 @@ public enum NegativeSampling {
         return d > 0 ? q / d : 0
     }
 
+    /// The original-space probability of an event that implies a click (like, finish) when the
+    /// down-sampled negatives were the *non-clicked* rows: every clicked row was kept, so the
+    /// sampled probability of such an event is P(e | x) / (c + w (1 - c)) for the true click
+    /// probability c. With the sampled click prediction q_click (c = recalibrate(q_click)),
+    /// c + w (1 - c) = w / (1 - q_click (1 - w)), so
+    ///
+    ///     P(e | x) = q_e w / (1 - q_click (1 - w)).
+    @inlinable public static func recalibrateClickImplied(_ q: Double, sampledClick qClick: Double, rate: Double) -> Double {
+        let d = 1 - qClick * (1 - rate)
+        return d > 0 ? Swift.min(1, q * rate / d) : q
+    }
+
     /// ``recalibrate(_:rate:)`` of each prediction.
     public static func recalibrate(_ q: [Float], rate: Double) -> [Float] {
         q.map { Float(recalibrate(Double($0), rate: rate)) }

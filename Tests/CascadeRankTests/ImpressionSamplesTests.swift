@@ -24,6 +24,7 @@ import CascadeTensor
         r.userColumns = ["age_band": ["18-24", "25-34", "35-44"], "user_tags": ["a|b", "", "c"]]
         r.itemColumns = ["category": ["x", "y", "x", "z"], "author": ["a1", "a2", "a3", "a4"]]
         r.itemPublishedAt = [1_699_990_000, 1_699_000_000, 1_700_000_000, 1_600_000_000]
+        r.contextColumns = ["follows_author": (0..<n).map { $0 % 5 == 0 ? "1" : "0" }]
         return r
     }
 
@@ -46,6 +47,7 @@ import CascadeTensor
                 #expect(split.frame.columns["category"]![row] == r.itemColumns["category"]![Int(r.items[k])])
                 #expect(split.frame.columns["user_tags"]![row] == r.userColumns["user_tags"]![Int(r.users[k])])
                 #expect(split.truth["click"]![row] == r.truth["click"]![k])
+                #expect(split.frame.columns["follows_author"]![row] == r.contextColumns["follows_author"]![k])
             }
         }
         let config = ImpressionSamples.featureConfig(r)
@@ -106,5 +108,13 @@ import CascadeTensor
         #expect(sampledMean > 3 * baseRate)  // the sample is far off before re-calibration
         #expect(abs(recalibratedMean - baseRate) < 0.03 * baseRate, "recalibrated \(recalibratedMean) vs base \(baseRate)")
         #expect(throws: RankError.self) { try NegativeSampling.downsample(labels: labels, rate: 0, seed: 1) }
+    }
+
+    @Test func clickImpliedEventsRecalibrate() throws {
+        // True click c = 0.2, like given click 0.5 (like = 0.1); negatives (non-clicks) kept at w = 0.25.
+        // Sampled: mass 0.2 + 0.25 * 0.8 = 0.4, so q_click = 0.5 and q_like = 0.1 / 0.4 = 0.25.
+        #expect(abs(NegativeSampling.recalibrate(0.5, rate: 0.25) - 0.2) < 1e-12)
+        #expect(abs(NegativeSampling.recalibrateClickImplied(0.25, sampledClick: 0.5, rate: 0.25) - 0.1) < 1e-12)
+        #expect(NegativeSampling.recalibrateClickImplied(0.3, sampledClick: 0.7, rate: 1) == 0.3)
     }
 }
