@@ -13,7 +13,8 @@ struct EvalRankSim: ParsableCommand {
         abstract: "Train ranking models on a simulated world's impressions and compare each task's AUC with the Bayes-optimal AUC.",
         discussion: """
             Simulates a world, turns its impressions into rows (user and item attributes, position, \
-            hour, item age, whether the user follows the author, user-item distance) with labels \
+            hour, item age, whether the user follows the author, user-item distance, and unless \
+            --no-statistics lagged user and item counts and rates) with labels \
             click, like, finish (and watch_time with --watch), splits them by time (train, valid, \
             test), trains each --models model on every task and, with --single-task, one DCN-V2 per \
             task. Prints per task and model AUC, GAUC, logloss and calibration on the test rows beside \
@@ -31,6 +32,9 @@ struct EvalRankSim: ParsableCommand {
     @Flag(help: "Add a watch-time task (weighted logistic, served as exp(logit)) to the multi-task models.") var watch = false
     @Option(help: "Share of the impressions (the latest) for validation.") var validFrac: Double = 0.1
     @Option(help: "Share of the impressions (the latest) for the test.") var testFrac: Double = 0.2
+    @Flag(inversion: .prefixedNo, help: "Add streaming user and item statistics features (counts, smoothed click/like/finish rates of older impressions).")
+    var statistics = true
+    @Option(help: "Lag of the statistics counters in seconds.") var statisticsDelay: Double = 600
     @Option(help: "Keep this share of the non-clicked training rows (negative down-sampling; predictions are re-calibrated).") var negRate: Double = 1
     @Option(help: "Maximum epochs.") var epochs: Int = 10
     @Option(help: "Epochs without a better mean validation AUC before stopping.") var patience: Int = 2
@@ -84,8 +88,9 @@ struct EvalRankSim: ParsableCommand {
             let started = Date()
             let world = SimulatedWorld.generate(try worldConfig())
             let records = Self.records(world)
-            let (train, valid, test) = try ImpressionSamples.build(records, validFraction: validFrac, testFraction: testFrac)
-            let features = ImpressionSamples.featureConfig(records)
+            let (train, valid, test) = try ImpressionSamples.build(records, validFraction: validFrac, testFraction: testFrac,
+                                                                     statisticsDelay: statistics ? statisticsDelay : nil)
+            let features = ImpressionSamples.featureConfig(records, statistics: statistics)
             let pipeline = try FeaturePipeline(config: features, fitOn: train.frame)
             print("world users=\(world.config.users) items=\(world.config.items) events=\(world.log.count) impressions=\(records.count)"
                   + " train=\(train.rows) valid=\(valid.rows) test=\(test.rows) seconds=\(fmt(Date().timeIntervalSince(started), 1))")

@@ -61,8 +61,13 @@ public enum ImpressionSamples {
 
     /// Rows in time order (ties by input order); the first `1 - valid - test` share is train,
     /// then valid, then test, so evaluation is always on the future. O(n log n + n columns).
-    public static func build(_ r: ImpressionRecords, validFraction: Double = 0.1,
-                             testFraction: Double = 0.1) throws -> (train: ImpressionSplit, valid: ImpressionSplit, test: ImpressionSplit) {
+    ///
+    /// With `statisticsDelay`, each row also gets streaming user and item statistics of the
+    /// impressions logged at least that many seconds before it (the delay keeps the outcomes of
+    /// the same page and session out, as a production counter would lag): impression counts and
+    /// smoothed click, like-given-click and finish-given-click rates (``statisticsColumns``).
+    public static func build(_ r: ImpressionRecords, validFraction: Double = 0.1, testFraction: Double = 0.1,
+                             statisticsDelay: Double? = nil) throws -> (train: ImpressionSplit, valid: ImpressionSplit, test: ImpressionSplit) {
         let n = r.count
         guard n > 0 else { throw RankError.data("no impressions") }
         guard [r.items.count, r.timestamps.count, r.positions.count, r.clicked.count, r.liked.count, r.finished.count]
@@ -86,11 +91,58 @@ public enum ImpressionSamples {
         let order = (0..<n).sorted { r.timestamps[$0] != r.timestamps[$1] ? r.timestamps[$0] < r.timestamps[$1] : $0 < $1 }
         let testStart = n - Int((Double(n) * testFraction).rounded())
         let validStart = testStart - Int((Double(n) * validFraction).rounded())
-        return (split(r, order[0..<validStart]), split(r, order[validStart..<testStart]), split(r, order[testStart..<n]))
+        let stats = try statisticsDelay.map { try statistics(r, order: order, delay: $0) } ?? [:]
+        return (split(r, order[0..<validStart], stats), split(r, order[validStart..<testStart], stats),
+                split(r, order[testStart..<n], stats))
     }
 
-    static func split(_ r: ImpressionRecords, _ rows: ArraySlice<Int>) -> ImpressionSplit {
+    /// Columns added by `statisticsDelay`: log1p impression counts and smoothed rates.
+    public static let statisticsColumns = [
+        "user_impressions", "user_ctr", "user_like_rate", "user_finish_rate",
+        "item_impressions", "item_ctr", "item_like_rate", "item_finish_rate",
+    ]
+
+    /// Streaming counters in time order; row i sees the impressions at least `delay` seconds
+    /// older. Rates are smoothed toward the running global rate with a prior of 10 impressions
+    /// (CTR) or 10 clicks (like and finish given click). O(n).
+    static func statistics(_ r: ImpressionRecords, order: [Int], delay: Double) throws -> [String: [String]] {
+        guard delay >= 0, delay.isFinite else { throw RankError.data("statistics delay must be >= 0 seconds") }
+        let n = r.count
+        struct Counts { var imps = 0.0, clicks = 0.0, likes = 0.0, finishes = 0.0 }
+        var users: [Int32: Counts] = [:], items: [Int32: Counts] = [:]
+        var global = Counts()
+        var out = Dictionary(uniqueKeysWithValues: statisticsColumns.map { ($0, [String](repeating: "", count: n)) })
+        let m = 10.0
+        func add(_ c: inout Counts, _ k: Int) {
+            c.imps += 1
+            if r.clicked[k] { c.clicks += 1 }
+            if r.liked[k] { c.likes += 1 }
+            if r.finished[k] { c.finishes += 1 }
+        }
+        var lag = 0
+        for i in order {
+            while lag < n, r.timestamps[order[lag]] <= r.timestamps[i] - delay {
+                let k = order[lag]
+                add(&users[r.users[k], default: Counts()], k)
+                add(&items[r.items[k], default: Counts()], k)
+                add(&global, k)
+                lag += 1
+            }
+            let ctr0 = (global.clicks + 1) / (global.imps + 10)
+            let like0 = (global.likes + 1) / (global.clicks + 4), fin0 = (global.finishes + 1) / (global.clicks + 4)
+            for (prefix, c) in [("user", users[r.users[i]] ?? Counts()), ("item", items[r.items[i]] ?? Counts())] {
+                out["\(prefix)_impressions"]![i] = String(Float(c.imps))
+                out["\(prefix)_ctr"]![i] = String(Float((c.clicks + m * ctr0) / (c.imps + m)))
+                out["\(prefix)_like_rate"]![i] = String(Float((c.likes + m * like0) / (c.clicks + m)))
+                out["\(prefix)_finish_rate"]![i] = String(Float((c.finishes + m * fin0) / (c.clicks + m)))
+            }
+        }
+        return out
+    }
+
+    static func split(_ r: ImpressionRecords, _ rows: ArraySlice<Int>, _ stats: [String: [String]] = [:]) -> ImpressionSplit {
         var c: [String: [String]] = [:]
+        for (name, col) in stats { c[name] = rows.map { col[$0] } }
         func column(_ name: String, _ f: (Int) -> String) { c[name] = rows.map(f) }
         column("user") { "u\(r.users[$0])" }
         column("item") { "i\(r.items[$0])" }
@@ -118,7 +170,8 @@ public enum ImpressionSamples {
     /// impression, item age (buckets and log) when known, and every user / item / context column
     /// (columns whose values contain '|' become bags, numeric-looking ones with many values
     /// quantile buckets, the rest categorical).
-    public static func featureConfig(_ r: ImpressionRecords, minCount: Int = 1) -> FeatureConfig {
+    /// With `statistics`, the ``statisticsColumns`` too (counts as log1p, rates standardized).
+    public static func featureConfig(_ r: ImpressionRecords, minCount: Int = 1, statistics: Bool = false) -> FeatureConfig {
         var f: [FeatureSpec] = [
             FeatureSpec(name: "user", kind: .categorical, minCount: minCount),
             FeatureSpec(name: "item", kind: .categorical, minCount: minCount),
@@ -140,6 +193,11 @@ public enum ImpressionSamples {
                 f.append(FeatureSpec(name: name, kind: .buckets, buckets: 16))
             } else {
                 f.append(FeatureSpec(name: name, kind: .categorical, minCount: minCount))
+            }
+        }
+        if statistics {
+            for name in statisticsColumns {
+                f.append(FeatureSpec(name: name, kind: .numeric, transform: name.hasSuffix("impressions") ? .log1pStandardize : .standardize))
             }
         }
         return FeatureConfig(label: nil, features: f)

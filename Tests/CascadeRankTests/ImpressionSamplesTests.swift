@@ -60,6 +60,29 @@ import CascadeTensor
         #expect(throws: RankError.self) { try pipeline.encode(test.frame, labelColumns: ["nope"]) }
     }
 
+    @Test func statisticsSeeOnlyOlderImpressions() throws {
+        // One user, one item, impressions a minute apart, clicks on the first two.
+        var r = ImpressionRecords()
+        for k in 0..<5 {
+            r.users.append(0); r.items.append(0); r.timestamps.append(Double(k) * 60); r.positions.append(0)
+            r.clicked.append(k < 2); r.liked.append(k == 0); r.finished.append(false)
+        }
+        let (train, _, _) = try ImpressionSamples.build(r, validFraction: 0, testFraction: 0, statisticsDelay: 90)
+        // Row k sees impressions with t <= 60k - 90: none for k = 0, 1; one for k = 2; two for 3; three for 4.
+        #expect(train.frame.columns["user_impressions"]! == ["0.0", "0.0", "1.0", "2.0", "3.0"])
+        #expect(train.frame.columns["item_impressions"]! == train.frame.columns["user_impressions"]!)
+        // Row 3: 2 clicks in 2 impressions, global rate (2 + 1) / (2 + 10) = 0.25: (2 + 10 * 0.25) / 12.
+        let ctr = Double(train.frame.columns["item_ctr"]![3])!
+        #expect(abs(ctr - 4.5 / 12) < 1e-6)
+        // Like given click at row 3: 1 like in 2 clicks, global (1 + 1) / (2 + 4): (1 + 10 / 3) / 12.
+        let likeRate = Double(train.frame.columns["user_like_rate"]![3])!
+        let expectedLike: Double = (1 + 10.0 / 3) / 12
+        #expect(abs(likeRate - expectedLike) < 1e-6)
+        let config = ImpressionSamples.featureConfig(r, statistics: true)
+        #expect(ImpressionSamples.statisticsColumns.allSatisfy { c in config.features.contains { $0.name == c } })
+        _ = try FeaturePipeline(config: config, fitOn: train.frame)
+    }
+
     @Test func mismatchedColumnsAreRejected() throws {
         var r = Self.records(10)
         r.liked.removeLast()
