@@ -13,8 +13,8 @@ struct EvalRankSim: ParsableCommand {
         abstract: "Train ranking models on a simulated world's impressions and compare each task's AUC with the Bayes-optimal AUC.",
         discussion: """
             Simulates a world, turns its impressions into rows (user and item attributes, position, \
-            hour, item age, whether the user follows the author, user-item distance, and unless \
-            --no-statistics lagged user and item counts and rates) with labels \
+            hour, item age, whether the user follows the author, user-item distance, and with \
+            --statistics lagged user and item counts and rates) with labels \
             click, like, finish (and watch_time with --watch), splits them by time (train, valid, \
             test), trains each --models model on every task and, with --single-task, one DCN-V2 per \
             task. Prints per task and model AUC, GAUC, logloss and calibration on the test rows beside \
@@ -33,7 +33,7 @@ struct EvalRankSim: ParsableCommand {
     @Option(help: "Share of the impressions (the latest) for validation.") var validFrac: Double = 0.1
     @Option(help: "Share of the impressions (the latest) for the test.") var testFrac: Double = 0.2
     @Flag(inversion: .prefixedNo, help: "Add streaming user and item statistics features (counts, smoothed click/like/finish rates of older impressions).")
-    var statistics = true
+    var statistics = false
     @Option(help: "Lag of the statistics counters in seconds.") var statisticsDelay: Double = 600
     @Option(help: "Keep this share of the non-clicked training rows (negative down-sampling; predictions are re-calibrated).") var negRate: Double = 1
     @Option(help: "Maximum epochs.") var epochs: Int = 10
