@@ -24,7 +24,11 @@ public struct RankTrainingReport: Sendable {
     public struct Epoch: Sendable {
         public var epoch: Int
         public var trainLoss: Double
+        /// Validation AUC: the mean over tasks of each task's AUC (the first task's alone for a
+        /// single-task model).
         public var validAUC: Double?
+        /// Validation AUC of each task (NaN when a task's labels are all of one class).
+        public var validTaskAUC: [Double] = []
         public var seconds: Double
     }
     public var epochs: [Epoch] = []
@@ -34,8 +38,9 @@ public struct RankTrainingReport: Sendable {
 }
 
 /// Fits any `RankModel` with mini-batch Adam (dense layers) and lazy Adam (embedding tables, only
-/// the rows in each batch), binary cross-entropy on every task column, rows shuffled each epoch,
-/// early stopping on the validation AUC of the first task with the best epoch's weights restored.
+/// the rows in each batch) on the model's loss (`RankModel.loss`: binary cross-entropy on every
+/// task column unless the model defines its own), rows shuffled each epoch, early stopping on
+/// the validation AUC averaged over tasks with the best epoch's weights restored.
 public enum RankTrainer {
     public static func fit(_ model: any RankModel, train: EncodedBatch, valid: EncodedBatch?,
                            options: RankTrainingOptions = RankTrainingOptions(),
@@ -65,7 +70,7 @@ public enum RankTrainer {
                 let batch = train.rows(order[start..<end])
                 let tape = Tape(training: true, threads: options.threads, seed: rng.next())
                 let z = try model.logits(batch, tape: tape)
-                let loss = try Loss.binaryCrossEntropy(logits: z, targets: batch.labels!)
+                let loss = try model.loss(logits: z, batch: batch, tape: tape)
                 do { try tape.backward(loss) } catch {
                     throw RankError.model("\(model.kind): epoch \(epoch), rows \(start)..<\(end): \(error)")
                 }
@@ -79,13 +84,18 @@ public enum RankTrainer {
             let seconds = Date().timeIntervalSince(started)
             trainingSeconds += seconds
             var auc: Double?
-            if let valid, let y = valid.labelColumn() {
-                let p = try model.predict(valid, threads: options.threads).map { $0[0] }
-                auc = try ClassificationMetrics.auc(labels: y, scores: p)
+            var taskAUC: [Double] = []
+            if let valid, valid.labels != nil {
+                taskAUC = try validationAUC(model, valid, threads: options.threads)
+                let defined = taskAUC.filter { !$0.isNaN }
+                auc = defined.isEmpty ? nil : defined.reduce(0, +) / Double(defined.count)
             }
-            report.epochs.append(.init(epoch: epoch, trainLoss: lossSum / Double(batches), validAUC: auc, seconds: seconds))
-            log?("model=\(model.kind) epoch=\(epoch) train_logloss=\(String(format: "%.4f", lossSum / Double(batches)))"
-                 + (auc.map { " valid_auc=\(String(format: "%.4f", $0))" } ?? "") + " seconds=\(String(format: "%.2f", seconds))")
+            report.epochs.append(.init(epoch: epoch, trainLoss: lossSum / Double(batches), validAUC: auc,
+                                       validTaskAUC: taskAUC, seconds: seconds))
+            log?("model=\(model.kind) epoch=\(epoch) train_loss=\(String(format: "%.4f", lossSum / Double(batches)))"
+                 + (auc.map { " valid_auc=\(String(format: "%.4f", $0))" } ?? "")
+                 + (taskAUC.count > 1 ? " valid_task_auc=" + taskAUC.map { String(format: "%.4f", $0) }.joined(separator: ",") : "")
+                 + " seconds=\(String(format: "%.2f", seconds))")
             guard let a = auc else { report.bestEpoch = epoch; continue }
             if a > (report.bestValidAUC ?? -1) {
                 report.bestValidAUC = a
@@ -102,5 +112,17 @@ public enum RankTrainer {
         }
         report.samplesPerSecond = Double(samples) / Swift.max(trainingSeconds, 1e-9)
         return report
+    }
+
+    /// AUC of each task on `valid` (labels binarized by the task's kind; NaN for a task whose
+    /// labels are all of one class). O(rows log rows) per task plus a forward pass.
+    public static func validationAUC(_ model: any RankModel, _ valid: EncodedBatch, threads: Int? = 1) throws -> [Double] {
+        guard let labels = valid.labels else { return [] }
+        let p = try model.predict(valid, threads: threads)
+        let kinds = model.taskKinds, w = labels.shape.last
+        return try (0..<model.tasks.count).map { t in
+            let y = (0..<valid.rows).map { kinds[t].binarized(labels.base[$0 * w + t]) }
+            return try ClassificationMetrics.auc(labels: y, scores: p.map { $0[t] }) ?? .nan
+        }
     }
 }

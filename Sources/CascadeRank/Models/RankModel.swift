@@ -11,10 +11,26 @@ public protocol RankModel: ParameterContainer {
     var tasks: [String] { get }
     /// Logits [B, tasks.count] for `batch`, recorded on `tape` (training mode from the tape).
     func logits(_ batch: EncodedBatch, tape: Tape) throws -> Variable
+    /// How each task column is trained and served (default: every task binary).
+    var taskKinds: [TaskKind] { get }
+    /// The training loss of `logits` (from `logits(batch, tape:)`) against `batch.labels`
+    /// [B, tasks]: a scalar [1]. Default: binary cross-entropy averaged over every task column.
+    /// Multi-task models override it (task kinds, per-task weights, ESMM's loss).
+    func loss(logits: Variable, batch: EncodedBatch, tape: Tape) throws -> Variable
 }
 
 extension RankModel {
-    /// Probabilities [rows][tasks] in inference mode, in chunks of `batchSize` rows.
+    public var taskKinds: [TaskKind] { Array(repeating: .binary, count: tasks.count) }
+
+    public func loss(logits: Variable, batch: EncodedBatch, tape: Tape) throws -> Variable {
+        guard let labels = batch.labels else { throw RankError.data("\(kind): the batch has no labels") }
+        return try Loss.binaryCrossEntropy(logits: logits, targets: labels)
+    }
+}
+
+extension RankModel {
+    /// Served outputs [rows][tasks] in inference mode: probabilities (sigmoid of the logit), or
+    /// `exp(logit)` for a watch-time task (see ``TaskKind``), in chunks of `batchSize` rows.
     public func predict(_ batch: EncodedBatch, batchSize: Int = 4096, threads: Int? = 1) throws -> [[Float]] {
         var out: [[Float]] = []
         out.reserveCapacity(batch.rows)
@@ -25,11 +41,11 @@ extension RankModel {
             let tape = Tape(training: false, threads: threads)
             let z = try logits(part, tape: tape).value
             let t = tasks.count
+            let kinds = taskKinds
             for r in 0..<part.rows {
                 var row = [Float](repeating: 0, count: t)
                 for j in 0..<t {
-                    let logit: Float = z.base[r * t + j]
-                    row[j] = 1 / (1 + Foundation.exp(-logit))
+                    row[j] = kinds[j].serve(z.base[r * t + j])
                 }
                 out.append(row)
             }
@@ -64,12 +80,26 @@ public struct RankModelConfig: Codable, Sendable, Equatable {
     public var gateFields: [String]?
     /// LHUC: stop the gradient from the gates into the shared embeddings (PPNet).
     public var gateStopGradient = false
+    /// Multi-task options (nil: the defaults in ``MultiTaskOptions``). Kinds of the task columns
+    /// (nil: inferred from the task names, see ``TaskKind/inferred(_:)``).
+    public var taskKinds: [TaskKind]?
+    /// Fixed loss weight per task (nil: 1 each).
+    public var taskWeights: [Float]?
+    /// Learn the task weights as homoscedastic uncertainties (Kendall et al. 2018) instead.
+    public var uncertaintyWeighting: Bool?
+    /// MMoE experts (default 4), the hidden sizes of each expert (default `hidden`) and of each
+    /// task tower (default [half the last of `hidden`]); the expert-dropout rate of the gates (default 0).
+    public var experts: Int?
+    public var expertHidden: [Int]?
+    public var towerHidden: [Int]?
+    public var expertDropout: Float?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case embeddingDim, hidden, crossLayers, parallel, dropout, tasks, seed
         case attentionHidden, simTopK, senetReduction, gateHidden, gateFields, gateStopGradient
+        case taskKinds, taskWeights, uncertaintyWeighting, experts, expertHidden, towerHidden, expertDropout
     }
 
     /// Absent keys keep their defaults, so configs written before a field existed still load.
@@ -91,12 +121,20 @@ public struct RankModelConfig: Codable, Sendable, Equatable {
         try read(.gateHidden, &gateHidden)
         gateFields = try c.decodeIfPresent([String].self, forKey: .gateFields)
         try read(.gateStopGradient, &gateStopGradient)
+        taskKinds = try c.decodeIfPresent([TaskKind].self, forKey: .taskKinds)
+        taskWeights = try c.decodeIfPresent([Float].self, forKey: .taskWeights)
+        uncertaintyWeighting = try c.decodeIfPresent(Bool.self, forKey: .uncertaintyWeighting)
+        experts = try c.decodeIfPresent(Int.self, forKey: .experts)
+        expertHidden = try c.decodeIfPresent([Int].self, forKey: .expertHidden)
+        towerHidden = try c.decodeIfPresent([Int].self, forKey: .towerHidden)
+        expertDropout = try c.decodeIfPresent(Float.self, forKey: .expertDropout)
     }
 }
 
 /// The registry of ranking models by name. Unknown names are rejected before training starts.
 public enum RankModels {
-    public static let names = ["lr", "fm", "widedeep", "deepfm", "dcnv2", "din", "sim", "fibinet", "lhuc"]
+    public static let names = ["lr", "fm", "widedeep", "deepfm", "dcnv2", "din", "sim", "fibinet", "lhuc",
+                               "sharedbottom", "mmoe", "dcnv2-mmoe", "esmm"]
 
     public static func make(_ name: String, pipeline: FeaturePipeline, config: RankModelConfig = RankModelConfig()) throws -> any RankModel {
         switch name.lowercased() {
@@ -109,6 +147,10 @@ public enum RankModels {
         case "sim": return try SIM(pipeline: pipeline, config: config)
         case "fibinet": return try FiBiNET(pipeline: pipeline, config: config)
         case "lhuc", "ppnet": return LHUC(pipeline: pipeline, config: config)
+        case "sharedbottom", "shared-bottom": return try SharedBottom(pipeline: pipeline, config: config)
+        case "mmoe": return try MMoE(pipeline: pipeline, config: config)
+        case "dcnv2-mmoe", "dcn-mmoe": return try DCNv2MMoE(pipeline: pipeline, config: config)
+        case "esmm": return try ESMM(pipeline: pipeline, config: config)
         default: throw RankError.model("unknown model '\(name)' (known: \(names.joined(separator: ", ")))")
         }
     }

@@ -1,0 +1,49 @@
+import CascadeTensor
+
+/// An MMoE head on a DCN-V2 trunk: the cross network of Wang et al., "DCN V2" (WWW 2021)
+/// builds explicit bounded-degree feature crosses, and its output feeds the experts of an MMoE
+/// (Ma et al., KDD 2018) with one gate and tower per task:
+///
+///     x0 = [field embeddings, dense inputs] (n wide)
+///     x_{l+1} = x0 * (x_l W_l + b_l) + x_l,  l = 0..L-1          (cross network, shared)
+///     logits = MMoE(x_L)                                        (see ``MMoE``)
+///
+/// Parameters: embeddings + L (n^2 + n) + E experts + T (n E) gates + T towers.
+/// O(B (L n^2 + E expert + T n E + T tower)) per batch.
+public final class DCNv2MMoE: RankModel {
+    public let kind = "dcnv2-mmoe"
+    public let tasks: [String]
+    public let taskKinds: [TaskKind]
+    let embedding: FieldEmbedding
+    let cross: [Linear]
+    let mixture: MixtureOfExperts
+    let taskLoss: TaskLoss
+
+    public init(pipeline: FeaturePipeline, config: RankModelConfig) throws {
+        let o = try MultiTaskOptions(config)
+        tasks = o.tasks
+        taskKinds = o.kinds
+        embedding = FieldEmbedding(name: "dcnmmoe.emb", rows: pipeline.tableRows, fields: pipeline.fieldCount,
+                                   dim: config.embeddingDim, seed: config.seed)
+        let n = pipeline.fieldCount * config.embeddingDim + pipeline.denseFeatures.count
+        cross = (0..<config.crossLayers).map { Linear(name: "dcnmmoe.cross.\($0)", in: n, out: n, seed: config.seed) }
+        mixture = MixtureOfExperts(name: "dcnmmoe", input: n, options: o, dropout: config.dropout, seed: config.seed)
+        taskLoss = TaskLoss(name: "dcnmmoe", options: o)
+    }
+
+    public var parameters: [Parameter] {
+        embedding.parameters + cross.flatMap(\.parameters) + mixture.parameters + taskLoss.parameters
+    }
+
+    public func logits(_ batch: EncodedBatch, tape: Tape) throws -> Variable {
+        let x0 = try deepInput(embedding.fields(batch, tape: tape), batch, tape: tape)
+        var x = x0
+        for layer in cross { x = try x0 * layer(x) + x }
+        return try mixture(x)
+    }
+
+    public func loss(logits: Variable, batch: EncodedBatch, tape: Tape) throws -> Variable {
+        guard let labels = batch.labels else { throw RankError.data("\(kind): the batch has no labels") }
+        return try taskLoss(logits: logits, labels: labels)
+    }
+}
