@@ -40,6 +40,7 @@ struct EvalRank: ParsableCommand {
     @Option(help: "Hidden layer sizes, comma-separated.") var hidden: String = "256,128"
     @Option(help: "DCN-V2 cross layers.") var crossLayers: Int = 3
     @Option(help: "Dropout rate of the deep layers.") var dropout: Float = 0
+    @Option(help: "L2 on the embedding rows each batch touches.") var embeddingL2: Float = 0
     @Option(help: "Minimum count of a categorical value in training (rarer values share the unknown id).") var minCount: Int = 1
     @Option(help: "Length of the inferred behaviour sequence hist_item (0: none).") var historyLength: Int = 50
     @Option(help: "SIM: history steps kept by the category search.") var simTopK: Int = 20
@@ -97,6 +98,7 @@ struct EvalRank: ParsableCommand {
             options.epochs = epochs
             options.batchSize = batchSize
             options.learningRate = lr
+            options.embeddingL2 = embeddingL2
             options.threads = threads
             for name in names {
                 let m = try RankModels.make(name, pipeline: pipeline, config: modelConfig)

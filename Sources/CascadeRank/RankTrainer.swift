@@ -10,6 +10,8 @@ public struct RankTrainingOptions: Codable, Sendable, Equatable {
     public var learningRate: Float = 1e-3
     /// Learning rate of the embedding tables (lazy Adam); nil uses `learningRate`.
     public var embeddingLearningRate: Float?
+    /// L2 coefficient on the embedding rows a batch touches (lazy Adam's coupled decay; 0 = none).
+    public var embeddingL2: Float = 0
     /// Epochs without a better validation AUC before stopping.
     public var patience = 2
     public var seed: UInt64 = 7
@@ -52,7 +54,7 @@ public enum RankTrainer {
         guard train.rows > 0 else { throw RankError.data("no training rows") }
         let params = model.parameters
         let dense = Adam(learningRate: options.learningRate)
-        let sparse = LazyAdam(learningRate: options.embeddingLearningRate ?? options.learningRate)
+        let sparse = LazyAdam(learningRate: options.embeddingLearningRate ?? options.learningRate, weightDecay: options.embeddingL2)
         let denseParams = params.filter { !$0.sparse }, sparseParams = params.filter { $0.sparse }
         var rng = TensorRandom(seed: options.seed)
         var report = RankTrainingReport()

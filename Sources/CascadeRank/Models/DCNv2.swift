@@ -24,8 +24,9 @@ public final class DCNv2: RankModel {
         tasks = config.tasks
         parallel = config.parallel
         embedding = FieldEmbedding(name: "dcnv2.emb", rows: pipeline.tableRows, fields: pipeline.fieldCount,
-                                   dim: config.embeddingDim, seed: config.seed)
-        let n = pipeline.fieldCount * config.embeddingDim + pipeline.denseFeatures.count
+                                   dim: config.embeddingDim, seed: config.seed,
+                                   pooledHistories: pipeline.sequenceFeatures.count)
+        let n = embedding.fieldCount * config.embeddingDim + pipeline.denseFeatures.count
         cross = (0..<config.crossLayers).map { Linear(name: "dcnv2.cross.\($0)", in: n, out: n, seed: config.seed) }
         tower = DenseTower(name: "dcnv2.deep", input: n, hidden: config.hidden, dropout: config.dropout, seed: config.seed)
         head = Linear(name: "dcnv2.head", in: parallel ? n + tower.outputSize : tower.outputSize,

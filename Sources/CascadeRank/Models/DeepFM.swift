@@ -15,10 +15,11 @@ public final class DeepFM: RankModel {
     public init(pipeline: FeaturePipeline, config: RankModelConfig) {
         tasks = Array(config.tasks.prefix(1))
         embedding = FieldEmbedding(name: "deepfm.emb", rows: pipeline.tableRows, fields: pipeline.fieldCount,
-                                   dim: config.embeddingDim, seed: config.seed)
+                                   dim: config.embeddingDim, seed: config.seed,
+                                   pooledHistories: pipeline.sequenceFeatures.count)
         let nd = pipeline.denseFeatures.count
         denseLinear = nd > 0 ? Linear(name: "deepfm.dense", in: nd, out: 1, bias: false, seed: config.seed) : nil
-        tower = DenseTower(name: "deepfm.deep", input: pipeline.fieldCount * config.embeddingDim + nd,
+        tower = DenseTower(name: "deepfm.deep", input: embedding.fieldCount * config.embeddingDim + nd,
                            hidden: config.hidden, dropout: config.dropout, seed: config.seed)
         head = Linear(name: "deepfm.head", in: tower.outputSize, out: 1, seed: config.seed)
     }

@@ -19,7 +19,8 @@ public final class FactorizationMachine: RankModel {
     public init(pipeline: FeaturePipeline, config: RankModelConfig) {
         tasks = Array(config.tasks.prefix(1))
         embedding = FieldEmbedding(name: "fm.emb", rows: pipeline.tableRows, fields: pipeline.fieldCount,
-                                   dim: config.embeddingDim, seed: config.seed)
+                                   dim: config.embeddingDim, seed: config.seed,
+                                   pooledHistories: pipeline.sequenceFeatures.count)
         let nd = pipeline.denseFeatures.count
         denseLayer = nd > 0 ? Linear(name: "fm.dense", in: nd, out: 1, bias: false, seed: config.seed) : nil
         bias = Parameter("fm.bias", Tensor(shape: [1]))

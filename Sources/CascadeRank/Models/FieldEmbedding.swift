@@ -13,10 +13,16 @@ public final class FieldEmbedding: ParameterContainer {
     public let table: Parameter
     public let firstOrder: Parameter
 
-    /// `dim` 0 keeps only the first-order weights (logistic regression).
-    public init(name: String, rows: Int, fields: Int, dim: Int, seed: UInt64) {
+    /// Behaviour sequences mean-pooled into extra fields (one per sequence feature), for models
+    /// without an attention unit of their own (YouTube DNN's "watch vector").
+    public let pooledHistories: Int
+
+    /// `dim` 0 keeps only the first-order weights (logistic regression). `pooledHistories`
+    /// sequences are appended to the fields, so `fieldCount` = fields + pooledHistories.
+    public init(name: String, rows: Int, fields: Int, dim: Int, seed: UInt64, pooledHistories: Int = 0) {
         self.dim = dim
-        self.fieldCount = fields
+        self.pooledHistories = pooledHistories
+        self.fieldCount = fields + pooledHistories
         table = Parameter("\(name).table", Tensor.normal([dim > 0 ? Swift.max(rows, 1) : 0, Swift.max(dim, 1)], std: 0.01, seed: seed), sparse: true)
         firstOrder = Parameter("\(name).first_order", Tensor(shape: [Swift.max(rows, 1), 1]), sparse: true)
     }
@@ -34,6 +40,23 @@ public final class FieldEmbedding: ParameterContainer {
         for bag in batch.bags {
             let pooled = try t.gatherSegment(bag.ids, offsets: bag.offsets, mode: .mean)  // [B, dim]
             parts.append(try pooled.reshaped([batch.rows, 1, dim]))
+        }
+        if pooledHistories > 0 {
+            guard batch.histories.count == pooledHistories else {
+                throw RankError.model("the model pools \(pooledHistories) behaviour sequences, the batch has \(batch.histories.count)")
+            }
+            for h in batch.histories {
+                let n = h.ids.shape.last
+                let steps = try t.gather(h.ids).masked(by: h.mask)            // [B, N, D], padding zeroed
+                let inverse = Tensor(shape: [batch.rows, 1])
+                for r in 0..<batch.rows {
+                    var c: Float = 0
+                    for j in 0..<n { c += h.mask.base[r * n + j] }
+                    inverse.base[r] = 1 / Swift.max(c, 1)
+                }
+                let mean = try steps.sum(axis: 1) * tape.constant(inverse)      // [B, D]
+                parts.append(try mean.reshaped([batch.rows, 1, dim]))
+            }
         }
         guard !parts.isEmpty else { throw RankError.model("no embedded fields in the batch") }
         return parts.count == 1 ? parts[0] : try Variable.concat(parts, axis: 1)

@@ -16,10 +16,11 @@ public final class WideAndDeep: RankModel {
     public init(pipeline: FeaturePipeline, config: RankModelConfig) {
         tasks = config.tasks
         embedding = FieldEmbedding(name: "wd.emb", rows: pipeline.tableRows, fields: pipeline.fieldCount,
-                                   dim: config.embeddingDim, seed: config.seed)
+                                   dim: config.embeddingDim, seed: config.seed,
+                                   pooledHistories: pipeline.sequenceFeatures.count)
         let nd = pipeline.denseFeatures.count
         wideDense = nd > 0 ? Linear(name: "wd.wide_dense", in: nd, out: 1, bias: false, seed: config.seed) : nil
-        tower = DenseTower(name: "wd.deep", input: pipeline.fieldCount * config.embeddingDim + nd,
+        tower = DenseTower(name: "wd.deep", input: embedding.fieldCount * config.embeddingDim + nd,
                            hidden: config.hidden, dropout: config.dropout, seed: config.seed)
         head = Linear(name: "wd.head", in: tower.outputSize, out: config.tasks.count, seed: config.seed)
     }

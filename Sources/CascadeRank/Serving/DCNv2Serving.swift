@@ -49,6 +49,9 @@ public final class DCNv2Serving {
         bagCount = pipeline.bagFeatures.count
         denseCount = pipeline.denseFeatures.count
         n = (sparseCount + bagCount) * dim + denseCount
+        guard model.embedding.pooledHistories == 0 else {
+            throw RankError.model("DCN-V2 serving: the fast path does not handle behaviour sequences yet; score through the model")
+        }
         guard model.embedding.fieldCount == sparseCount + bagCount, model.cross.first?.inputSize ?? n == n else {
             throw RankError.model("DCN-V2 serving: the model was not built for this pipeline")
         }
