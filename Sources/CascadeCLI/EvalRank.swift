@@ -41,6 +41,7 @@ struct EvalRank: ParsableCommand {
     @Option(help: "DCN-V2 cross layers.") var crossLayers: Int = 3
     @Option(help: "Dropout rate of the deep layers.") var dropout: Float = 0
     @Option(help: "L2 on the embedding rows each batch touches.") var embeddingL2: Float = 0
+    @Option(help: "Also report predictions calibrated on the validation rows: isotonic or piecewise-linear.") var calibrate: String?
     @Option(help: "Minimum count of a categorical value in training (rarer values share the unknown id).") var minCount: Int = 1
     @Option(help: "Length of the inferred behaviour sequence hist_item (0: none).") var historyLength: Int = 50
     @Option(help: "SIM: history steps kept by the category search.") var simTopK: Int = 20
@@ -48,6 +49,15 @@ struct EvalRank: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Option(help: "Key columns of the statistics features (counts and smoothed positive rates before each row; empty: none).")
     var statsKeys: String = "user"
+
+    func validate() throws {
+        if let calibrate, ScoreCalibrator.Method(rawValue: calibrate) == nil {
+            throw ValidationError("--calibrate must be isotonic or piecewise-linear, got \(calibrate)")
+        }
+        guard epochs >= 1, batchSize >= 1, lr > 0, dim >= 1, embeddingL2 >= 0, (0..<1).contains(dropout) else {
+            throw ValidationError("need --epochs >= 1, --batch-size >= 1, --lr > 0, --dim >= 1, --embedding-l2 >= 0, --dropout in [0, 1)")
+        }
+    }
 
     func run() throws {
         try runReporting {
@@ -106,6 +116,16 @@ struct EvalRank: ParsableCommand {
                 let p = try m.predict(testB, threads: threads).map { $0[0] }
                 let r = try ClassificationReport.evaluate(labels: y, predictions: p, users: users)
                 print(r.line(system: "cascade-\(name)") + " best_epoch=\(report.bestEpoch) train_samples_per_s=\(Int(report.samplesPerSecond))")
+                if let calibrate {
+                    guard let method = ScoreCalibrator.Method(rawValue: calibrate) else {
+                        throw ValidationError("--calibrate must be isotonic or piecewise-linear, got \(calibrate)")
+                    }
+                    let cal = try RankCalibration.fit(method, model: m, heldOut: validB, threads: threads)
+                    var q = p
+                    cal.apply(task: 0, &q)
+                    let rc = try ClassificationReport.evaluate(labels: y, predictions: q, users: users)
+                    print(rc.line(system: "cascade-\(name)-\(calibrate)"))
+                }
                 if let out, name == names.last { try writePredictions(testT, p, to: out) }
                 if let saveModel, name == names.last {
                     try RankModelFile.write(model: m, pipeline: pipeline, config: modelConfig, to: saveModel)
