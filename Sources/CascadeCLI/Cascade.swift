@@ -124,6 +124,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "EGES: minutes between two positive events of a user that start a new session.")
     var egesSessionGapMinutes: Double = EGES.Parameters().sessionGap / 60
 
+    @Option(help: "EGES: items seen n times score n / (n + this) of their cosine (0 = plain cosine).")
+    var egesSupportShrinkage: Float = EGES.Parameters().supportShrinkage
+
     @Flag(help: "Two-tower: train without the logQ sampling-bias correction.")
     var towerNoLogq = false
 
@@ -140,8 +143,8 @@ struct ModelOptions: ParsableArguments {
         guard RecallMerger.Mode(rawValue: merge) != nil else { throw ValidationError("--merge must be max or sum, got \(merge)") }
         guard positionDecay > 0, positionDecay <= 1 else { throw ValidationError("--position-decay must be in (0, 1], got \(positionDecay)") }
         if let d = triggerHalfLifeDays, !(d > 0) { throw ValidationError("--trigger-half-life-days must be positive, got \(d)") }
-        guard egesEpochs >= 1, egesDim >= 1, egesWindow >= 1, egesSessionGapMinutes > 0 else {
-            throw ValidationError("EGES options: epochs, dim and window must be >= 1, the session gap positive")
+        guard egesEpochs >= 1, egesDim >= 1, egesWindow >= 1, egesSessionGapMinutes > 0, egesSupportShrinkage >= 0 else {
+            throw ValidationError("EGES options: epochs, dim and window must be >= 1, the session gap positive, the support shrinkage >= 0")
         }
         guard gcnEpochs >= 1, gcnLayers >= 0 else { throw ValidationError("--gcn-epochs must be >= 1 and --gcn-layers >= 0") }
         guard towerEpochs >= 1, towerDim >= 2, towerTemperature > 0, towerLr > 0, towerHardEpochs >= 0, towerSelfSupervised >= 0 else {
@@ -171,6 +174,7 @@ struct ModelOptions: ParsableArguments {
         c.eges.dim = egesDim
         c.eges.window = egesWindow
         c.eges.sessionGap = egesSessionGapMinutes * 60
+        c.eges.supportShrinkage = egesSupportShrinkage
         c.lightGCN.epochs = gcnEpochs
         c.lightGCN.layers = gcnLayers
         c.lightGCN.learningRate = gcnLr

@@ -155,6 +155,7 @@ extension ChannelCase {
         let m = try Self.model(epochs: 2, dim: 8, items: Array(TwoTowerTests.items.prefix(Fixture.itemCount)))
         let back = try EGES(serialized: m.serialized())
         #expect(back.parameters == m.parameters && back.itemVectors == m.itemVectors && back.attention == m.attention)
+        #expect(back.support == m.support && m.support[20] == 20 && m.support[0] == 9)
         #expect(back.known == m.known && back.typeWeights == m.typeWeights && back.name == "eges")
         #expect(throws: CascadeError.self) {
             _ = try EGES.train(log: EventLog(), userCount: 0, itemCount: 3, typeWeights: Fixture.weights, features: .none(count: 3))

@@ -310,8 +310,13 @@ extension EGES {
             }
             progress?("eges epoch \(epoch + 1): loss per pair \(String(format: "%.4f", lossSum.mean))")
         }
+        var support = [Float](repeating: 0, count: itemCount)
+        for e in 0..<log.count {
+            let t = Int(log.types[e]), i = Int(log.items[e])
+            if t < typeWeights.count, typeWeights[t] > 0, i >= 0, i < itemCount { support[i] += 1 }
+        }
         return EGES(name: name, parameters: p, typeWeights: typeWeights, known: known,
-                    itemVectors: tables.itemVectors(), attention: tables.attentionWeights())
+                    itemVectors: tables.itemVectors(), attention: tables.attentionWeights(), support: support)
     }
 }
 
