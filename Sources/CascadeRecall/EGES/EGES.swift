@@ -31,7 +31,7 @@ public struct EGES: RecallChannel {
         public var window = 5
         /// Negative samples per (centre, context) pair.
         public var negatives = 5
-        public var epochs = 5
+        public var epochs = 20
         /// Starting SGD rate (decays linearly over training).
         public var learningRate: Float = 0.025
         /// Distinct recent positive items pooled into the query.
