@@ -70,7 +70,7 @@ func runReporting(_ body: () throws -> Void) throws {
 
 /// Model settings shared by `train` and `eval`.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))). Also: bpr, twotower, lightgcn.")
+    @Option(help: "Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))). Also: bpr, twotower, lightgcn, eges.")
     var channels: String?
 
     @Option(help: "How channel lists merge: max (weighted interleave) or sum (reciprocal-rank fusion).")
@@ -112,6 +112,21 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "LightGCN: propagation layers.")
     var gcnLayers: Int = LightGCN.Parameters().layers
 
+    @Option(help: "EGES: training epochs (fresh random walks each).")
+    var egesEpochs: Int = EGES.Parameters().epochs
+
+    @Option(help: "EGES: embedding dimension.")
+    var egesDim: Int = EGES.Parameters().dim
+
+    @Option(help: "EGES: skip-gram window over the random walks.")
+    var egesWindow: Int = EGES.Parameters().window
+
+    @Option(help: "EGES: minutes between two positive events of a user that start a new session.")
+    var egesSessionGapMinutes: Double = EGES.Parameters().sessionGap / 60
+
+    @Option(help: "EGES: items seen n times score n / (n + this) of their cosine (0 = plain cosine).")
+    var egesSupportShrinkage: Float = EGES.Parameters().supportShrinkage
+
     @Flag(help: "Two-tower: train without the logQ sampling-bias correction.")
     var towerNoLogq = false
 
@@ -128,6 +143,9 @@ struct ModelOptions: ParsableArguments {
         guard RecallMerger.Mode(rawValue: merge) != nil else { throw ValidationError("--merge must be max or sum, got \(merge)") }
         guard positionDecay > 0, positionDecay <= 1 else { throw ValidationError("--position-decay must be in (0, 1], got \(positionDecay)") }
         if let d = triggerHalfLifeDays, !(d > 0) { throw ValidationError("--trigger-half-life-days must be positive, got \(d)") }
+        guard egesEpochs >= 1, egesDim >= 1, egesWindow >= 1, egesSessionGapMinutes > 0, egesSupportShrinkage >= 0 else {
+            throw ValidationError("EGES options: epochs, dim and window must be >= 1, the session gap positive, the support shrinkage >= 0")
+        }
         guard gcnEpochs >= 1, gcnLayers >= 0 else { throw ValidationError("--gcn-epochs must be >= 1 and --gcn-layers >= 0") }
         guard towerEpochs >= 1, towerDim >= 2, towerTemperature > 0, towerLr > 0, towerHardEpochs >= 0, towerSelfSupervised >= 0 else {
             throw ValidationError("two-tower options: epochs >= 1, dim >= 2, temperature > 0, lr > 0, hard epochs >= 0, self-supervised weight >= 0")
@@ -152,6 +170,11 @@ struct ModelOptions: ParsableArguments {
         c.itemCF.triggerHalfLife = triggerHalfLifeDays.map { $0 * 86_400 }
         c.itemCF.positionDecay = positionDecay
         c.mergeMode = RecallMerger.Mode(rawValue: merge) ?? c.mergeMode
+        c.eges.epochs = egesEpochs
+        c.eges.dim = egesDim
+        c.eges.window = egesWindow
+        c.eges.sessionGap = egesSessionGapMinutes * 60
+        c.eges.supportShrinkage = egesSupportShrinkage
         c.lightGCN.epochs = gcnEpochs
         c.lightGCN.layers = gcnLayers
         c.lightGCN.learningRate = gcnLr

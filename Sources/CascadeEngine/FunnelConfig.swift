@@ -16,6 +16,7 @@ public struct FunnelConfig: Sendable, Equatable {
     public var author = AuthorRecall.Parameters()
     public var twoTower = TwoTowerParameters()
     public var lightGCN = LightGCN.Parameters()
+    public var eges = EGES.Parameters()
     /// Catalogues of at least this many items search ALS item vectors through HNSW.
     public var annMinItems = 50_000
     public var hnsw = HNSWIndex.Parameters()
@@ -44,10 +45,10 @@ public struct FunnelConfig: Sendable, Equatable {
         ChannelQuota(channel: "popular", quota: 100, weight: 0.3),
     ]
 
-    /// Channels that can be named in `quotas` (BPR, the two-tower model and LightGCN are trained only when
+    /// Channels that can be named in `quotas` (BPR, the two-tower model, LightGCN and EGES are trained only when
     /// listed: BPR is slower than ALS for similar quality on implicit data, the two-tower model
     /// trains for minutes on large logs).
-    public static let knownChannels = ["itemcf", "swing", "usercf", "als", "bpr", "twotower", "lightgcn", "author", "geo", "fresh", "trending", "popular"]
+    public static let knownChannels = ["itemcf", "swing", "usercf", "als", "bpr", "twotower", "lightgcn", "eges", "author", "geo", "fresh", "trending", "popular"]
 
     public init() {}
 

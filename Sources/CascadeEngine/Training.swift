@@ -57,6 +57,11 @@ public enum Trainer {
             let model = try LightGCN.build(matrix, typeWeights: weights, parameters: config.lightGCN, name: "lightgcn") { message in logger.info("\(message)") }
             return itemCount >= config.annMinItems ? try IndexedRecall.build(model, parameters: config.hnsw) : model
         }
+        try timed("eges") {
+            try EGES.train(log: log, userCount: userCount, itemCount: itemCount, typeWeights: weights,
+                           features: ItemSideFeatures.build(items: catalogue), parameters: config.eges,
+                           name: "eges") { message in logger.info("\(message)") }
+        }
         var fresh = config.fresh, geo = config.geo, author = config.author
         let impression = registry.code(of: .impression) ?? 0
         fresh.impressionType = impression
@@ -119,6 +124,7 @@ public enum Trainer {
         "BPR": { try BPR(serialized: $0) },
         "TwoTower": { try TwoTower(serialized: $0) },
         "LightGCN": { try LightGCN(serialized: $0) },
+        "EGES": { try EGES(serialized: $0) },
         "AuthorRecall": { try AuthorRecall(serialized: $0) },
         "GeoRecall": { try GeoRecall(serialized: $0) },
         "FreshItems": { try FreshItems(serialized: $0) },
