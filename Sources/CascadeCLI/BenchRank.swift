@@ -165,6 +165,16 @@ struct RankBenchmark {
         let diff = zip(a, b).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
         emit("bench=rank:check model=dcnv2 max_abs_prob_diff=\(String(format: "%.2e", Double(diff)))")
 
+        // DCN-V2 trunk with an MMoE head (4 experts of 128-64, a gate and a tower per task), through the tape.
+        var mconfig = config
+        mconfig.experts = 4
+        mconfig.expertHidden = [128, 64]
+        let mmoe = try RankModels.make("dcnv2-mmoe", pipeline: pipeline, config: mconfig)
+        let mreport = try RankTrainer.fit(mmoe, train: train, valid: nil, options: options)
+        emit("bench=rank:train model=dcnv2-mmoe tasks=3 threads=1 batch=\(batch) rows=\(trainRows) samples_per_s=\(Int(mreport.samplesPerSecond))")
+        let mtape = try timed { r in _ = try mmoe.predict(rankBatches[r % distinct], threads: 1) }
+        emit("bench=rank model=dcnv2-mmoe experts=4x128-64 tasks=3 path=tape candidates=\(candidates) threads=1 p50_ms=\(f(mtape.0)) p99_ms=\(f(mtape.1))")
+
         // Pre-rank: three towers distilled from the ranker, 2,000 candidates per request.
         var tc = ThreeTowerConfig()
         tc.embeddingDim = 16
