@@ -35,6 +35,8 @@ struct EvalRankSim: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Add streaming user and item statistics features (counts, smoothed click/like/finish rates of older impressions).")
     var statistics = false
     @Option(help: "Lag of the statistics counters in seconds.") var statisticsDelay: Double = 600
+    @Flag(help: "Add the user's clicked items (last 50 strictly before each impression, with their subcategories) as a behaviour sequence; sequence models (din, sim) and pooling models use it.")
+    var sequences = false
     @Option(help: "Keep this share of the non-clicked training rows (negative down-sampling; predictions are re-calibrated).") var negRate: Double = 1
     @Option(help: "Maximum epochs.") var epochs: Int = 10
     @Option(help: "Epochs without a better mean validation AUC before stopping.") var patience: Int = 2
@@ -90,8 +92,22 @@ struct EvalRankSim: ParsableCommand {
             let records = Self.records(world)
             let (train, valid, test) = try ImpressionSamples.build(records, validFraction: validFrac, testFraction: testFrac,
                                                                      statisticsDelay: statistics ? statisticsDelay : nil)
-            let features = ImpressionSamples.featureConfig(records, statistics: statistics)
+            var features = ImpressionSamples.featureConfig(records, statistics: statistics)
+            if sequences {
+                features.features.append(.sequence(name: "hist_click", source: "item", user: "user", time: "timestamp",
+                                                   length: 50, side: "subcategory"))
+            }
             let pipeline = try FeaturePipeline(config: features, fitOn: train.frame)
+            // Clicks known before each impression (as a serving system has them): every clicked
+            // impression of any period, used strictly before its time; never the row's own label.
+            var history: InteractionHistory?
+            if sequences {
+                let clicked = [train.frame, valid.frame, test.frame].map { f -> FeatureFrame in
+                    let keep = (0..<f.rowCount).filter { f.columns["click"]![$0] == "1" }
+                    return FeatureFrame(rowCount: keep.count, columns: f.columns.mapValues { col in keep.map { col[$0] } })
+                }
+                history = try pipeline.history(from: clicked)
+            }
             print("world users=\(world.config.users) items=\(world.config.items) events=\(world.log.count) impressions=\(records.count)"
                   + " train=\(train.rows) valid=\(valid.rows) test=\(test.rows) seconds=\(fmt(Date().timeIntervalSince(started), 1))")
             print("features=" + features.features.map { "\($0.name):\($0.kind.rawValue)" }.joined(separator: " "))
@@ -102,14 +118,14 @@ struct EvalRankSim: ParsableCommand {
             }
 
             let multiLabels = taskNames + (watch ? ["watch_time"] : [])
-            var trainB = try pipeline.encode(train.frame, labelColumns: multiLabels)
+            var trainB = try pipeline.encode(train.frame, history: history, labelColumns: multiLabels)
             if negRate < 1 {
                 let kept = try NegativeSampling.downsample(labels: train.labels("click")!, rate: negRate, seed: seed)
                 trainB = trainB.rows(kept)
                 print("negative_sampling rate=\(negRate) train_rows=\(trainB.rows)")
             }
-            let validB = try pipeline.encode(valid.frame, labelColumns: multiLabels)
-            let testB = try pipeline.encode(test.frame, labelColumns: multiLabels)
+            let validB = try pipeline.encode(valid.frame, history: history, labelColumns: multiLabels)
+            let testB = try pipeline.encode(test.frame, history: history, labelColumns: multiLabels)
             var options = RankTrainingOptions()
             options.epochs = epochs
             options.patience = patience

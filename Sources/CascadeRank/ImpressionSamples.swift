@@ -207,8 +207,8 @@ public enum ImpressionSamples {
 extension FeaturePipeline {
     /// Encodes `frame` with a label tensor [rows, labelColumns.count] read from those columns
     /// (a multi-task batch; column t is task t). Every named column must be present and numeric.
-    public func encode(_ frame: FeatureFrame, labelColumns: [String]) throws -> EncodedBatch {
-        let b = try encode(frame, labels: "\u{0}no-label")
+    public func encode(_ frame: FeatureFrame, history: InteractionHistory? = nil, labelColumns: [String]) throws -> EncodedBatch {
+        let b = try encode(frame, history: history, labels: "\u{0}no-label")
         let n = frame.rowCount, t = labelColumns.count
         let labels = Tensor(shape: [n, t])
         for (j, name) in labelColumns.enumerated() {
@@ -222,7 +222,7 @@ extension FeaturePipeline {
                 labels.base[r * t + j] = y
             }
         }
-        return EncodedBatch(rows: n, sparseIds: b.sparseIds, bags: b.bags, dense: b.dense, labels: labels)
+        return EncodedBatch(rows: n, sparseIds: b.sparseIds, bags: b.bags, dense: b.dense, labels: labels, histories: b.histories)
     }
 }
 
@@ -233,6 +233,6 @@ extension EncodedBatch {
         guard labels.shape.rank == 2, labels.shape[0] == rows else {
             throw RankError.data("labels \(labels.shape) do not fit a batch of \(rows) rows")
         }
-        return EncodedBatch(rows: rows, sparseIds: sparseIds, bags: bags, dense: dense, labels: labels)
+        return EncodedBatch(rows: rows, sparseIds: sparseIds, bags: bags, dense: dense, labels: labels, histories: histories)
     }
 }
