@@ -21,7 +21,7 @@ let package = Package(
     products: [
         .library(name: "Cascade", targets: [
             "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeImport", "CascadeSim",
-            "CascadeRecall", "CascadeEval", "CascadeRank", "CascadeEngine",
+            "CascadeRecall", "CascadeEval", "CascadeRank", "CascadeRerank", "CascadeEngine",
         ]),
         .executable(name: "cascade", targets: ["CascadeCLI"]),
     ],
@@ -44,6 +44,7 @@ let package = Package(
         .target(name: "CascadeSim", dependencies: ["CascadeCore"]),
         .target(name: "CascadeRecall", dependencies: ["CascadeCore", "CascadeTensor", "CascadeANN"], swiftSettings: kernelFlags),
         .target(name: "CascadeEval", dependencies: ["CascadeCore"]),
+        .target(name: "CascadeRerank"),
         .target(name: "CascadeRank", dependencies: ["CascadeCore", "CascadeTensor", "CascadeEval"], swiftSettings: kernelFlags),
         .target(name: "CascadeEngine", dependencies: [
             "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeSim", "CascadeImport",
@@ -62,6 +63,7 @@ let package = Package(
         .testTarget(name: "CascadeSimTests", dependencies: ["CascadeSim"]),
         .testTarget(name: "CascadeRecallTests", dependencies: ["CascadeRecall"]),
         .testTarget(name: "CascadeEvalTests", dependencies: ["CascadeEval"]),
+        .testTarget(name: "CascadeRerankTests", dependencies: ["CascadeRerank"]),
         .testTarget(name: "CascadeRankTests", dependencies: ["CascadeRank", "CascadeTensor"]),
         .testTarget(name: "CascadeEngineTests", dependencies: ["CascadeEngine"]),
     ]
