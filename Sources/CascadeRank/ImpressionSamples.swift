@@ -229,10 +229,5 @@ extension FeaturePipeline {
 extension EncodedBatch {
     /// The same rows with `labels` [rows, tasks] instead (e.g. one task column of a multi-task
     /// batch for a single-task model). O(1): the inputs are shared.
-    public func withLabels(_ labels: Tensor) throws -> EncodedBatch {
-        guard labels.shape.rank == 2, labels.shape[0] == rows else {
-            throw RankError.data("labels \(labels.shape) do not fit a batch of \(rows) rows")
-        }
-        return EncodedBatch(rows: rows, sparseIds: sparseIds, bags: bags, dense: dense, labels: labels, histories: histories)
-    }
+    public func withLabels(_ labels: Tensor) throws -> EncodedBatch { try replacingLabels(labels) }
 }
