@@ -34,15 +34,35 @@ struct Recommend: ParsableCommand {
     @Flag(help: "With --user: print each channel's candidate count and time.")
     var debug = false
 
+    @Option(help: "Diversity re-rank of the page: none, dpp (sliding-window DPP) or mmr, over the item vectors of the two-tower, ALS or LightGCN channel.")
+    var rerank: String = "none"
+
+    @Option(help: "DPP quality exponent (higher stays closer to the score order).")
+    var rerankTheta: Float = RerankConfig().theta
+
+    @Option(help: "MMR relevance weight in [0, 1].")
+    var rerankLambda: Float = RerankConfig().lambda
+
+    @Option(help: "Re-rank sliding window (positions).")
+    var rerankWindow: Int = RerankConfig().window ?? 10
+
     func validate() throws {
         guard (user == nil) != (usersFrom == nil) else { throw ValidationError("give exactly one of --user and --users-from") }
         guard (1...1000).contains(n) else { throw ValidationError("--n must be between 1 and 1000, got \(n)") }
+        guard RerankConfig.Mode(rawValue: rerank) != nil else { throw ValidationError("--rerank must be none, dpp or mmr, got \(rerank)") }
+        guard rerankWindow >= 1, (0...1).contains(rerankLambda), rerankTheta.isFinite else {
+            throw ValidationError("--rerank-window must be >= 1, --rerank-lambda in [0, 1], --rerank-theta finite")
+        }
     }
 
     func run() throws {
         try runReporting {
             let s = try store.open()
             var config = FunnelConfig()
+            config.rerank.mode = RerankConfig.Mode(rawValue: rerank) ?? .none
+            config.rerank.theta = rerankTheta
+            config.rerank.lambda = rerankLambda
+            config.rerank.window = rerankWindow
             if let channel {
                 let q = try config.restricted(to: [channel]).quotas[0]
                 config.quotas = [ChannelQuota(channel: channel, quota: max(q.quota, n), weight: 1)]

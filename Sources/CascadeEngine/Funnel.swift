@@ -36,12 +36,15 @@ public struct Funnel: Sendable {
     public let config: FunnelConfig
     public let itemCount: Int
     let merger: RecallMerger
+    /// Unit item vectors for the re-rank stage (nil when it is off or no vector channel is loaded).
+    let rerankVectors: (dim: Int, vectors: [Float])?
 
     public init(channels: [any RecallChannel], config: FunnelConfig, itemCount: Int) {
         self.channels = channels
         self.config = config
         self.itemCount = itemCount
         merger = RecallMerger(mode: config.mergeMode)
+        rerankVectors = config.rerank.mode == .none ? nil : Funnel.similarityVectors(channels: channels, config: config.rerank)
     }
 
     /// Recommends up to `n` items. `filter` decides what may be shown (see ``CandidateFilter``).
@@ -62,7 +65,7 @@ public struct Funnel: Sendable {
         }
         if plan.count > 1 { Parallel.forEach(chunks: plan.count, work) } else if plan.count == 1 { work(0) }
         let results = slots.values
-        let merged = merger.merge(zip(plan, results).map { ($0.0.0, $0.1.0) }, limit: max(n, config.mergeLimit))
+        let merged = rerank(merger.merge(zip(plan, results).map { ($0.0.0, $0.1.0) }, limit: max(n, config.mergeLimit)), n: n)
         let page = merged.prefix(max(0, n)).map { m in
             Recommendation(item: m.item, score: m.score, channels: m.sources.sorted { $0.rank < $1.rank }.map(\.channel))
         }

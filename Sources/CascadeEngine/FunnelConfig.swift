@@ -16,6 +16,8 @@ public struct FunnelConfig: Sendable, Equatable {
     public var author = AuthorRecall.Parameters()
     public var twoTower = TwoTowerParameters()
     public var lightGCN = LightGCN.Parameters()
+    /// The diversity re-rank stage (off by default).
+    public var rerank = RerankConfig()
     public var eges = EGES.Parameters()
     /// Catalogues of at least this many items search ALS item vectors through HNSW.
     public var annMinItems = 50_000

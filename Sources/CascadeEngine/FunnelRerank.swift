@@ -1,0 +1,70 @@
+import CascadeRecall
+import CascadeRerank
+import Foundation
+
+/// The re-rank stage of the funnel: diversity over the best `pool` merged candidates, using the
+/// item vectors of a trained vector channel (two-tower, ALS or LightGCN) as the similarity.
+public struct RerankConfig: Sendable, Equatable {
+    public enum Mode: String, Sendable, CaseIterable { case none, dpp, mmr }
+    public var mode: Mode = .none
+    /// DPP quality exponent (higher keeps closer to the score order).
+    public var theta: Float = 3
+    /// MMR relevance weight.
+    public var lambda: Float = 0.7
+    /// Sliding window of DPP/MMR (nil: the whole page).
+    public var window: Int? = 10
+    /// Merged candidates considered.
+    public var pool = 100
+    /// Channel whose item vectors define similarity, in order of preference.
+    public var vectorChannels = ["twotower", "als", "lightgcn"]
+    public init() {}
+}
+
+extension Funnel {
+    /// Item vectors (unit length) of the first available vector channel, or nil.
+    static func similarityVectors(channels: [any RecallChannel], config: RerankConfig) -> (dim: Int, vectors: [Float])? {
+        for name in config.vectorChannels {
+            guard let ch = channels.first(where: { $0.name == name }) else { continue }
+            let model: (any VectorRecallModel)? = (ch as? any VectorRecallModel) ?? (ch as? IndexedRecall)?.base
+            guard let m = model else { continue }
+            let d = m.dimension
+            var v = m.itemVectors
+            for i in 0..<(v.count / Swift.max(d, 1)) {
+                var s: Float = 0
+                for k in 0..<d { s += v[i * d + k] * v[i * d + k] }
+                let inv = s > 0 ? 1 / s.squareRoot() : 0
+                for k in 0..<d { v[i * d + k] *= inv }
+            }
+            return (d, v)
+        }
+        return nil
+    }
+
+    /// Re-orders the head of `merged` for diversity; returns it unchanged when re-ranking is off
+    /// or no vector channel is loaded.
+    func rerank(_ merged: [MergedCandidate], n: Int) -> [MergedCandidate] {
+        let r = config.rerank
+        guard r.mode != .none, n > 1, let (d, vectors) = rerankVectors else { return merged }
+        let head = Array(merged.prefix(Swift.max(r.pool, n)))
+        let top = head.first?.score ?? 1
+        let items = head.map { m -> RerankItem in
+            let i = Int(m.item)
+            let v = i >= 0 && (i + 1) * d <= vectors.count ? Array(vectors[(i * d)..<((i + 1) * d)]) : [Float](repeating: 0, count: d)
+            return RerankItem(id: m.item, score: top > 0 ? m.score / top : m.score, vector: v)
+        }
+        let picked: [RerankItem]
+        do {
+            switch r.mode {
+            case .dpp: picked = try DPP.rerank(items, k: n, theta: r.theta, window: r.window)
+            case .mmr: picked = try MMR.rerank(items, k: n, lambda: r.lambda, window: r.window)
+            case .none: return merged
+            }
+        } catch {
+            return merged  // a re-rank that cannot run leaves the merged order
+        }
+        let byItem = Dictionary(head.map { ($0.item, $0) }, uniquingKeysWith: { a, _ in a })
+        let page = picked.compactMap { byItem[$0.id] }
+        let used = Set(page.map(\.item))
+        return page + merged.filter { !used.contains($0.item) }
+    }
+}
