@@ -127,6 +127,12 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "EGES: items seen n times score n / (n + this) of their cosine (0 = plain cosine).")
     var egesSupportShrinkage: Float = EGES.Parameters().supportShrinkage
 
+    @Option(help: "Two-tower: loss mode, listwise (in-batch softmax), pointwise (BCE) or pairwise (hinge).")
+    var towerMode: String = TwoTowerParameters().mode.rawValue
+
+    @Flag(help: "Two-tower: add the item-to-user in-batch softmax (symmetric loss).")
+    var towerSymmetric = false
+
     @Flag(help: "Two-tower: train without the logQ sampling-bias correction.")
     var towerNoLogq = false
 
@@ -145,6 +151,9 @@ struct ModelOptions: ParsableArguments {
         if let d = triggerHalfLifeDays, !(d > 0) { throw ValidationError("--trigger-half-life-days must be positive, got \(d)") }
         guard egesEpochs >= 1, egesDim >= 1, egesWindow >= 1, egesSessionGapMinutes > 0, egesSupportShrinkage >= 0 else {
             throw ValidationError("EGES options: epochs, dim and window must be >= 1, the session gap positive, the support shrinkage >= 0")
+        }
+        guard TwoTowerParameters.Mode(rawValue: towerMode) != nil else {
+            throw ValidationError("--tower-mode must be listwise, pointwise or pairwise, got \(towerMode)")
         }
         guard gcnEpochs >= 1, gcnLayers >= 0 else { throw ValidationError("--gcn-epochs must be >= 1 and --gcn-layers >= 0") }
         guard towerEpochs >= 1, towerDim >= 2, towerTemperature > 0, towerLr > 0, towerHardEpochs >= 0, towerSelfSupervised >= 0 else {
@@ -178,6 +187,8 @@ struct ModelOptions: ParsableArguments {
         c.lightGCN.epochs = gcnEpochs
         c.lightGCN.layers = gcnLayers
         c.lightGCN.learningRate = gcnLr
+        c.twoTower.mode = TwoTowerParameters.Mode(rawValue: towerMode) ?? c.twoTower.mode
+        c.twoTower.symmetric = towerSymmetric
         c.twoTower.epochs = towerEpochs
         c.twoTower.dim = towerDim
         c.twoTower.temperature = towerTemperature

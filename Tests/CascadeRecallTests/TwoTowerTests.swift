@@ -36,7 +36,8 @@ extension ChannelCase {
         return l
     }
 
-    static func model(epochs: Int, logQ: Bool = true, selfSupervised: Float = 0, log: EventLog = Fixture.log) throws -> TwoTower {
+    static func model(epochs: Int, logQ: Bool = true, selfSupervised: Float = 0, log: EventLog = Fixture.log,
+                      mode: TwoTowerParameters.Mode = .listwise, symmetric: Bool = false) throws -> TwoTower {
         var p = TwoTowerParameters()
         p.dim = 8
         p.hidden = 16
@@ -48,6 +49,8 @@ extension ChannelCase {
         p.logQCorrection = logQ
         p.selfSupervisedWeight = selfSupervised
         p.validationUsers = 0
+        p.mode = mode
+        p.symmetric = symmetric
         return try TwoTower.train(log: log, userCount: Fixture.userCount, itemCount: 22, typeWeights: Fixture.weights,
                                   features: ItemSideFeatures.build(items: items), parameters: p,
                                   progress: ProcessInfo.processInfo.environment["TT_DEBUG"] != nil ? { print($0) } : nil)
@@ -66,9 +69,10 @@ extension ChannelCase {
         #expect(tt.userVector(user: nil, history: []) == nil)
     }
 
-    @Test func learnsTasteGroupsAndRecallsColdStartItems() throws {
+    @Test(arguments: [(TwoTowerParameters.Mode.listwise, false), (.listwise, true), (.pointwise, false), (.pairwise, false)])
+    func learnsTasteGroupsAndRecallsColdStartItems(mode: TwoTowerParameters.Mode, symmetric: Bool) throws {
         let log = Self.shuffledLog
-        let tt = try Self.model(epochs: 40, log: log)
+        let tt = try Self.model(epochs: 40, log: log, mode: mode, symmetric: symmetric)
         var inGroup = 0, total = 0
         for u in Int32(0)..<20 {
             let history = (0..<log.count).filter { log.users[$0] == u }.reversed()

@@ -4,6 +4,16 @@ import Foundation
 
 /// Hyper-parameters of `TwoTower`.
 public struct TwoTowerParameters: Sendable, Equatable {
+    /// How positives and negatives form the loss: `listwise` (in-batch softmax over the batch's
+    /// positives and the uniform negatives, logQ-corrected), `pointwise` (binary cross-entropy:
+    /// each positive pair 1, each user against each uniform negative 0) or `pairwise` (hinge with
+    /// `margin` between each positive and each uniform negative, on cosines).
+    public enum Mode: String, Sendable, CaseIterable { case listwise, pointwise, pairwise }
+    public var mode: Mode = .listwise
+    /// Pairwise mode: required cosine gap between a positive and a negative.
+    public var margin: Float = 0.2
+    /// Listwise mode: also the item-to-user softmax over the batch (symmetric loss).
+    public var symmetric = false
     public var dim = 32
     public var hidden = 128
     /// Most recent positives pooled by the user tower.
@@ -163,6 +173,9 @@ extension TwoTower {
         estimator.warmStart(counts: freq, total: samples.count, batch: p.batchSize)
         var step = 0
         let total = Float(Swift.max(samples.count, 1))
+        guard p.mode == .listwise || p.uniformNegatives > 0 else {
+            throw CascadeError.invalid("two-tower: \(p.mode.rawValue) training needs uniformNegatives > 0")
+        }
         guard samples.count > 1, !knownItems.isEmpty else {
             throw CascadeError.invalid("two-tower: need at least two positive events to train on, got \(samples.count)")
         }
@@ -231,8 +244,31 @@ extension TwoTower {
                     }
                 }
                 let mask = try Loss.collisionMask(itemIds: IndexTensor(columns), rows: batch.count)
-                var loss = try Loss.sampledSoftmax(logits: logits, logQ: p.logQCorrection ? logQ : nil, mask: mask,
+                var loss: Variable
+                switch p.mode {
+                case .listwise:
+                    loss = try Loss.sampledSoftmax(logits: logits, logQ: p.logQCorrection ? logQ : nil, mask: mask,
                                                    temperature: p.temperature)
+                    if p.symmetric {
+                        // Items to users: each in-batch item should pick its own user among the batch's users.
+                        let inBatch = try v.slice(axis: 0, 0..<batch.count)
+                        let userMask = try Loss.collisionMask(itemIds: IndexTensor(users), rows: batch.count)
+                        loss = try loss + Loss.sampledSoftmax(logits: inBatch.matmul(u, transposeOther: true), mask: userMask,
+                                                              temperature: p.temperature)
+                    }
+                case .pointwise, .pairwise:
+                    let b = batch.count, neg = columns.count - b
+                    let positive = try (u * v.slice(axis: 0, 0..<b)).sum(axis: 1)                       // [B]
+                    let negative = try u.matmul(v.slice(axis: 0, b..<columns.count), transposeOther: true)  // [B, N]
+                    if p.mode == .pairwise {
+                        loss = try Loss.hinge(positive: positive, negative: negative.reshaped([b * neg]), margin: p.margin)
+                    } else {
+                        let all = try Variable.concat([positive, negative.reshaped([b * neg])], axis: 0) * (1 / p.temperature)
+                        let targets = Tensor(shape: [b + b * neg])
+                        for i in 0..<b { targets.base[i] = 1 }
+                        loss = try Loss.binaryCrossEntropy(logits: all, targets: targets)
+                    }
+                }
                 if p.selfSupervisedWeight > 0 {
                     loss = try loss + selfSupervisedLoss(net: net, knownItems: knownItems, known: known, features: features,
                                                          count: p.batchSize, temperature: p.temperature, rng: &rng, tape: tape)
