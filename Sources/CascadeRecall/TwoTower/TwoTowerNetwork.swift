@@ -102,7 +102,6 @@ final class TwoTowerNetwork: ParameterContainer {
 
     /// Item vectors [N, dim] for `itemIds`; `known[i]` false routes the id to the unknown row.
     func itemTower(_ itemIds: [Int32], known: [Bool], features f: ItemSideFeatures, mask: Mask = [], tape: Tape) throws -> Variable {
-        let n = itemIds.count
         let ids = IndexTensor(itemIds.map { known[Int($0)] ? $0 : Int32(items) })
         var parts: [Variable] = []
         func zeroIf(_ m: Mask, _ v: Variable) throws -> Variable {

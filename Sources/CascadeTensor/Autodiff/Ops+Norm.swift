@@ -122,27 +122,11 @@ extension Variable {
             invStd[r] = inv
             for c in 0..<cols { hp[r * cols + c] = (row[c] - m) * inv }
         }
-        let out = Tensor(uninitializedShape: value.shape)
-        let gp = gain?.value.base, bp = bias?.value.base, op = out.base
-        for r in 0..<rows {
-            for c in 0..<cols {
-                let i = r * cols + c
-                op[i] = hp[i] * (gp?[c] ?? 1) + (bp?[c] ?? 0)
-            }
-        }
+        let out = Variable.scaleAndShift(xhat, gain: gain, bias: bias, rows: rows, cols: cols)
         let inputs = [x] + [gain, bias].compactMap { $0 }
         return tape.record(out, inputs: inputs, name: "layerNorm") { tape, g in
             let go = g.base, hp = xhat.base, gp = gain?.value.base
-            if let b = bias, tape.needsGradient(b) {
-                let db = Tensor(uninitializedShape: b.value.shape)
-                Kernels.columnSums(go, rows: rows, cols: cols, db.base)
-                try tape.accumulate(b, db, fresh: true)
-            }
-            if let w = gain, tape.needsGradient(w) {
-                let dw = Tensor(shape: w.value.shape)
-                for r in 0..<rows { for c in 0..<cols { let i = r * cols + c; dw.base[c] += go[i] * hp[i] } }
-                try tape.accumulate(w, dw, fresh: true)
-            }
+            try Variable.accumulateGainAndBias(tape, g, xhat: xhat, gain: gain, bias: bias, rows: rows, cols: cols)
             guard tape.needsGradient(x) else { return }
             let d = Tensor(uninitializedShape: g.shape)
             let dp = d.base
@@ -181,24 +165,11 @@ extension Variable {
         let training = tape.training
         let stats = try state.statistics(of: value, rows: rows, cols: cols, training: training, op: "batchNorm")
         let xhat = stats.normalize(value, rows: rows, cols: cols)
-        let out = Tensor(uninitializedShape: value.shape)
-        let hp = xhat.base, gp = gain?.value.base, bp = bias?.value.base, op = out.base
-        for r in 0..<rows {
-            for c in 0..<cols { let i = r * cols + c; op[i] = hp[i] * (gp?[c] ?? 1) + (bp?[c] ?? 0) }
-        }
+        let out = Variable.scaleAndShift(xhat, gain: gain, bias: bias, rows: rows, cols: cols)
         let inputs = [x] + [gain, bias].compactMap { $0 }
         return tape.record(out, inputs: inputs, name: "batchNorm") { tape, g in
-            let go = g.base, hp = xhat.base, gp = gain?.value.base
-            if let b = bias, tape.needsGradient(b) {
-                let db = Tensor(uninitializedShape: b.value.shape)
-                Kernels.columnSums(go, rows: rows, cols: cols, db.base)
-                try tape.accumulate(b, db, fresh: true)
-            }
-            if let w = gain, tape.needsGradient(w) {
-                let dw = Tensor(shape: w.value.shape)
-                for r in 0..<rows { for c in 0..<cols { let i = r * cols + c; dw.base[c] += go[i] * hp[i] } }
-                try tape.accumulate(w, dw, fresh: true)
-            }
+            let go = g.base, gp = gain?.value.base
+            try Variable.accumulateGainAndBias(tape, g, xhat: xhat, gain: gain, bias: bias, rows: rows, cols: cols)
             guard tape.needsGradient(x) else { return }
             let gh: Tensor
             if let gp {
@@ -206,6 +177,36 @@ extension Variable {
                 for r in 0..<rows { for c in 0..<cols { let i = r * cols + c; gh.base[i] = go[i] * gp[c] } }
             } else { gh = g }
             try tape.accumulate(x, stats.backward(gh, xhat: xhat, rows: rows, cols: cols, batchStatistics: training), fresh: true)
+        }
+    }
+}
+
+extension Variable {
+    /// xhat * gain + bias per column (gain 1 and bias 0 when absent): the affine tail shared by
+    /// layer and batch norm. O(rows cols).
+    static func scaleAndShift(_ xhat: Tensor, gain: Variable?, bias: Variable?, rows: Int, cols: Int) -> Tensor {
+        let out = Tensor(uninitializedShape: xhat.shape)
+        let hp = xhat.base, gp = gain?.value.base, bp = bias?.value.base, op = out.base
+        for r in 0..<rows {
+            for c in 0..<cols { let i = r * cols + c; op[i] = hp[i] * (gp?[c] ?? 1) + (bp?[c] ?? 0) }
+        }
+        return out
+    }
+
+    /// Backward of `scaleAndShift` into gain and bias: dbias = column sums of g,
+    /// dgain = column sums of g * xhat. O(rows cols).
+    static func accumulateGainAndBias(_ tape: Tape, _ g: Tensor, xhat: Tensor, gain: Variable?, bias: Variable?,
+                                      rows: Int, cols: Int) throws {
+        let go = g.base, hp = xhat.base
+        if let b = bias, tape.needsGradient(b) {
+            let db = Tensor(uninitializedShape: b.value.shape)
+            Kernels.columnSums(go, rows: rows, cols: cols, db.base)
+            try tape.accumulate(b, db, fresh: true)
+        }
+        if let w = gain, tape.needsGradient(w) {
+            let dw = Tensor(shape: w.value.shape)
+            for r in 0..<rows { for c in 0..<cols { let i = r * cols + c; dw.base[c] += go[i] * hp[i] } }
+            try tape.accumulate(w, dw, fresh: true)
         }
     }
 }
