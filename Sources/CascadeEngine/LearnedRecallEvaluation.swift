@@ -63,7 +63,7 @@ public enum LearnedRecallEvaluation {
         var rows: [Row] = []
         for v in variants {
             progress?("training \(v.label)")
-            var config = v.config.restricted(toKnown: v.channel)
+            var config = try v.config.restricted(to: [v.channel])
             config.annMinItems = Int.max
             let start = Date()
             let trained = try Trainer.build(log: log, userCount: userCount, itemCount: itemCount, registry: world.registry,
@@ -94,14 +94,5 @@ public enum LearnedRecallEvaluation {
         var rank = [Int](repeating: 0, count: e.count)
         for (r, i) in order.enumerated() { rank[i] = r + 1 }
         return rank
-    }
-}
-
-extension FunnelConfig {
-    /// This config with only `channel` in its quotas (any known channel).
-    func restricted(toKnown channel: String) -> FunnelConfig {
-        var c = self
-        c.quotas = [ChannelQuota(channel: channel, quota: 200, weight: 1)]
-        return c
     }
 }

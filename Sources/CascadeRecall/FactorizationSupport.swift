@@ -17,6 +17,11 @@ public enum FoldInPolicy: UInt8, Sendable, CaseIterable {
 /// Pieces shared by the factorization channels: fold-in decisions, history aggregation,
 /// full-catalogue scoring, artifact validation and the parallel loop.
 enum Factorization {
+    /// Event type codes with a positive weight: what counts as engagement in a request's history.
+    static func positiveTypes(_ typeWeights: [Float]) -> Set<UInt8> {
+        Set(typeWeights.indices.filter { typeWeights[$0] > 0 && $0 <= Int(UInt8.max) }.map { UInt8($0) })
+    }
+
     /// A user's positive items from their history: the sum of type weights per distinct item
     /// (events whose type weight is not positive, and unknown items, are skipped), sorted by item.
     /// O(h log h) for h events.

@@ -106,7 +106,7 @@ public struct LightGCN: RecallChannel {
             progress?("lightgcn epoch \(epoch + 1): bpr \(String(format: "%.4f", lossSum / Double(steps)))")
         }
         let final = try propagate(Tape(training: false, threads: p.threads)).value.toArray()
-        let positive = Set(typeWeights.indices.filter { typeWeights[$0] > 0 && $0 <= Int(UInt8.max) }.map { UInt8($0) })
+        let positive = Factorization.positiveTypes(typeWeights)
         return LightGCN(name: name, dim: p.dim, userCount: u, itemCount: n,
                         userVectors: Array(final[0..<(u * p.dim)]), itemVectors: Array(final[(u * p.dim)...]), positiveTypes: positive)
     }

@@ -300,7 +300,7 @@ extension TwoTower {
             }
         }
         if let best { for (param, v) in zip(params, best.values) { try param.value.assign(v) } }
-        let positive = Set(typeWeights.indices.filter { typeWeights[$0] > 0 && $0 <= Int(UInt8.max) }.map { UInt8($0) })
+        let positive = Factorization.positiveTypes(typeWeights)
         return try TwoTower(network: net, features: features, known: known, name: name,
                             historyLength: p.historyLength, positiveTypes: positive)
     }
