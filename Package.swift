@@ -21,7 +21,7 @@ let package = Package(
     products: [
         .library(name: "Cascade", targets: [
             "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeImport", "CascadeSim",
-            "CascadeRecall", "CascadeEval", "CascadeRank", "CascadeRerank", "CascadeEngine",
+            "CascadeRecall", "CascadeEval", "CascadeRank", "CascadeRerank", "CascadeEngine", "CascadeServer",
         ]),
         .executable(name: "cascade", targets: ["CascadeCLI"]),
     ],
@@ -29,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(name: "CascadeCore"),
@@ -51,8 +54,14 @@ let package = Package(
             "CascadeRerank",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "CascadeServer", dependencies: [
+            "CascadeCore", "CascadeStore", "CascadeRecall", "CascadeEngine",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "CascadeCLI", dependencies: [
-            "CascadeEngine", "CascadeTensor", "CascadeANN", "CascadeRank", "CascadeImport", "CascadeEval",
+            "CascadeEngine", "CascadeServer", "CascadeTensor", "CascadeANN", "CascadeRank", "CascadeImport", "CascadeEval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -67,5 +76,10 @@ let package = Package(
         .testTarget(name: "CascadeRerankTests", dependencies: ["CascadeRerank"]),
         .testTarget(name: "CascadeRankTests", dependencies: ["CascadeRank", "CascadeTensor"]),
         .testTarget(name: "CascadeEngineTests", dependencies: ["CascadeEngine"]),
+        .testTarget(name: "CascadeServerTests", dependencies: [
+            "CascadeServer", "CascadeEngine", "CascadeStore", "CascadeSim",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
     ]
 )

@@ -68,11 +68,7 @@ struct Recommend: ParsableCommand {
                 config.quotas = [ChannelQuota(channel: channel, quota: max(q.quota, n), weight: 1)]
             } else {
                 // Channels trained only on request (BPR, two-tower) are served once they exist.
-                for name in FunnelConfig.knownChannels where !config.quotas.contains(where: { $0.channel == name }) {
-                    if try s.activeArtifact(name: "recall/\(name)") != nil {
-                        config.quotas.append(ChannelQuota(channel: name, quota: 200, weight: 0.9))
-                    }
-                }
+                config = try config.includingTrainedChannels(store: s)
             }
             let rec = try Recommender.load(store: s, config: config)
             if let user {

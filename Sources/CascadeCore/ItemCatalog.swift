@@ -10,7 +10,7 @@ public struct ItemCatalog: Sendable {
     /// Publish time per item, `.nan` when unknown.
     public let publishedAt: [Double]
     /// True for hidden or deleted items.
-    public let unavailable: [Bool]
+    public var unavailable: [Bool]
 
     public var count: Int { author.count }
 

@@ -10,7 +10,8 @@ public struct Recommender: Sendable {
     public let funnel: Funnel
     public let users: IdMap
     public let items: IdMap
-    public let catalog: ItemCatalog
+    /// Item metadata and availability (a server flips availability when items are hidden live).
+    public var catalog: ItemCatalog
     public let registry: EventTypeRegistry
     /// Exposure key per item (a hash of its external id).
     let exposureKeys: [UInt64]

@@ -1,0 +1,29 @@
+import CascadeRecall
+import CascadeStore
+
+extension FunnelConfig {
+    /// Artifact name of a recall channel's model.
+    public static func artifactName(channel: String) -> String { "recall/\(channel)" }
+
+    /// This configuration plus every channel trained only on request (BPR, two-tower, LightGCN,
+    /// EGES) that has an active model in `store`, so what was trained is served.
+    public func includingTrainedChannels(store: any Store) throws -> FunnelConfig {
+        var config = self
+        for name in Self.knownChannels where !config.quotas.contains(where: { $0.channel == name }) {
+            if try !store.artifactVersions(name: Self.artifactName(channel: name)).filter(\.active).isEmpty {
+                config.quotas.append(ChannelQuota(channel: name, quota: 200, weight: 0.9))
+            }
+        }
+        return config
+    }
+
+    /// Active version of every model the funnel may serve (absent when never trained): what a
+    /// server compares to notice a newly published model.
+    public static func activeVersions(store: any Store, extra: [String] = []) throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for name in knownChannels.map(artifactName(channel:)) + extra {
+            if let v = try store.artifactVersions(name: name).last(where: \.active) { out[name] = v.version }
+        }
+        return out
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+
+/// Authentication, timing, metrics and JSON errors for every route (and for unknown routes).
+///
+/// Scopes: `GET /health` is open; `GET /api/recommend/...` and `GET /api/items/{id}/similar`
+/// need the read key (or the admin key); everything else needs the admin key. A key is sent as
+/// `Authorization: Bearer KEY` or `X-API-Key: KEY` (or `?key=KEY`, for the dashboard in a
+/// browser). Keys are compared in constant time.
+struct APIMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let api: CascadeAPI
+
+    enum Scope { case open, read, admin }
+
+    static func scope(method: HTTPRequest.Method, path: String) -> Scope {
+        if path == "/health" { return .open }
+        if method == .get && (path.hasPrefix("/api/recommend/") || (path.hasPrefix("/api/items/") && path.hasSuffix("/similar"))) {
+            return .read
+        }
+        return .admin
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let route = context.endpointPath ?? "unmatched"
+        let response: Response
+        do {
+            try authorize(request)
+            response = try await next(request, context)
+        } catch {
+            let e = APIError.from(error)
+            if e.status.code >= 500 { api.logger.error("request failed", metadata: ["route": "\(route)", "error": "\(error)"]) }
+            response = try e.response(from: request, context: context)
+        }
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        api.metrics.request(route: "\(request.method) \(route)", status: response.status.code, milliseconds: ms)
+        return response
+    }
+
+    func authorize(_ request: Request) throws {
+        guard api.config.authEnabled else { return }
+        let scope = Self.scope(method: request.method, path: request.uri.path)
+        if scope == .open { return }
+        var key = request.headers[.authorization].flatMap { h -> String? in
+            h.lowercased().hasPrefix("bearer ") ? String(h.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
+        }
+        if key == nil { key = request.headers.first(where: { $0.name.canonicalName == "x-api-key" })?.value }
+        if key == nil { key = request.uri.queryParameters.get("key") }
+        guard let given = key, !given.isEmpty else {
+            throw APIError.unauthorized("an API key is required: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
+        }
+        let isAdmin = api.config.adminKey.map { Self.constantTimeEqual(given, $0) } ?? false
+        let isRead = api.config.readKey.map { Self.constantTimeEqual(given, $0) } ?? false
+        switch scope {
+        case .open: return
+        case .read where isRead || isAdmin: return
+        case .admin where isAdmin: return
+        case .read: throw APIError.unauthorized("the API key is not valid")
+        case .admin:
+            throw isRead ? APIError.forbidden("this route needs the admin key; the read key only reads recommendations")
+                         : APIError.unauthorized("the API key is not valid")
+        }
+    }
+
+    /// Compares without an early exit, so the time taken does not reveal how much of a key matched.
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<max(x.count, y.count) {
+            diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+        }
+        return diff == 0
+    }
+}

@@ -1,0 +1,120 @@
+import CascadeCore
+import CascadeEngine
+import CascadeStore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The HTTP API of Cascade over one store: recommendations, feedback, users and items,
+/// similar items, experiments, health, metrics and the dashboard. See docs/openapi.json.
+///
+/// Every route runs behind one middleware that authenticates (read or admin key), times the
+/// request, counts it in ``ServerMetrics`` and turns every error into a JSON body with its status.
+public final class CascadeAPI: Sendable {
+    public let store: any Store
+    public let models: ServingModels
+    public let config: ServerConfig
+    public let metrics = ServerMetrics()
+    let feedbackLock = NSLock()
+    let logger = Logger(label: "cascade.server")
+
+    /// Loads the active models of `store`; throws when none has been trained.
+    public init(store: any Store, config: ServerConfig = ServerConfig()) throws {
+        self.store = store
+        self.config = config
+        models = try ServingModels(store: store, config: config.funnel)
+        metrics.modelsSwapped(models.versions)
+    }
+
+    /// Every route of the API, in the order docs/openapi.json lists them (method, path pattern).
+    public static let routes: [(method: String, path: String)] = [
+        ("GET", "/api/recommend/{user}"),
+        ("POST", "/api/feedback"),
+        ("GET", "/api/users/{id}"), ("PUT", "/api/users/{id}"), ("DELETE", "/api/users/{id}"),
+        ("GET", "/api/items/{id}"), ("PUT", "/api/items/{id}"), ("DELETE", "/api/items/{id}"),
+        ("POST", "/api/items/{id}/hide"), ("POST", "/api/items/{id}/unhide"),
+        ("GET", "/api/items/{id}/similar"),
+        ("GET", "/health"), ("GET", "/metrics"),
+    ]
+
+    /// The router with every route and the middleware.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: APIMiddleware(api: self))
+        addRecommendRoutes(router)
+        addFeedbackRoutes(router)
+        addEntityRoutes(router)
+        addSystemRoutes(router)
+        return router
+    }
+
+    /// An application serving the API on `host:port`.
+    public func application(host: String = "127.0.0.1", port: Int = 8080) -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "cascade"),
+                    logger: logger)
+    }
+
+    /// Checks every `config.reloadInterval` seconds for newly activated model versions and swaps
+    /// them in, until the returned task is cancelled.
+    public func startReloading() -> Task<Void, Never> {
+        let interval = max(0.05, config.reloadInterval)
+        return Task.detached { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+                if Task.isCancelled { break }
+                if models.reloadIfChanged() { metrics.modelsSwapped(models.versions) }
+            }
+        }
+    }
+
+    // MARK: helpers shared by the routes
+
+    /// The JSON answer with `status`.
+    func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The request body decoded as JSON, refusing bodies over the limit.
+    func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+        let buffer: ByteBuffer
+        do { buffer = try await request.body.collect(upTo: config.maxBodyBytes) } catch is NIOTooManyBytesError {
+            throw APIError.tooLarge("request body is larger than \(config.maxBodyBytes) bytes")
+        }
+        guard buffer.readableBytes > 0 else { throw APIError.badRequest("empty body: a JSON document is expected") }
+        let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
+        return try JSONDecoder().decode(T.self, from: Data(bytes))
+    }
+
+    /// A path parameter, percent-decoded.
+    func parameter(_ name: String, _ context: BasicRequestContext) throws -> String {
+        guard let raw = context.parameters.get(name) else { throw APIError.badRequest("missing path parameter '\(name)'") }
+        guard let value = raw.removingPercentEncoding, !value.isEmpty else {
+            throw APIError.badRequest("path parameter '\(name)' is not valid percent-encoding")
+        }
+        return value
+    }
+
+    /// An integer query parameter within `range`, or `fallback` when absent.
+    func intQuery(_ name: String, _ request: Request, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let raw = request.uri.queryParameters.get(name) else { return fallback }
+        guard let v = Int(raw), range.contains(v) else {
+            throw APIError.invalid("query parameter '\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound), got '\(raw)'")
+        }
+        return v
+    }
+
+    func boolQuery(_ name: String, _ request: Request) throws -> Bool {
+        guard let raw = request.uri.queryParameters.get(name) else { return false }
+        switch raw.lowercased() {
+        case "1", "true", "yes", "": return true
+        case "0", "false", "no": return false
+        default: throw APIError.invalid("query parameter '\(name)' must be true or false, got '\(raw)'")
+        }
+    }
+}
+

@@ -1,0 +1,55 @@
+import CascadeCore
+import CascadeEngine
+import Foundation
+import Hummingbird
+
+extension CascadeAPI {
+    func addFeedbackRoutes(_ router: Router<BasicRequestContext>) {
+        router.post("/api/feedback") { request, context in
+            try await self.feedback(request, context)
+        }
+    }
+
+    /// `POST /api/feedback` with `{"events": [...]}`: the batch is validated whole (every event's
+    /// user and item ids, a registered type, finite timestamp and value, a known item) and then
+    /// appended in one durable transaction; the 200 answer is sent only after the commit.
+    /// Impressions then enter the users' exposure filters. A batch with any bad event is refused
+    /// whole with the event's index and reason, and nothing is stored. Unknown users are created
+    /// (new users arrive with their first event); unknown items are refused (add them first
+    /// with `PUT /api/items/{id}`).
+    func feedback(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let body = try await decode(APIModels.FeedbackRequest.self, from: request)
+        guard !body.events.isEmpty else { throw APIError.invalid("events is empty: send at least one event") }
+        guard body.events.count <= config.maxBatch else {
+            throw APIError.tooLarge("\(body.events.count) events in one batch; at most \(config.maxBatch)")
+        }
+        let now = Date().timeIntervalSince1970
+        let recommender = models.recommender
+        var registry = recommender.registry
+        var events: [Event] = []
+        events.reserveCapacity(body.events.count)
+        for (k, e) in body.events.enumerated() {
+            let type = EventType(e.type ?? EventType.click.name)
+            if registry.code(of: type) == nil {
+                registry = try store.eventTypes()
+                guard registry.code(of: type) != nil else {
+                    throw APIError.invalid("events[\(k)].type: unknown event type '\(type.name)'; known: \(registry.entries.map(\.name).joined(separator: ", "))")
+                }
+            }
+            let event = Event(user: e.user, item: e.item, type: type, timestamp: e.timestamp ?? now, value: e.value, scene: e.scene)
+            do { try event.validate() } catch {
+                throw APIError.invalid("events[\(k)]: \(error.description.replacingOccurrences(of: "invalid input: ", with: ""))")
+            }
+            if recommender.items.index(of: e.item) == nil, try store.item(e.item) == nil {
+                throw APIError.notFound("events[\(k)].item: unknown item '\(e.item)'; add it with PUT /api/items/{id} first")
+            }
+            events.append(event)
+        }
+        // One writer at a time: the exposure filters are read, updated and written back.
+        try feedbackLock.withLock {
+            try Feedback.record(events, store: store, config: config.exposure)
+        }
+        metrics.eventsRecorded(Dictionary(events.map { ($0.type.name, 1) }, uniquingKeysWith: +))
+        return try json(APIModels.FeedbackResponse(accepted: events.count))
+    }
+}

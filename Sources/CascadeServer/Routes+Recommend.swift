@@ -1,0 +1,67 @@
+import CascadeCore
+import CascadeEngine
+import Foundation
+import Hummingbird
+
+extension CascadeAPI {
+    func addRecommendRoutes(_ router: Router<BasicRequestContext>) {
+        router.get("/api/recommend/:user") { request, context in
+            try self.recommend(request, context)
+        }
+        router.get("/api/items/:id/similar") { request, context in
+            try self.similar(request, context)
+        }
+    }
+
+    /// `GET /api/recommend/{user}?n=&scene=&debug=`: one page for the user, filtered by what they
+    /// acted on, disliked or were shown within the exposure window; hidden items never appear.
+    /// An unknown user gets the cold-start page (popular and trending), not an error.
+    func recommend(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+        let user = try parameter("user", context)
+        try validateExternalId(user, kind: "user")
+        let n = try intQuery("n", request, default: 10, range: 1...config.maxN)
+        let debug = try boolQuery("debug", request)
+        let scene: String? = request.uri.queryParameters.get("scene").map { String($0) }
+        if let s = scene, s.isEmpty || s.utf8.count > 64 { throw APIError.invalid("scene must be 1 to 64 bytes") }
+        let recommender = models.recommender
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = try recommender.run(user: user, n: n, store: store, scene: scene)
+        let totalMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        for c in result.channels { metrics.stage("recall/\(c.channel)", milliseconds: c.microseconds / 1000) }
+        metrics.stage("funnel", milliseconds: totalMs)
+        let ids = recommender.items.ids
+        let items = result.recommendations.map {
+            APIModels.RecommendedItem(item: ids[Int($0.item)], score: $0.score, channels: $0.channels)
+        }
+        let stages = result.channels.map { APIModels.StageTiming(stage: "recall/\($0.channel)", candidates: $0.candidates, ms: $0.microseconds / 1000) }
+        let body = APIModels.RecommendResponse(
+            user: user, scene: scene, items: items, coldStart: recommender.users.index(of: user) == nil,
+            models: models.versions, experiment: nil,
+            debug: debug ? APIModels.Debug(merged: result.merged, stages: stages, totalMs: totalMs, overrides: [:]) : nil)
+        return try json(body)
+    }
+
+    /// `GET /api/items/{id}/similar?n=`: item-CF neighbours when that channel is trained, else the
+    /// nearest items by cosine of a vector channel's item vectors; unavailable items left out.
+    func similar(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+        let id = try parameter("id", context)
+        let n = try intQuery("n", request, default: 10, range: 1...config.maxN)
+        let r = models.recommender
+        guard let index = r.items.index(of: id) else {
+            if try store.item(id) != nil {
+                return try json(APIModels.SimilarResponse(item: id, method: "none", items: []))
+            }
+            throw APIError.notFound("unknown item '\(id)'")
+        }
+        let (method, list) = r.similarItems(to: index, n: n)
+        return try json(APIModels.SimilarResponse(item: id, method: method, items: list.map {
+            APIModels.RecommendedItem(item: r.items.ids[Int($0.item)], score: $0.score, channels: [method])
+        }))
+    }
+
+    func validateExternalId(_ id: String, kind: String) throws {
+        do { try User(id: id).validate() } catch {
+            throw APIError.invalid("\(kind) id: \(error.description.replacingOccurrences(of: "invalid input: ", with: ""))")
+        }
+    }
+}

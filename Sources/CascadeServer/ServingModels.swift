@@ -1,0 +1,89 @@
+import CascadeCore
+import CascadeEngine
+import CascadeStore
+import Foundation
+import Logging
+
+/// The models a server answers with, swapped atomically while it serves.
+///
+/// A request takes the current ``Recommender`` once and uses it to the end, so a swap never
+/// fails a request: requests that started before it finish on the old models, later ones use
+/// the new. Items hidden or deleted through the API take effect at once (the availability flags
+/// of the current recommender are flipped); a swap re-applies the changes made while the new
+/// models were loading, so none is lost.
+public final class ServingModels: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Recommender
+    private var currentVersions: [String: Int]
+    /// Availability changes made through the API: (sequence, item id, unavailable).
+    private var changes: [(Int, String, Bool)] = []
+    private var sequence = 0
+    private let store: any Store
+    private let config: FunnelConfig
+    private let logger = Logger(label: "cascade.server")
+
+    /// Loads the active models of `store`. Throws when no model at all has been trained.
+    public init(store: any Store, config: FunnelConfig) throws {
+        self.store = store
+        self.config = config
+        let (r, v) = try Self.load(store: store, config: config)
+        current = r
+        currentVersions = v
+    }
+
+    static func load(store: any Store, config: FunnelConfig) throws -> (Recommender, [String: Int]) {
+        let versions = try FunnelConfig.activeVersions(store: store)
+        let recommender = try Recommender.load(store: store, config: try config.includingTrainedChannels(store: store))
+        return (recommender, versions)
+    }
+
+    /// The recommender to answer one request with.
+    public var recommender: Recommender {
+        lock.lock(); defer { lock.unlock() }
+        return current
+    }
+
+    /// Active model versions being served.
+    public var versions: [String: Int] {
+        lock.lock(); defer { lock.unlock() }
+        return currentVersions
+    }
+
+    /// Marks an item (un)available for every following request. Unknown to the loaded models
+    /// (added after training): nothing to change, the store's flag covers the next load.
+    public func setUnavailable(item: String, _ unavailable: Bool) {
+        lock.lock(); defer { lock.unlock() }
+        sequence += 1
+        changes.append((sequence, item, unavailable))
+        if changes.count > 100_000 { changes.removeFirst(changes.count - 100_000) }
+        Self.apply(item, unavailable, to: &current)
+    }
+
+    private static func apply(_ item: String, _ unavailable: Bool, to r: inout Recommender) {
+        guard let i = r.items.index(of: item), Int(i) < r.catalog.unavailable.count else { return }
+        r.catalog.unavailable[Int(i)] = unavailable
+    }
+
+    /// Loads the models again when a newer version of any of them was activated; returns true
+    /// when it swapped. A failed load keeps the current models (and is logged).
+    @discardableResult
+    public func reloadIfChanged(force: Bool = false) -> Bool {
+        do {
+            let latest = try FunnelConfig.activeVersions(store: store)
+            if !force && latest == versions { return false }
+            lock.lock()
+            let startSequence = sequence
+            lock.unlock()
+            var (fresh, v) = try Self.load(store: store, config: config)
+            lock.lock(); defer { lock.unlock() }
+            for (s, item, flag) in changes where s > startSequence { Self.apply(item, flag, to: &fresh) }
+            current = fresh
+            currentVersions = v
+            logger.info("models swapped in", metadata: ["versions": "\(v.sorted { $0.key < $1.key })"])
+            return true
+        } catch {
+            logger.error("model reload failed; serving the previous models", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import CascadeCore
+import CascadeEngine
+import CascadeServer
+import CascadeStore
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite struct RecommendAPITests {
+    @Test func pageHasNDistinctItemsAndModelVersions() async throws {
+        let api = try makeAPI(try trainedStore())
+        try await app(api).test(.router) { client in
+            try await client.execute(uri: "/api/recommend/u5?n=15&debug=true", method: .get, headers: headers(readKey)) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType]?.hasPrefix("application/json") == true)
+                let p = try decoded(PageJSON.self, r)
+                #expect(p.items.count == 15)
+                #expect(Set(p.items.map(\.item)).count == 15)
+                #expect(p.models["recall/itemcf"] == 1)
+                #expect(!p.coldStart)
+                #expect(String(buffer: r.body).contains("\"debug\""))
+            }
+        }
+    }
+
+    @Test func anItemShownIsNotShownAgainWithinTheExposureWindow() async throws {
+        let api = try makeAPI(try trainedStore())
+        try await app(api).test(.router) { client in
+            let first = try await page(client, "u3")
+            #expect(first.count == 20)
+            let r = try await post(client, first.map { ["user": "u3", "item": $0, "type": "impression"] })
+            #expect(r.status == .ok, "\(String(buffer: r.body))")
+            let second = try await page(client, "u3")
+            #expect(!second.isEmpty)
+            #expect(Set(first).isDisjoint(with: second), "an impressed item came back")
+            // Other users are not affected by u3's impressions.
+            #expect(try await page(client, "u4").count == 20)
+        }
+    }
+
+    @Test func dislikedAndClickedItemsNeverComeBack() async throws {
+        let api = try makeAPI(try trainedStore())
+        try await app(api).test(.router) { client in
+            let first = try await page(client, "u8", n: 5)
+            let r = try await post(client, [["user": "u8", "item": first[0], "type": "dislike"],
+                                            ["user": "u8", "item": first[1], "type": "click"]])
+            #expect(r.status == .ok)
+            for _ in 0..<2 {
+                let again = try await page(client, "u8", n: 50)
+                #expect(!again.contains(first[0]) && !again.contains(first[1]))
+            }
+        }
+    }
+
+    @Test func hiddenItemsNeverAppearAndUnhidingRestoresThem() async throws {
+        let store = try trainedStore()
+        let api = try makeAPI(store)
+        try await app(api).test(.router) { client in
+            let before = try await page(client, "u11", n: 10)
+            let target = before[0]
+            try await client.execute(uri: "/api/items/\(target)/hide", method: .post, headers: headers(adminKey)) { r in
+                #expect(r.status == .ok)
+            }
+            #expect(try store.item(target)?.hidden == true)
+            for user in ["u11", "u12", "stranger"] {
+                #expect(try await !page(client, user, n: 100).contains(target))
+            }
+            // Also for users of the cold-start path and for similar-item lists.
+            try await client.execute(uri: "/api/items/\(before[1])/similar?n=50", method: .get, headers: headers(readKey)) { r in
+                #expect(!String(buffer: r.body).contains("\"\(target)\""))
+            }
+            try await client.execute(uri: "/api/items/\(target)/unhide", method: .post, headers: headers(adminKey)) { r in
+                #expect(r.status == .ok)
+            }
+            #expect(try await page(client, "u11", n: 10).first == target)
+        }
+    }
+
+    @Test func unknownUserGetsTheColdStartPage() async throws {
+        let api = try makeAPI(try trainedStore())
+        try await app(api).test(.router) { client in
+            try await client.execute(uri: "/api/recommend/never-seen?n=5", method: .get, headers: headers(readKey)) { r in
+                #expect(r.status == .ok)
+                let p = try decoded(PageJSON.self, r)
+                #expect(p.coldStart && p.items.count == 5)
+            }
+        }
+    }
+
+    @Test func similarItemsExcludeTheItemItselfAndUnknownItemsAre404() async throws {
+        let api = try makeAPI(try trainedStore())
+        try await app(api).test(.router) { client in
+            let item = try await page(client, "u2", n: 1)[0]
+            try await client.execute(uri: "/api/items/\(item)/similar?n=5", method: .get, headers: headers(readKey)) { r in
+                #expect(r.status == .ok)
+                let s = String(buffer: r.body)
+                #expect(s.contains("\"method\":\"itemcf\""))
+                #expect(!s.contains("\"item\":\"\(item)\",\"score\""))
+            }
+            try await client.execute(uri: "/api/items/no-such-item/similar", method: .get, headers: headers(readKey)) { r in
+                #expect(r.status == .notFound)
+                let e = try decoded(ErrorJSON.self, r)
+                #expect(e.error.message.contains("no-such-item"))
+            }
+        }
+    }
+
+    @Test func newlyPublishedModelsAreSwappedInWithoutFailingRequests() async throws {
+        let store = try trainedStore()
+        let api = try makeAPI(store)
+        #expect(api.models.versions["recall/itemcf"] == 1)
+        try await app(api).test(.router) { client in
+            // Requests keep flowing while a retrain publishes and the server swaps.
+            async let traffic: [HTTPResponse.Status] = {
+                var out: [HTTPResponse.Status] = []
+                for k in 0..<40 {
+                    out.append(try await client.execute(uri: "/api/recommend/u\(k % 20)?n=10", method: .get, headers: headers(readKey)) { $0.status })
+                }
+                return out
+            }()
+            var config = FunnelConfig()
+            config.quotas = try config.restricted(to: ["itemcf", "als", "popular", "trending"]).quotas
+            try Trainer.train(store: store, config: config)
+            #expect(api.models.reloadIfChanged())
+            #expect(api.models.versions["recall/itemcf"] == 2)
+            #expect(try await traffic.allSatisfy { $0 == .ok })
+            #expect(!api.models.reloadIfChanged(), "nothing new: no swap")
+        }
+    }
+}
