@@ -35,7 +35,7 @@ public final class CascadeAPI: Sendable {
         ("GET", "/api/items/{id}"), ("PUT", "/api/items/{id}"), ("DELETE", "/api/items/{id}"),
         ("POST", "/api/items/{id}/hide"), ("POST", "/api/items/{id}/unhide"),
         ("GET", "/api/items/{id}/similar"),
-        ("GET", "/health"), ("GET", "/metrics"),
+        ("GET", "/health"), ("GET", "/metrics"), ("GET", "/dashboard"),
     ]
 
     /// The router with every route and the middleware.
@@ -46,6 +46,7 @@ public final class CascadeAPI: Sendable {
         addFeedbackRoutes(router)
         addEntityRoutes(router)
         addSystemRoutes(router)
+        addDashboardRoute(router)
         return router
     }
 
