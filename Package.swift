@@ -21,7 +21,7 @@ let package = Package(
     products: [
         .library(name: "Cascade", targets: [
             "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeImport", "CascadeSim",
-            "CascadeRecall", "CascadeEval", "CascadeRank", "CascadeRerank", "CascadeEngine",
+            "CascadeRecall", "CascadeEval", "CascadeRank", "CascadeRerank", "CascadeExperiment", "CascadeEngine",
         ]),
         .executable(name: "cascade", targets: ["CascadeCLI"]),
     ],
@@ -44,15 +44,16 @@ let package = Package(
         .target(name: "CascadeSim", dependencies: ["CascadeCore"]),
         .target(name: "CascadeRecall", dependencies: ["CascadeCore", "CascadeTensor", "CascadeANN"], swiftSettings: kernelFlags),
         .target(name: "CascadeEval", dependencies: ["CascadeCore"]),
+        .target(name: "CascadeExperiment", dependencies: ["CascadeCore"]),
         .target(name: "CascadeRerank"),
         .target(name: "CascadeRank", dependencies: ["CascadeCore", "CascadeTensor", "CascadeEval"], swiftSettings: kernelFlags),
         .target(name: "CascadeEngine", dependencies: [
             "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeSim", "CascadeImport",
-            "CascadeRerank",
+            "CascadeRerank", "CascadeExperiment",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "CascadeCLI", dependencies: [
-            "CascadeEngine", "CascadeTensor", "CascadeANN", "CascadeRank", "CascadeImport", "CascadeEval",
+            "CascadeEngine", "CascadeTensor", "CascadeANN", "CascadeRank", "CascadeImport", "CascadeEval", "CascadeExperiment",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -64,6 +65,7 @@ let package = Package(
         .testTarget(name: "CascadeSimTests", dependencies: ["CascadeSim"]),
         .testTarget(name: "CascadeRecallTests", dependencies: ["CascadeRecall"]),
         .testTarget(name: "CascadeEvalTests", dependencies: ["CascadeEval"]),
+        .testTarget(name: "CascadeExperimentTests", dependencies: ["CascadeExperiment"]),
         .testTarget(name: "CascadeRerankTests", dependencies: ["CascadeRerank"]),
         .testTarget(name: "CascadeRankTests", dependencies: ["CascadeRank", "CascadeTensor"]),
         .testTarget(name: "CascadeEngineTests", dependencies: ["CascadeEngine"]),
