@@ -21,7 +21,7 @@ let package = Package(
     products: [
         .library(name: "Cascade", targets: [
             "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeImport", "CascadeSim",
-            "CascadeRecall", "CascadeEval", "CascadeRank", "CascadeRerank", "CascadeEngine", "CascadeServer",
+            "CascadeRecall", "CascadeEval", "CascadeRank", "CascadeRerank", "CascadeExperiment", "CascadeEngine", "CascadeServer",
         ]),
         .executable(name: "cascade", targets: ["CascadeCLI"]),
     ],
@@ -47,21 +47,22 @@ let package = Package(
         .target(name: "CascadeSim", dependencies: ["CascadeCore"]),
         .target(name: "CascadeRecall", dependencies: ["CascadeCore", "CascadeTensor", "CascadeANN"], swiftSettings: kernelFlags),
         .target(name: "CascadeEval", dependencies: ["CascadeCore"]),
+        .target(name: "CascadeExperiment", dependencies: ["CascadeCore"]),
         .target(name: "CascadeRerank"),
         .target(name: "CascadeRank", dependencies: ["CascadeCore", "CascadeTensor", "CascadeEval"], swiftSettings: kernelFlags),
         .target(name: "CascadeEngine", dependencies: [
             "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeSim", "CascadeImport",
-            "CascadeRerank",
+            "CascadeRerank", "CascadeExperiment",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CascadeServer", dependencies: [
-            "CascadeCore", "CascadeStore", "CascadeRecall", "CascadeEngine",
+            "CascadeCore", "CascadeStore", "CascadeRecall", "CascadeEngine", "CascadeExperiment",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "CascadeCLI", dependencies: [
-            "CascadeEngine", "CascadeServer", "CascadeTensor", "CascadeANN", "CascadeRank", "CascadeImport", "CascadeEval",
+            "CascadeEngine", "CascadeServer", "CascadeTensor", "CascadeANN", "CascadeRank", "CascadeImport", "CascadeEval", "CascadeExperiment",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -73,6 +74,7 @@ let package = Package(
         .testTarget(name: "CascadeSimTests", dependencies: ["CascadeSim"]),
         .testTarget(name: "CascadeRecallTests", dependencies: ["CascadeRecall"]),
         .testTarget(name: "CascadeEvalTests", dependencies: ["CascadeEval"]),
+        .testTarget(name: "CascadeExperimentTests", dependencies: ["CascadeExperiment"]),
         .testTarget(name: "CascadeRerankTests", dependencies: ["CascadeRerank"]),
         .testTarget(name: "CascadeRankTests", dependencies: ["CascadeRank", "CascadeTensor"]),
         .testTarget(name: "CascadeEngineTests", dependencies: ["CascadeEngine"]),
