@@ -27,3 +27,16 @@ extension FunnelConfig {
         return out
     }
 }
+
+extension FunnelConfig {
+    /// The channels of this configuration that have an active model in `store`, plus every
+    /// on-request channel that has one: what a server can answer with, without warnings for
+    /// channels never trained.
+    public func servingTrainedChannels(store: any Store) throws -> FunnelConfig {
+        var config = try includingTrainedChannels(store: store)
+        config.quotas = try config.quotas.filter {
+            try !store.artifactVersions(name: Self.artifactName(channel: $0.channel)).filter(\.active).isEmpty
+        }
+        return config
+    }
+}

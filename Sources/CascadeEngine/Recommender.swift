@@ -7,7 +7,7 @@ import Foundation
 /// catalogue, and each user's recent events and exposure filter. Unknown users get the
 /// cold-start path (popular and trending items), never an error.
 public struct Recommender: Sendable {
-    public let funnel: Funnel
+    public internal(set) var funnel: Funnel
     public let users: IdMap
     public let items: IdMap
     /// Item metadata and availability (a server flips availability when items are hidden live).

@@ -35,6 +35,7 @@ public final class CascadeAPI: Sendable {
         ("GET", "/api/items/{id}"), ("PUT", "/api/items/{id}"), ("DELETE", "/api/items/{id}"),
         ("POST", "/api/items/{id}/hide"), ("POST", "/api/items/{id}/unhide"),
         ("GET", "/api/items/{id}/similar"),
+        ("GET", "/api/experiments"), ("PUT", "/api/experiments"),
         ("GET", "/health"), ("GET", "/metrics"), ("GET", "/dashboard"),
     ]
 

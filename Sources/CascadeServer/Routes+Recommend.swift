@@ -23,7 +23,7 @@ extension CascadeAPI {
         let debug = try boolQuery("debug", request)
         let scene: String? = request.uri.queryParameters.get("scene").map { String($0) }
         if let s = scene, s.isEmpty || s.utf8.count > 64 { throw APIError.invalid("scene must be 1 to 64 bytes") }
-        let recommender = models.recommender
+        let (recommender, assignment) = try models.recommender(for: user)
         let start = DispatchTime.now().uptimeNanoseconds
         let result = try recommender.run(user: user, n: n, store: store, scene: scene)
         let totalMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
@@ -36,8 +36,9 @@ extension CascadeAPI {
         let stages = result.channels.map { APIModels.StageTiming(stage: "recall/\($0.channel)", candidates: $0.candidates, ms: $0.microseconds / 1000) }
         let body = APIModels.RecommendResponse(
             user: user, scene: scene, items: items, coldStart: recommender.users.index(of: user) == nil,
-            models: models.versions, experiment: nil,
-            debug: debug ? APIModels.Debug(merged: result.merged, stages: stages, totalMs: totalMs, overrides: [:]) : nil)
+            models: models.versions, experiment: assignment.map(\.tag),
+            debug: debug ? APIModels.Debug(merged: result.merged, stages: stages, totalMs: totalMs,
+                                           overrides: assignment?.overrides ?? [:]) : nil)
         return try json(body)
     }
 

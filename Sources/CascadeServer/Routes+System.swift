@@ -1,6 +1,8 @@
 import CascadeCore
 import Foundation
+import CascadeExperiment
 import Hummingbird
+import NIOCore
 
 extension CascadeAPI {
     func addSystemRoutes(_ router: Router<BasicRequestContext>) {
@@ -8,6 +10,21 @@ extension CascadeAPI {
             let r = self.models.recommender
             return try self.json(APIModels.Health(status: "ok", models: self.models.versions, users: r.users.count,
                                                   items: r.items.count, uptimeSeconds: Date().timeIntervalSince(self.metrics.started)))
+        }
+        router.get("/api/experiments") { _, _ in
+            guard let c = self.models.experiments else {
+                return try self.json(ExperimentConfig(layers: []))
+            }
+            return try self.json(c)
+        }
+        router.put("/api/experiments") { request, _ in
+            let buffer: ByteBuffer
+            do { buffer = try await request.body.collect(upTo: self.config.maxBodyBytes) } catch is NIOTooManyBytesError {
+                throw APIError.tooLarge("request body is larger than \(self.config.maxBodyBytes) bytes")
+            }
+            guard buffer.readableBytes > 0 else { throw APIError.badRequest("empty body: an experiment config (JSON) is expected") }
+            let data = Data(buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? [])
+            return try self.json(try self.models.putExperiments(data))
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -1,5 +1,6 @@
 import CascadeCore
 import CascadeEngine
+import CascadeExperiment
 import CascadeStore
 import Foundation
 import Logging
@@ -18,8 +19,13 @@ public final class ServingModels: @unchecked Sendable {
     /// Availability changes made through the API: (sequence, item id, unavailable).
     private var changes: [(Int, String, Bool)] = []
     private var sequence = 0
+    /// The running experiments (nil: none) and the funnel of each distinct set of overrides.
+    private var experimentConfig: ExperimentConfig?
+    private var armFunnels: [String: Funnel] = [:]
     private let store: any Store
     private let config: FunnelConfig
+    /// Artifact holding the experiment config (JSON), versioned like the models.
+    public static let experimentsArtifact = "experiments"
     private let logger = Logger(label: "cascade.server")
 
     /// Loads the active models of `store`. Throws when no model at all has been trained.
@@ -29,12 +35,54 @@ public final class ServingModels: @unchecked Sendable {
         let (r, v) = try Self.load(store: store, config: config)
         current = r
         currentVersions = v
+        experimentConfig = try Self.loadExperiments(store: store, base: config)
     }
 
     static func load(store: any Store, config: FunnelConfig) throws -> (Recommender, [String: Int]) {
-        let versions = try FunnelConfig.activeVersions(store: store)
-        let recommender = try Recommender.load(store: store, config: try config.includingTrainedChannels(store: store))
+        let versions = try FunnelConfig.activeVersions(store: store, extra: [experimentsArtifact])
+        let recommender = try Recommender.load(store: store, config: try config.servingTrainedChannels(store: store))
         return (recommender, versions)
+    }
+
+    /// The active experiment config of `store`, checked against the funnel; nil when none.
+    static func loadExperiments(store: any Store, base: FunnelConfig) throws -> ExperimentConfig? {
+        guard let a = try store.activeArtifact(name: experimentsArtifact) else { return nil }
+        let c = try ExperimentConfig.decode(a.blob, source: "experiments v\(a.info.version)", allowedKeys: FunnelConfig.overrideKeys)
+        try c.checkOverrides(on: base, source: "experiments v\(a.info.version)")
+        return c
+    }
+
+    /// The experiment config being served (nil: no experiments).
+    public var experiments: ExperimentConfig? {
+        lock.lock(); defer { lock.unlock() }
+        return experimentConfig
+    }
+
+    /// Validates `data` as an experiment config against the funnel, stores it as a new active
+    /// version and serves it from the next request. Throws (changing nothing) when invalid.
+    public func putExperiments(_ data: Data) throws -> ExperimentConfig {
+        let c = try ExperimentConfig.decode(data, source: "request body", allowedKeys: FunnelConfig.overrideKeys)
+        try c.checkOverrides(on: config, source: "request body")
+        let version = try store.putArtifact(name: Self.experimentsArtifact, manifest: ["kind": "experiments"], blob: data, activate: true)
+        lock.lock(); defer { lock.unlock() }
+        experimentConfig = c
+        armFunnels = [:]
+        currentVersions[Self.experimentsArtifact] = version
+        return c
+    }
+
+    /// The recommender for `user` and their assignment: the user's experiment arms override
+    /// parts of the funnel (one funnel per distinct override set, built once).
+    public func recommender(for user: String) throws -> (Recommender, Assignment?) {
+        lock.lock(); defer { lock.unlock() }
+        guard let exp = experimentConfig else { return (current, nil) }
+        let a = exp.assign(user: user)
+        guard !a.overrides.isEmpty else { return (current, a) }
+        let key = a.overrides.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
+        if let f = armFunnels[key] { return (current.replacingFunnel(f), a) }
+        let f = current.funnel(with: try current.funnel.config.applying(a.overrides))
+        armFunnels[key] = f
+        return (current.replacingFunnel(f), a)
     }
 
     /// The recommender to answer one request with.
@@ -69,13 +117,16 @@ public final class ServingModels: @unchecked Sendable {
     @discardableResult
     public func reloadIfChanged(force: Bool = false) -> Bool {
         do {
-            let latest = try FunnelConfig.activeVersions(store: store)
+            let latest = try FunnelConfig.activeVersions(store: store, extra: [Self.experimentsArtifact])
             if !force && latest == versions { return false }
             lock.lock()
             let startSequence = sequence
             lock.unlock()
             var (fresh, v) = try Self.load(store: store, config: config)
+            let exp = try Self.loadExperiments(store: store, base: config)
             lock.lock(); defer { lock.unlock() }
+            experimentConfig = exp
+            armFunnels = [:]
             for (s, item, flag) in changes where s > startSequence { Self.apply(item, flag, to: &fresh) }
             current = fresh
             currentVersions = v

@@ -38,6 +38,7 @@ import Testing
             "POST /api/feedback": #"{"events":[{"user":"u1","item":"\#(item)","type":"click"}]}"#,
             "PUT /api/users/{id}": #"{"tags":["a"]}"#,
             "PUT /api/items/{id}": #"{"categories":["c"]}"#,
+            "PUT /api/experiments": ExperimentsAPITests.config,
         ]
         // Deletions last, so the other routes find their ids.
         let order = CascadeAPI.routes.sorted { ($0.method == "DELETE" ? 1 : 0) < ($1.method == "DELETE" ? 1 : 0) }
