@@ -76,9 +76,12 @@ def main():
         method = rng.choice(["GET", "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
         body = random_body(rng, items) if method in ("POST", "PUT", "PATCH") or rng.random() < 0.1 else None
         headers = {"Content-Type": rng.choice(["application/json", "text/plain", ""])}
-        key = rng.choice(["admin", "read", "wrong", None])
+        key = rng.choice(["admin", "admin", "admin", "read", "wrong", None])
         if key:
-            headers[rng.choice(["Authorization", "X-API-Key"])] = ("Bearer " + key) if rng.random() < 0.7 else key
+            if rng.random() < 0.5:
+                headers["Authorization"] = ("Bearer " + key) if rng.random() < 0.95 else key
+            else:
+                headers["X-API-Key"] = key if rng.random() < 0.95 else "Bearer " + key
         conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
         try:
             conn.request(method, path, body=body, headers=headers)

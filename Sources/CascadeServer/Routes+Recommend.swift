@@ -1,5 +1,6 @@
 import CascadeCore
 import CascadeEngine
+import CascadeRecall
 import Foundation
 import Hummingbird
 
@@ -25,7 +26,19 @@ extension CascadeAPI {
         if let s = scene, s.isEmpty || s.utf8.count > 64 { throw APIError.invalid("scene must be 1 to 64 bytes") }
         let (recommender, assignment) = try models.recommender(for: user)
         let start = DispatchTime.now().uptimeNanoseconds
-        let result = try recommender.run(user: user, n: n, store: store, scene: scene)
+        // A store read that fails degrades the page (no history or no exposure filter), never the request.
+        var history: [HistoryEvent] = []
+        do { history = try recommender.history(of: user, store: store) } catch {
+            metrics.degradedStage("history")
+            logger.warning("history unavailable; serving without it", metadata: ["user": "\(user)", "error": "\(error)"])
+        }
+        var exposure: ExposureFilter?
+        do { exposure = try store.exposureFilter(user: user).map { try ExposureFilter(serialized: $0) } } catch {
+            metrics.degradedStage("exposure")
+            logger.warning("exposure filter unavailable; serving without it", metadata: ["user": "\(user)", "error": "\(error)"])
+        }
+        let result = recommender.run(user: user, history: history, n: n, now: Date().timeIntervalSince1970,
+                                     exposure: exposure, scene: scene)
         let totalMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         for c in result.channels { metrics.stage("recall/\(c.channel)", milliseconds: c.microseconds / 1000) }
         metrics.stage("funnel", milliseconds: totalMs)

@@ -128,4 +128,16 @@ import Testing
             #expect(!api.models.reloadIfChanged(), "nothing new: no swap")
         }
     }
+
+    @Test func aCorruptExposureFilterDegradesThePageNotTheRequest() async throws {
+        let store = try trainedStore()
+        try store.putExposureFilters(["u9": Data([1, 2, 3])])
+        let api = try makeAPI(store)
+        try await app(api).test(.router) { client in
+            #expect(try await page(client, "u9", n: 5).count == 5)
+            try await client.execute(uri: "/metrics", method: .get, headers: headers(adminKey)) { r in
+                #expect(String(buffer: r.body).contains("cascade_stage_degraded_total{stage=\"exposure\"} 1"))
+            }
+        }
+    }
 }
