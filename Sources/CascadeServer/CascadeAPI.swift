@@ -16,6 +16,8 @@ public final class CascadeAPI: Sendable {
     public let models: ServingModels
     public let config: ServerConfig
     public let metrics = ServerMetrics()
+    /// Impressions and clicks per experiment arm over time (the dashboard's arms chart).
+    public let armActivity = ArmActivity()
     let feedbackLock = NSLock()
     let logger = Logger(label: "cascade.server")
 

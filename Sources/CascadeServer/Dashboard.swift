@@ -47,11 +47,27 @@ extension CascadeAPI {
                 + "<td class=\"num\">\(fmt(p.p90))</td><td class=\"num\">\(fmt(p.p99))</td></tr>"
         }
         html += "</table>"
+        let arms = armActivity.summary()
+        html += "<h2>Experiment arms</h2>"
+        if arms.isEmpty {
+            html += "<p id=\"arms-empty\">\(models.experiments == nil ? "no experiments running" : "no impressions from experiment users yet")</p>"
+        } else {
+            html += "<p>impressions and clicks from feedback, last \(armActivity.minutes) minutes; CTR per minute</p>"
+                + "<table id=\"arms\"><tr><th>arm</th><th>impressions</th><th>clicks</th><th>CTR</th><th>CTR by minute</th></tr>"
+            for (k, a) in arms.enumerated() {
+                html += "<tr><td>\(escape(a.arm))</td><td class=\"num\">\(a.total.impressions)</td><td class=\"num\">\(a.total.clicks)</td>"
+                    + "<td class=\"num\">\(fmt(a.total.ctr))</td><td><svg class=\"arm-ctr\" id=\"arm-\(k)\" width=\"240\" height=\"30\"></svg></td></tr>"
+            }
+            html += "</table>"
+        }
+        let armJSON = arms.map { "[\($0.ctrByMinute.map { fmt($0) }.joined(separator: ","))]" }.joined(separator: ",")
         let stages = metrics.stageMeans()
         html += "<h2>Funnel stages</h2><p>mean milliseconds per request</p><svg id=\"stages\" width=\"600\" height=\"\(max(40, 22 * stages.count + 10))\"></svg>"
         if let u = user {
-            let result = try r.run(user: u, n: n, store: store)
+            let (arm, assignment) = try models.recommender(for: u)
+            let result = try arm.run(user: u, n: n, store: store)
             html += "<h2>Recommendations for \(escape(u))</h2>"
+            if let a = assignment { html += "<p id=\"user-arms\">experiment: \(escape(a.compact.isEmpty ? "none" : a.compact))</p>" }
             html += "<p id=\"user-summary\">\(r.users.index(of: u) == nil ? "cold start" : "known user"), \(result.merged) candidates merged</p>"
             html += "<table id=\"recommendations\"><tr><th>#</th><th>item</th><th>score</th><th>channels</th></tr>"
             for (k, rec) in result.recommendations.enumerated() {
@@ -73,6 +89,7 @@ extension CascadeAPI {
         <script>
         const traffic = [\(traffic.map(String.init).joined(separator: ","))];
         const stages = [\(stageJSON)];
+        const arms = [\(armJSON)];
         const ns = "http://www.w3.org/2000/svg";
         function el(name, attrs, text) { const e = document.createElementNS(ns, name);
           for (const k in attrs) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
@@ -86,6 +103,11 @@ extension CascadeAPI {
             bars.appendChild(el("rect", {x: 160, y: 6 + i * 22, width: Math.max(1, s[1] / most * 380), height: 16, fill: "#66aa55"}));
             bars.appendChild(el("text", {x: 4, y: 18 + i * 22, "font-size": 12}, s[0]));
             bars.appendChild(el("text", {x: 548, y: 18 + i * 22, "font-size": 11}, s[1].toFixed(2)));
+          });
+          arms.forEach((series, k) => {
+            const svg = document.getElementById("arm-" + k), top = Math.max(0.001, ...series);
+            const pts = series.map((v, i) => `${(i * 236 / Math.max(1, series.length - 1) + 2).toFixed(1)},${(28 - v * 26 / top).toFixed(1)}`);
+            svg.appendChild(el("polyline", {points: pts.join(" "), fill: "none", stroke: "#cc6633", "stroke-width": 1.5}));
           });
           document.body.setAttribute("data-charts", "drawn");
         })();

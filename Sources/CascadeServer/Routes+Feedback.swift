@@ -49,6 +49,9 @@ extension CascadeAPI {
         try feedbackLock.withLock {
             try Feedback.record(events, store: store, config: config.exposure)
         }
+        if let exp = models.experiments {
+            armActivity.record(events.map { ($0.user, $0.type.name, $0.timestamp) }, config: exp)
+        }
         metrics.eventsRecorded(Dictionary(events.map { ($0.type.name, 1) }, uniquingKeysWith: +))
         return try json(APIModels.FeedbackResponse(accepted: events.count))
     }

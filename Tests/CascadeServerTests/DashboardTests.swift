@@ -31,6 +31,16 @@ func renderedDOM(_ url: String) throws -> String {
             for k in 0..<12 {
                 try await client.execute(uri: "/api/recommend/u\(k)?n=5", method: .get, headers: headers(readKey)) { #expect($0.status == .ok) }
             }
+            // Experiment users' feedback feeds the arms chart.
+            try await client.execute(uri: "/api/experiments", method: .put, headers: headers(adminKey), body: body(ExperimentsAPITests.config)) {
+                #expect($0.status == .ok)
+            }
+            for k in 0..<20 {
+                let items = try await page(client, "u\(k)", n: 4)
+                let r = try await post(client, items.map { ["user": "u\(k)", "item": $0, "type": "impression"] }
+                                       + [["user": "u\(k)", "item": items[0], "type": "click"]])
+                #expect(r.status == .ok)
+            }
             let expected = try await client.execute(uri: "/api/recommend/u3?n=5", method: .get, headers: headers(readKey)) {
                 try decoded(PageJSON.self, $0).items.map(\.item)
             }
@@ -42,6 +52,8 @@ func renderedDOM(_ url: String) throws -> String {
             #expect(dom.contains("recall/itemcf"))
             #expect(dom.contains("GET /api/recommend/{user}"))
             #expect(dom.contains("Recommendations for u3"))
+            #expect(dom.contains("recall:popular-only:control") && dom.contains("recall:popular-only:popular"))
+            #expect(dom.contains("class=\"arm-ctr\"") && dom.components(separatedBy: "<polyline").count >= 4, "arm charts missing")
             // The page shows the same items, in the same order, as the API.
             var last = dom.startIndex
             for item in expected {
