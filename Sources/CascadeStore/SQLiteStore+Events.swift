@@ -86,7 +86,7 @@ extension SQLiteStore {
         }
         return try read("reading events of user \(user)") { db in
             guard let uidx = try Int.fetchOne(db, sql: "SELECT idx FROM users WHERE ext_id = ?", arguments: [user]),
-                  let range = try Row.fetchOne(db, sql: "SELECT MIN(day), MAX(day) FROM events"),
+                  let range = try Row.fetchOne(db, sql: "SELECT (SELECT MIN(day) FROM events), (SELECT MAX(day) FROM events)"),
                   let first: Int64 = range[0], let last: Int64 = range[1]
             else { return [] }
             let stmt = try db.cachedStatement(sql: Self.eventColumns + " WHERE e.day = ? AND e.user_idx = ?\(typeClause) ORDER BY e.ts DESC, e.id DESC LIMIT ?")
