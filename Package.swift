@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "CascadeRank", dependencies: ["CascadeCore", "CascadeTensor", "CascadeEval"], swiftSettings: kernelFlags),
         .target(name: "CascadeEngine", dependencies: [
             "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeSim", "CascadeImport",
-            "CascadeRerank", "CascadeExperiment",
+            "CascadeRerank", "CascadeExperiment", "CascadeRank",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "CascadeServer", dependencies: [

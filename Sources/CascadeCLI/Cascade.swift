@@ -1,6 +1,7 @@
 import ArgumentParser
 import CascadeCore
 import CascadeEngine
+import CascadeRank
 import CascadeRecall
 import CascadeStore
 import CascadeTensor
@@ -75,6 +76,12 @@ struct ModelOptions: ParsableArguments {
 
     @Option(help: "How channel lists merge: max (weighted interleave) or sum (reciprocal-rank fusion).")
     var merge: String = FunnelConfig().mergeMode.rawValue
+
+    @Option(help: "Ranker trained from logged impressions (\(RankModels.names.joined(separator: ", "))) or none; a three-tower pre-ranker is distilled from it.")
+    var rank: String = FunnelConfig().rank.model
+
+    @Option(help: "Epochs of the ranker.")
+    var rankEpochs: Int = FunnelConfig().rank.epochs
 
     @Option(help: "Item-CF: neighbours kept per item.")
     var neighbours: Int = ItemCF.Parameters().neighbours
@@ -167,6 +174,12 @@ struct ModelOptions: ParsableArguments {
             if let channels {
                 c = try c.restricted(to: channels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             }
+            guard rank.lowercased() == "none" || RankModels.names.contains(rank.lowercased()) else {
+                throw CascadeError.invalid("--rank: unknown model '\(rank)'; models: \(RankModels.names.joined(separator: ", ")), none")
+            }
+            guard rankEpochs >= 1 else { throw CascadeError.invalid("--rank-epochs must be >= 1") }
+            c.rank.model = rank.lowercased()
+            c.rank.epochs = rankEpochs
             return apply(c)
         }
     }

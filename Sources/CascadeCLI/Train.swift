@@ -26,7 +26,14 @@ struct Train: ParsableCommand {
                 : try Trainer.train(store: s, config: try model.config) { bar.stage($0) }
             bar.finish()
             print("trained on \(r.events) events, \(r.users) users, \(r.items) items (load \(String(format: "%.2f", r.loadSeconds))s, train \(String(format: "%.2f", r.trainSeconds))s)")
-            for (name, v) in r.versions.sorted(by: { $0.key < $1.key }) { print("  recall/\(name) v\(v) active") }
+            for (name, v) in r.versions.sorted(by: { $0.key < $1.key }) {
+                print("  \(name == "rank" || name == "prerank" ? name : "recall/\(name)") v\(v) active")
+            }
+            if let k = r.rank {
+                print("ranker: \(k.samples) impressions, tasks \(k.tasks.joined(separator: ",")), valid AUC " +
+                      k.tasks.map { "\($0) \(String(format: "%.4f", k.validAUC[$0] ?? .nan))" }.joined(separator: ", ") +
+                      String(format: " (%.1fs)", k.seconds))
+            }
         }
     }
 }

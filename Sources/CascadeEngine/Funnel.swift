@@ -8,6 +8,8 @@ public struct Recommendation: Sendable, Equatable {
     public var score: Float
     /// The channels that recalled it, best rank first.
     public var channels: [String]
+    /// What every stage did with it (recall, pre-rank, rank, fusion).
+    public var trace: ItemTrace?
 }
 
 /// What one channel did for one request.
@@ -23,14 +25,22 @@ public struct FunnelResult: Sendable {
     public var channels: [ChannelTiming]
     /// Distinct candidates after the merge (within the budget).
     public var merged: Int
+    /// Stage timings after recall: merge, prerank, rank, fuse, rerank (those that ran).
+    public var stages: [StageTiming] = []
+    /// Stages that failed and were skipped (the request was still answered).
+    public var degraded: [String] = []
 }
 
-/// The request path: context -> recall channels (concurrently) -> merge, dedupe, filter -> page.
+/// The request path: context -> recall channels (concurrently) -> merge, dedupe, filter ->
+/// pre-rank -> rank -> fuse -> re-rank -> page.
 ///
 /// Each channel gets its quota of allowed items (hidden, deleted, seen, exposed and disliked
 /// items are filtered inside the channels, so quotas count real candidates); the merge keeps at
-/// most `mergeLimit` candidates in all. This first funnel orders the page by the merged recall
-/// score; ranking and re-ranking stages slot in between merge and page.
+/// most `mergeLimit` candidates in all. With a ranker loaded, the three-tower pre-ranker cuts
+/// them to `rank.preRankLimit`, the multi-task ranker scores those, the fusion formula orders
+/// them and the best `rank.rankLimit` go on; without one the merged recall score orders the
+/// page. A ranking stage that fails is skipped (the merged order stands) and reported in
+/// ``FunnelResult/degraded``.
 public struct Funnel: Sendable {
     public let channels: [any RecallChannel]
     public let config: FunnelConfig
@@ -38,8 +48,11 @@ public struct Funnel: Sendable {
     let merger: RecallMerger
     /// Unit item vectors for the re-rank stage (nil when it is off or no vector channel is loaded).
     let rerankVectors: (dim: Int, vectors: [Float])?
+    /// The ranking stages (nil: recall order).
+    public let ranker: OnlineRanker?
 
-    public init(channels: [any RecallChannel], config: FunnelConfig, itemCount: Int) {
+    public init(channels: [any RecallChannel], config: FunnelConfig, itemCount: Int, ranker: OnlineRanker? = nil) {
+        self.ranker = ranker
         self.channels = channels
         self.config = config
         self.itemCount = itemCount
@@ -65,12 +78,34 @@ public struct Funnel: Sendable {
         }
         if plan.count > 1 { Parallel.forEach(chunks: plan.count, work) } else if plan.count == 1 { work(0) }
         let results = slots.values
-        let merged = rerank(merger.merge(zip(plan, results).map { ($0.0.0, $0.1.0) }, limit: max(n, config.mergeLimit)), n: n)
+        var t = DispatchTime.now().uptimeNanoseconds
+        var merged = merger.merge(zip(plan, results).map { ($0.0.0, $0.1.0) }, limit: max(n, config.mergeLimit))
+        let mergedCount = merged.count
+        var stages = [StageTiming(stage: "merge", candidatesIn: results.reduce(0) { $0 + $1.0.count }, candidatesOut: merged.count,
+                                  microseconds: Double(DispatchTime.now().uptimeNanoseconds - t) / 1_000)]
+        var traces: [Int32: ItemTrace] = [:]
+        for (r, m) in merged.enumerated() { traces[m.item] = ItemTrace(recallScore: m.score, recallRank: r + 1) }
+        var degraded: [String] = []
+        if let ranker, n > 0 {
+            do {
+                merged = try ranker.rank(merged, context: context, n: n, traces: &traces, stages: &stages)
+            } catch {
+                degraded.append("rank")
+                Trainer.logger.warning("rank stage skipped", metadata: ["error": "\(error)"])
+            }
+        }
+        t = DispatchTime.now().uptimeNanoseconds
+        let before = merged.count
+        merged = rerank(merged, n: n)
+        if config.rerank.mode != .none {
+            stages.append(StageTiming(stage: "rerank", candidatesIn: before, candidatesOut: merged.count,
+                                      microseconds: Double(DispatchTime.now().uptimeNanoseconds - t) / 1_000))
+        }
         let page = merged.prefix(max(0, n)).map { m in
-            Recommendation(item: m.item, score: m.score, channels: m.sources.sorted { $0.rank < $1.rank }.map(\.channel))
+            Recommendation(item: m.item, score: m.score, channels: m.sources.sorted { $0.rank < $1.rank }.map(\.channel), trace: traces[m.item])
         }
         let timings = zip(plan, results).map { ChannelTiming(channel: $0.0.0.channel, candidates: $0.1.0.count, microseconds: $0.1.1) }
-        return FunnelResult(recommendations: Array(page), channels: timings, merged: merged.count)
+        return FunnelResult(recommendations: Array(page), channels: timings, merged: mergedCount, stages: stages, degraded: degraded)
     }
 }
 

@@ -21,7 +21,7 @@ extension FunnelConfig {
     /// server compares to notice a newly published model.
     public static func activeVersions(store: any Store, extra: [String] = []) throws -> [String: Int] {
         var out: [String: Int] = [:]
-        for name in knownChannels.map(artifactName(channel:)) + extra {
+        for name in knownChannels.map(artifactName(channel:)) + ["rank", "prerank"] + extra {
             if let v = try store.artifactVersions(name: name).last(where: \.active) { out[name] = v.version }
         }
         return out

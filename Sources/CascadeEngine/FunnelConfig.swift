@@ -19,6 +19,8 @@ public struct FunnelConfig: Sendable, Equatable {
     /// The diversity re-rank stage (off by default).
     public var rerank = RerankConfig()
     public var eges = EGES.Parameters()
+    /// Pre-rank, rank and fusion (trained from logged impressions when there are enough).
+    public var rank = RankStageConfig()
     /// Catalogues of at least this many items search ALS item vectors through HNSW.
     public var annMinItems = 50_000
     public var hnsw = HNSWIndex.Parameters()

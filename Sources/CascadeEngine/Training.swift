@@ -110,8 +110,11 @@ public enum Trainer {
             versions[ch.name] = try store.putArtifact(name: "recall/\(ch.name)", manifest: manifest, blob: blob, activate: true)
             logger.info("published artifact", metadata: ["name": "recall/\(ch.name)", "version": "\(versions[ch.name]!)", "bytes": "\(blob.count)"])
         }
+        progress?("ranker")
+        let rank = try RankTraining.train(store: store, log: log, config: config.rank)
+        for (k, v) in rank?.versions ?? [:] { versions[k] = v }
         return TrainReport(events: log.count, users: ids.users.count, items: ids.items.count,
-                           loadSeconds: loadSeconds, trainSeconds: trained.seconds, versions: versions)
+                           loadSeconds: loadSeconds, trainSeconds: trained.seconds, versions: versions, rank: rank)
     }
 
     /// How each kind of channel artifact is read back, by the `kind` in its manifest.
@@ -163,4 +166,6 @@ public struct TrainReport: Sendable {
     public var loadSeconds: Double
     public var trainSeconds: Double
     public var versions: [String: Int]
+    /// The ranker's training, when one was trained.
+    public var rank: RankTraining.Report? = nil
 }

@@ -1,4 +1,5 @@
 import CascadeCore
+import CascadeEngine
 import Foundation
 
 /// JSON bodies of the API (see docs/openapi.json).
@@ -8,6 +9,8 @@ public enum APIModels {
         public var score: Float
         /// Recall channels that proposed it, best rank first.
         public var channels: [String]
+        /// With `debug=true`: every stage's score and rank for this item.
+        public var trace: ItemTrace? = nil
     }
 
     public struct StageTiming: Codable, Sendable, Equatable {
@@ -33,6 +36,8 @@ public enum APIModels {
         public var stages: [StageTiming]
         public var totalMs: Double
         public var overrides: [String: String]
+        /// Stages skipped because they failed (the page was still served).
+        public var degraded: [String] = []
     }
 
     /// One feedback event; `timestamp` defaults to the time the server receives it.

@@ -74,9 +74,12 @@ extension CascadeAPI {
                 html += "<tr><td class=\"num\">\(k + 1)</td><td>\(escape(r.items.ids[Int(rec.item)]))</td>"
                     + "<td class=\"num\">\(fmt(Double(rec.score)))</td><td>\(escape(rec.channels.joined(separator: ", ")))</td></tr>"
             }
-            html += "</table><table id=\"trace\"><tr><th>channel</th><th>candidates</th><th>ms</th></tr>"
+            html += "</table><table id=\"trace\"><tr><th>stage</th><th>candidates</th><th>ms</th></tr>"
             for c in result.channels {
-                html += "<tr><td>\(escape(c.channel))</td><td class=\"num\">\(c.candidates)</td><td class=\"num\">\(fmt(c.microseconds / 1000))</td></tr>"
+                html += "<tr><td>recall/\(escape(c.channel))</td><td class=\"num\">\(c.candidates)</td><td class=\"num\">\(fmt(c.microseconds / 1000))</td></tr>"
+            }
+            for st in result.stages {
+                html += "<tr><td>\(escape(st.stage))</td><td class=\"num\">\(st.candidatesOut)</td><td class=\"num\">\(fmt(st.microseconds / 1000))</td></tr>"
             }
             html += "</table>"
         } else {

@@ -43,15 +43,18 @@ extension CascadeAPI {
         for c in result.channels { metrics.stage("recall/\(c.channel)", milliseconds: c.microseconds / 1000) }
         metrics.stage("funnel", milliseconds: totalMs)
         let ids = recommender.items.ids
+        for st in result.stages { metrics.stage(st.stage, milliseconds: st.microseconds / 1000) }
+        for d in result.degraded { metrics.degradedStage(d) }
         let items = result.recommendations.map {
-            APIModels.RecommendedItem(item: ids[Int($0.item)], score: $0.score, channels: $0.channels)
+            APIModels.RecommendedItem(item: ids[Int($0.item)], score: $0.score, channels: $0.channels, trace: debug ? $0.trace : nil)
         }
         let stages = result.channels.map { APIModels.StageTiming(stage: "recall/\($0.channel)", candidates: $0.candidates, ms: $0.microseconds / 1000) }
+            + result.stages.map { APIModels.StageTiming(stage: $0.stage, candidates: $0.candidatesOut, ms: $0.microseconds / 1000) }
         let body = APIModels.RecommendResponse(
             user: user, scene: scene, items: items, coldStart: recommender.users.index(of: user) == nil,
             models: models.versions, experiment: assignment.map(\.tag),
             debug: debug ? APIModels.Debug(merged: result.merged, stages: stages, totalMs: totalMs,
-                                           overrides: assignment?.overrides ?? [:]) : nil)
+                                           overrides: assignment?.overrides ?? [:], degraded: result.degraded) : nil)
         return try json(body)
     }
 

@@ -1,0 +1,81 @@
+import CascadeCore
+import CascadeRank
+import CascadeStore
+import Foundation
+
+/// The attribute columns the online ranker reads, by dense user and item index, built the same
+/// way for training and for serving so a feature means one thing in both: user categorical
+/// attributes, the item's finest category, author and tags ('|'-joined), and publish times.
+public struct RankAttributes: Sendable {
+    public var userColumns: [String: [String]]
+    public var itemColumns: [String: [String]]
+    public var itemPublishedAt: [Double]?
+
+    /// Reads users and items of `store` in index order.
+    public static func load(store: any Store, ids: (users: IdMap, items: IdMap)) throws -> RankAttributes {
+        var keys = Set<String>()
+        let users = try store.allUsers()
+        for u in users { keys.formUnion(u.categorical.keys) }
+        var userColumns: [String: [String]] = [:]
+        for k in keys.sorted().prefix(8) {
+            var col = [String](repeating: "", count: ids.users.count)
+            for u in users { if let i = ids.users.index(of: u.id), let v = u.categorical[k] { col[Int(i)] = v } }
+            userColumns["user_\(k)"] = col
+        }
+        let n = ids.items.count
+        var category = [String](repeating: "", count: n), author = category, tags = category
+        var published = [Double](repeating: .nan, count: n)
+        var anyTags = false, anyPublished = false
+        for item in try store.allItems() {
+            guard let i = ids.items.index(of: item.id).map(Int.init) else { continue }
+            category[i] = item.categories.last ?? ""
+            author[i] = item.author ?? ""
+            if !item.tags.isEmpty { tags[i] = item.tags.joined(separator: "|"); anyTags = true }
+            if let p = item.publishedAt { published[i] = p; anyPublished = true }
+        }
+        var itemColumns = ["item_category": category, "item_author": author]
+        if anyTags { itemColumns["item_tags"] = tags }
+        return RankAttributes(userColumns: userColumns, itemColumns: itemColumns, itemPublishedAt: anyPublished ? published : nil)
+    }
+
+    /// The ranker's features: ids, hour and weekday, item age, the attribute columns; each with
+    /// the side the three-tower pre-ranker splits on.
+    public func featureConfig() -> FeatureConfig {
+        var f: [FeatureSpec] = [
+            FeatureSpec(name: "user", kind: .categorical, minCount: 2, side: .user),
+            FeatureSpec(name: "item", kind: .categorical, minCount: 2, side: .item),
+            FeatureSpec(name: "hour", source: "timestamp", kind: .categorical, derive: .hour),
+            FeatureSpec(name: "weekday", source: "timestamp", kind: .categorical, derive: .weekday),
+        ]
+        if itemPublishedAt != nil {
+            f.append(FeatureSpec(name: "item_age", source: "item_age_hours", kind: .buckets, buckets: 16, side: .item))
+        }
+        for name in userColumns.keys.sorted() { f.append(FeatureSpec(name: name, kind: .categorical, side: .user)) }
+        for name in itemColumns.keys.sorted() {
+            f.append(name == "item_tags" ? FeatureSpec(name: name, kind: .bag, separator: "|", side: .item)
+                                         : FeatureSpec(name: name, kind: .categorical, side: .item))
+        }
+        return FeatureConfig(label: nil, features: f)
+    }
+
+    /// Feature rows for (user, item, time) triples: what training encodes from logged
+    /// impressions and serving from one request's candidates.
+    public func frame(users: [Int32?], items: [Int32], timestamps: [Double]) -> FeatureFrame {
+        let n = items.count
+        var c: [String: [String]] = [:]
+        c["user"] = users.map { $0.map { "u\($0)" } ?? "" }
+        c["item"] = items.map { "i\($0)" }
+        c["timestamp"] = timestamps.map { String($0) }
+        if let pub = itemPublishedAt {
+            c["item_age_hours"] = (0..<n).map { r in
+                let i = Int(items[r])
+                return i < pub.count && pub[i].isFinite ? String(Swift.max(0, (timestamps[r] - pub[i]) / 3_600)) : ""
+            }
+        }
+        for (name, col) in userColumns {
+            c[name] = users.map { u in u.flatMap { Int($0) < col.count ? col[Int($0)] : nil } ?? "" }
+        }
+        for (name, col) in itemColumns { c[name] = items.map { Int($0) < col.count ? col[Int($0)] : "" } }
+        return FeatureFrame(rowCount: n, columns: c)
+    }
+}

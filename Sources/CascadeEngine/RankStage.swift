@@ -1,0 +1,178 @@
+import CascadeCore
+import CascadeRank
+import CascadeRecall
+import CascadeTensor
+import CascadeStore
+import Foundation
+
+/// The ranking stages of the funnel: what to train and how to serve them.
+public struct RankStageConfig: Sendable, Equatable {
+    /// Ranker to train (a ``RankModels`` name) or "none". Multi-task DCN-V2 with an MMoE head
+    /// by default (Wang et al. 2021; Ma et al. 2018).
+    public var model = "dcnv2-mmoe"
+    /// Tasks of the ranker, among click, like, finish (tasks without positives are dropped).
+    public var tasks = ["click", "like", "finish"]
+    /// Fewer logged impressions than this: no ranker is trained (the funnel orders by recall).
+    public var minImpressions = 1_000
+    /// The most recent impressions used for training.
+    public var maxSamples = 300_000
+    public var epochs = 3
+    public var embeddingDim = 16
+    public var hidden = [128, 64]
+    public var crossLayers = 2
+    public var experts = 4
+    public var expertHidden = [64]
+    /// Train the three-tower pre-ranker (distilled from the ranker).
+    public var preRank = true
+    /// Candidates the pre-ranker keeps for the ranker.
+    public var preRankLimit = 300
+    /// Candidates the ranker keeps for re-ranking and the page.
+    public var rankLimit = 50
+    /// How per-task probabilities become one score (weighted sum by default; weighted product
+    /// and rank fusion are the other kinds, see ``FusionFormula``).
+    public var fusion = FusionFormula(kind: .weightedSum, terms: [
+        FusionFormula.Term(task: "click", weight: 1), FusionFormula.Term(task: "like", weight: 0.5),
+        FusionFormula.Term(task: "finish", weight: 0.5),
+    ])
+    public init() {}
+}
+
+/// What one funnel stage did for one request.
+public struct StageTiming: Sendable, Equatable, Codable {
+    public var stage: String
+    public var candidatesIn: Int
+    public var candidatesOut: Int
+    public var microseconds: Double
+}
+
+/// Per-item record of every stage (the `debug` trace).
+public struct ItemTrace: Sendable, Equatable, Codable {
+    /// Merged recall score and 1-based rank among the merged candidates.
+    public var recallScore: Float
+    public var recallRank: Int
+    public var preRankScore: Float?
+    public var preRankRank: Int?
+    /// Per-task probabilities of the ranker.
+    public var taskScores: [String: Float]?
+    public var fusedScore: Double?
+    public var rankRank: Int?
+}
+
+/// A loaded ranker (and optional pre-ranker) answering inside the funnel. Thread-safe: models
+/// are only read; the pre-ranker's item-vector cache is guarded.
+public final class OnlineRanker: @unchecked Sendable {
+    public let model: any RankModel
+    public let pipeline: FeaturePipeline
+    public let preRanker: ThreeTower?
+    let prePipeline: FeaturePipeline?
+    let cache: ItemVectorCache?
+    let cacheLock = NSLock()
+    public let attributes: RankAttributes
+    public let fusion: ScoreFusion
+    public let config: RankStageConfig
+    /// Versions served, for traces and metrics.
+    public let versions: (rank: Int, preRank: Int?)
+
+    public init(model: any RankModel, pipeline: FeaturePipeline, preRanker: (ThreeTower, FeaturePipeline)?,
+                attributes: RankAttributes, config: RankStageConfig, versions: (Int, Int?)) throws {
+        self.model = model
+        self.pipeline = pipeline
+        self.preRanker = preRanker?.0
+        prePipeline = preRanker?.1
+        cache = preRanker.map { ItemVectorCache(model: $0.0) }
+        self.attributes = attributes
+        self.config = config
+        self.versions = versions
+        // Fusion terms of tasks the model lacks are dropped (a ranker trained without likes).
+        var formula = config.fusion
+        formula.terms = formula.terms.filter { model.tasks.contains($0.task) }
+        if formula.terms.isEmpty { formula = FusionFormula(kind: .weightedSum, terms: [FusionFormula.Term(task: model.tasks[0])]) }
+        fusion = try formula.compiled(tasks: model.tasks, scene: "default", file: "funnel rank config")
+    }
+
+    /// Pre-ranks (when more than `preRankLimit` candidates), ranks, fuses and orders `merged`;
+    /// returns the best `rankLimit` (at least `n`) with their traces and the stage timings.
+    func rank(_ merged: [MergedCandidate], context: RecallContext, n: Int, traces: inout [Int32: ItemTrace],
+              stages: inout [StageTiming]) throws -> [MergedCandidate] {
+        var candidates = merged
+        let preLimit = Swift.max(config.preRankLimit, n)
+        if let pre = preRanker, let pp = prePipeline, let cache, candidates.count > preLimit {
+            let t = DispatchTime.now().uptimeNanoseconds
+            let items = candidates.map(\.item)
+            let frame = attributes.frame(users: [Int32?](repeating: context.user, count: items.count), items: items,
+                                         timestamps: [Double](repeating: context.now, count: items.count))
+            let batch = try pp.encode(frame, labels: "\u{0}none")
+            let vectors = try cacheLock.withLock { try cache.vectors(keys: items.map { String($0) }, batch: batch) }
+            var scratch: [Float] = [], scores: [Float] = []
+            try pre.score(user: pre.userVector(batch), items: vectors, context: batch, scratch: &scratch, into: &scores)
+            let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+            for (r, k) in order.enumerated() {
+                traces[candidates[k].item, default: Self.blank].preRankScore = scores[k]
+                traces[candidates[k].item, default: Self.blank].preRankRank = r + 1
+            }
+            candidates = order.prefix(preLimit).map { candidates[$0] }
+            stages.append(StageTiming(stage: "prerank", candidatesIn: items.count, candidatesOut: candidates.count,
+                                      microseconds: Double(DispatchTime.now().uptimeNanoseconds - t) / 1_000))
+        }
+        guard !candidates.isEmpty else { return candidates }
+        let t = DispatchTime.now().uptimeNanoseconds
+        let items = candidates.map(\.item)
+        let frame = attributes.frame(users: [Int32?](repeating: context.user, count: items.count), items: items,
+                                     timestamps: [Double](repeating: context.now, count: items.count))
+        let batch = try pipeline.encode(frame, labels: "\u{0}none")
+        let p = try model.predict(batch, threads: 1)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        stages.append(StageTiming(stage: "rank", candidatesIn: items.count, candidatesOut: items.count, microseconds: Double(t1 - t) / 1_000))
+        let fused = fusion.scores(p)
+        let order = fused.indices.sorted { fused[$0] > fused[$1] || (fused[$0] == fused[$1] && $0 < $1) }
+        let keep = Swift.max(config.rankLimit, n)
+        var out: [MergedCandidate] = []
+        out.reserveCapacity(Swift.min(keep, order.count))
+        for (r, k) in order.enumerated() {
+            var trace = traces[items[k], default: Self.blank]
+            trace.taskScores = Dictionary(uniqueKeysWithValues: zip(model.tasks, p[k]))
+            trace.fusedScore = fused[k]
+            trace.rankRank = r + 1
+            traces[items[k]] = trace
+            if r < keep {
+                var c = candidates[k]
+                c.score = Float(fused[k])
+                out.append(c)
+            }
+        }
+        stages.append(StageTiming(stage: "fuse", candidatesIn: items.count, candidatesOut: out.count,
+                                  microseconds: Double(DispatchTime.now().uptimeNanoseconds - t1) / 1_000))
+        return out
+    }
+
+    static let blank = ItemTrace(recallScore: 0, recallRank: 0)
+}
+
+extension OnlineRanker {
+    /// The active ranker (and pre-ranker) of `store`, or nil when none was trained. An
+    /// unreadable artifact is logged and skipped: the funnel then orders by recall (or ranks
+    /// without pre-ranking), it does not fail.
+    public static func load(store: any Store, config: RankStageConfig, ids: (users: IdMap, items: IdMap)) -> OnlineRanker? {
+        let logger = Trainer.logger
+        do {
+            guard let a = try store.activeArtifact(name: "rank") else { return nil }
+            let (model, pipeline) = try RankModelFile.decode(a.blob, path: "artifact rank v\(a.info.version)")
+            var pre: (ThreeTower, FeaturePipeline)?
+            var preVersion: Int?
+            if let p = try store.activeArtifact(name: "prerank") {
+                do {
+                    pre = try ThreeTowerFile.decode(p.blob, path: "artifact prerank v\(p.info.version)")
+                    preVersion = p.info.version
+                } catch {
+                    logger.error("pre-ranker skipped: unreadable artifact", metadata: ["version": "\(p.info.version)", "error": "\(error)"])
+                }
+            }
+            let attributes = try RankAttributes.load(store: store, ids: ids)
+            return try OnlineRanker(model: model, pipeline: pipeline, preRanker: pre, attributes: attributes, config: config,
+                                    versions: (a.info.version, preVersion))
+        } catch {
+            logger.error("ranker skipped: unreadable artifact", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+}

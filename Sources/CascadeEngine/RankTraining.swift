@@ -1,0 +1,153 @@
+import CascadeCore
+import CascadeEval
+import CascadeRank
+import CascadeStore
+import CascadeTensor
+import Foundation
+import Logging
+
+/// Trains the funnel's ranker and pre-ranker from the store's logged impressions and publishes
+/// them as the artifacts `rank` and `prerank`.
+///
+/// Samples: one row per logged impression (the most recent `maxSamples`). Labels: `click` when
+/// the user acted positively on the item (any event type with a positive weight) within a day
+/// after the impression, `like` for a like, favorite or share, `finish` for a completion.
+/// Features: ``RankAttributes`` (ids, hour, weekday, item age, user and item attributes).
+/// Split by time: the last 10% of the samples validate (early stopping, the reported AUC).
+public enum RankTraining {
+    static let logger = Logger(label: "cascade.train")
+
+    public struct Report: Sendable {
+        public var samples: Int
+        public var tasks: [String]
+        /// Validation AUC per task.
+        public var validAUC: [String: Double]
+        public var versions: [String: Int]
+        public var seconds: Double
+    }
+
+    /// Label window after an impression, seconds.
+    public static let labelWindow: Double = 86_400
+
+    /// Impression rows with their labels, from a dense event log.
+    public static func records(log: EventLog, registry: EventTypeRegistry, maxSamples: Int) -> ImpressionRecords {
+        guard let impression = registry.code(of: .impression) else { return ImpressionRecords() }
+        let weights = registry.weightsByCode
+        let likeCodes = Set([EventType.like, .favorite, .share].compactMap { registry.code(of: $0) })
+        let finishCode = registry.code(of: .completion)
+        // Positive events by (user, item): (time, type).
+        var outcomes: [UInt64: [(Double, UInt8)]] = [:]
+        var impressions: [Int] = []
+        for e in 0..<log.count {
+            let t = log.types[e]
+            if t == impression { impressions.append(e); continue }
+            guard Int(t) < weights.count, weights[Int(t)] > 0 else { continue }
+            outcomes[UInt64(UInt32(bitPattern: log.users[e])) << 32 | UInt64(UInt32(bitPattern: log.items[e])), default: []]
+                .append((log.timestamps[e], t))
+        }
+        impressions.sort { log.timestamps[$0] != log.timestamps[$1] ? log.timestamps[$0] < log.timestamps[$1] : $0 < $1 }
+        if impressions.count > maxSamples { impressions = Array(impressions.suffix(maxSamples)) }
+        var r = ImpressionRecords()
+        for e in impressions {
+            let ts = log.timestamps[e]
+            var click = false, like = false, finish = false
+            for (t, type) in outcomes[UInt64(UInt32(bitPattern: log.users[e])) << 32 | UInt64(UInt32(bitPattern: log.items[e]))] ?? []
+            where t >= ts - 1 && t <= ts + labelWindow {
+                click = true
+                if likeCodes.contains(type) { like = true }
+                if type == finishCode { finish = true }
+            }
+            r.users.append(log.users[e])
+            r.items.append(log.items[e])
+            r.timestamps.append(ts)
+            r.positions.append(0)
+            r.clicked.append(click)
+            r.liked.append(like)
+            r.finished.append(finish)
+        }
+        return r
+    }
+
+    /// Trains on `store` and publishes; returns nil (with the reason logged) when the store has
+    /// too few impressions or `config.model` is "none".
+    public static func train(store: any Store, log: EventLog, config: RankStageConfig) throws -> Report? {
+        guard config.model.lowercased() != "none" else { return nil }
+        let start = Date()
+        let registry = try store.eventTypes()
+        let records = records(log: log, registry: registry, maxSamples: config.maxSamples)
+        guard records.count >= config.minImpressions else {
+            logger.info("ranker not trained: too few impressions", metadata: ["impressions": "\(records.count)", "needed": "\(config.minImpressions)"])
+            return nil
+        }
+        let attributes = try RankAttributes.load(store: store, ids: try store.idSnapshot())
+        // The ranker's rows: attributes joined to each impression.
+        let (trainRows, validRows) = split(records.count)
+        let frame = attributes.frame(users: records.users.map { Optional($0) }, items: records.items, timestamps: records.timestamps)
+        var labels: [String: [Bool]] = ["click": records.clicked, "like": records.liked, "finish": records.finished]
+        let tasks = config.tasks.filter { labels[$0]?[trainRows].contains(true) == true }
+        guard !tasks.isEmpty else {
+            logger.info("ranker not trained: no positive labels among the impressions")
+            return nil
+        }
+        var columns = frame.columns
+        for t in tasks { columns[t] = labels[t]!.map { $0 ? "1" : "0" } }
+        labels = [:]
+        let all = FeatureFrame(rowCount: records.count, columns: columns)
+        let trainFrame = slice(all, trainRows), validFrame = slice(all, validRows)
+        let pipeline = try FeaturePipeline(config: attributes.featureConfig(), fitOn: trainFrame)
+        let train = try pipeline.encode(trainFrame, labelColumns: tasks)
+        let valid = try pipeline.encode(validFrame, labelColumns: tasks)
+
+        var mc = RankModelConfig()
+        mc.tasks = tasks
+        mc.embeddingDim = config.embeddingDim
+        mc.hidden = config.hidden
+        mc.crossLayers = config.crossLayers
+        mc.experts = config.experts
+        mc.expertHidden = config.expertHidden
+        let model = try RankModels.make(config.model, pipeline: pipeline, config: mc)
+        var options = RankTrainingOptions()
+        options.epochs = config.epochs
+        options.patience = 1
+        options.threads = nil
+        let fit = try RankTrainer.fit(model, train: train, valid: valid.rows > 0 ? valid : nil, options: options)
+        var auc: [String: Double] = [:]
+        if valid.rows > 0 {
+            let p = try model.predict(valid, threads: nil)
+            for (j, t) in tasks.enumerated() {
+                auc[t] = try ClassificationMetrics.auc(labels: valid.labelColumn(j) ?? [], scores: p.map { $0[j] })
+            }
+        }
+        var versions: [String: Int] = [:]
+        let manifest = ["kind": "rank", "model": model.kind, "tasks": tasks.joined(separator: ","), "samples": "\(records.count)",
+                        "valid_auc": tasks.map { String(format: "%.4f", auc[$0] ?? .nan) }.joined(separator: ",")]
+        // The pre-ranker first: a ranker is never served with a pre-ranker of another training.
+        if config.preRank {
+            var tc = ThreeTowerConfig()
+            tc.embeddingDim = config.embeddingDim
+            tc.hidden = [64]
+            let student = try ThreeTower(pipeline: pipeline, config: tc)
+            var d = DistillationOptions()
+            d.epochs = Swift.max(1, config.epochs - 1)
+            d.threads = nil
+            _ = try ThreeTowerTrainer.distill(student, teacher: model, train: train, options: d)
+            versions["prerank"] = try store.putArtifact(name: "prerank", manifest: ["kind": "prerank", "rank_samples": "\(records.count)"],
+                                                        blob: try ThreeTowerFile.encode(student, pipeline: pipeline), activate: true)
+        }
+        versions["rank"] = try store.putArtifact(name: "rank", manifest: manifest,
+                                                 blob: try RankModelFile.encode(model: model, pipeline: pipeline, config: mc), activate: true)
+        logger.info("trained ranker", metadata: ["model": "\(model.kind)", "samples": "\(records.count)", "epochs": "\(fit.epochs.count)",
+                                                 "valid_auc": "\(auc)"])
+        return Report(samples: records.count, tasks: tasks, validAUC: auc, versions: versions, seconds: Date().timeIntervalSince(start))
+    }
+
+    static func slice(_ f: FeatureFrame, _ r: Range<Int>) -> FeatureFrame {
+        FeatureFrame(rowCount: r.count, columns: f.columns.mapValues { Array($0[r]) })
+    }
+
+    /// Time split of `n` rows sorted by time: 90% train, the last 10% valid.
+    static func split(_ n: Int) -> (Range<Int>, Range<Int>) {
+        let v = n >= 50 ? n / 10 : 0
+        return (0..<(n - v), (n - v)..<n)
+    }
+}

@@ -1,0 +1,119 @@
+import CascadeCore
+import CascadeEngine
+import CascadeRank
+import CascadeSim
+import CascadeStore
+import Foundation
+import Testing
+
+/// A small simulated world with logged impressions, written to a store.
+func impressionWorld(seed: UInt64 = 3) throws -> SQLiteStore {
+    var c = SimConfig(users: 150, items: 400, events: 10_000, seed: seed, authors: 30)
+    c.cities = 3
+    c.topCategories = 5
+    c.subcategoriesPerTop = 4
+    c.policy.popularPoolSize = 40
+    let store = try SQLiteStore()
+    try SimulationLoader.write(SimulatedWorld.generate(c), to: store)
+    return store
+}
+
+func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
+    var config = try FunnelConfig().restricted(to: ["itemcf", "als", "popular", "trending"])
+    config.rank.epochs = 1
+    config.rank.minImpressions = 100
+    config.rank.hidden = [32]
+    config.rank.expertHidden = [16]
+    config.rank.preRankLimit = preRankLimit
+    config.rank.rankLimit = 30
+    return config
+}
+
+@Suite struct RankStageTests {
+    @Test func trainedRankerOrdersThePageByFusedScoreWithATracePerItem() throws {
+        let store = try impressionWorld()
+        let config = try rankConfig(preRankLimit: 40)
+        let report = try Trainer.train(store: store, config: config)
+        let rank = try #require(report.rank)
+        #expect(rank.samples >= 100 && rank.tasks.first == "click")
+        #expect(report.versions["rank"] == 1 && report.versions["prerank"] == 1)
+        let rec = try Recommender.load(store: store, config: config)
+        let ranker = try #require(rec.funnel.ranker)
+        #expect(ranker.preRanker != nil)
+        let result = try rec.run(user: "u5", n: 10, store: store, now: 2e9)
+        #expect(result.recommendations.count == 10)
+        #expect(result.degraded.isEmpty)
+        let names = result.stages.map(\.stage)
+        #expect(names == ["merge", "prerank", "rank", "fuse"], "\(names)")
+        let pre = result.stages[1], ranked = result.stages[2]
+        #expect(pre.candidatesIn == result.merged && pre.candidatesOut == 40 && ranked.candidatesIn == 40)
+        var last = Double.infinity
+        for (k, r) in result.recommendations.enumerated() {
+            let t = try #require(r.trace)
+            #expect(t.rankRank == k + 1, "the page is the fused order")
+            #expect(t.recallRank >= 1 && t.preRankRank != nil)
+            let fused = try #require(t.fusedScore)
+            #expect(fused <= last)
+            last = fused
+            #expect(Set(t.taskScores?.keys.map { $0 } ?? []) == Set(ranker.model.tasks))
+            #expect(t.taskScores!.values.allSatisfy { $0 > 0 && $0 < 1 })
+            // The fused score is the configured weighted sum of the task probabilities.
+            let expected = ranker.model.tasks.reduce(0.0) { s, task in
+                s + (config.rank.fusion.terms.first { $0.task == task }?.weight ?? 0) * Double(t.taskScores![task]!)
+            }
+            #expect(abs(expected - fused) < 1e-5)
+        }
+    }
+
+    @Test func seenAndHiddenItemsStayOutAfterRanking() throws {
+        let store = try impressionWorld(seed: 4)
+        let config = try rankConfig()
+        try Trainer.train(store: store, config: config)
+        var rec = try Recommender.load(store: store, config: config)
+        let first = try rec.recommend(user: "u9", n: 10, store: store, now: 2e9)
+        let top = rec.items.external(first[0].item)
+        try store.setItemHidden(top, hidden: true)
+        try store.appendEvents([Event(user: "u9", item: rec.items.external(first[1].item), type: .click, timestamp: 2e9 - 10)])
+        rec = try Recommender.load(store: store, config: config)
+        let again = try rec.recommend(user: "u9", n: 30, store: store, now: 2e9).map { rec.items.external($0.item) }
+        #expect(!again.contains(top) && !again.contains(rec.items.external(first[1].item)))
+    }
+
+    @Test func anUnreadableRankerIsSkippedAndThePageStillServed() throws {
+        let store = try impressionWorld(seed: 5)
+        var config = try rankConfig()
+        config.rank.model = "none"
+        try Trainer.train(store: store, config: config)
+        try store.putArtifact(name: "rank", manifest: ["kind": "rank"], blob: Data("not an archive".utf8), activate: true)
+        let rec = try Recommender.load(store: store, config: try rankConfig())
+        #expect(rec.funnel.ranker == nil)
+        let result = try rec.run(user: "u5", n: 5, store: store, now: 2e9)
+        #expect(result.recommendations.count == 5)
+        #expect(!result.stages.contains { $0.stage == "rank" })
+    }
+
+    @Test func tooFewImpressionsTrainNoRanker() throws {
+        let store = try groupWorld()
+        let report = try Trainer.train(store: store)
+        #expect(report.rank == nil && report.versions["rank"] == nil)
+        #expect(try Recommender.load(store: store).funnel.ranker == nil)
+    }
+
+    @Test func impressionLabelsComeFromLaterPositivesOfTheSamePair() {
+        var log = EventLog()
+        let reg = EventTypeRegistry()
+        func add(_ u: Int32, _ i: Int32, _ t: EventType, _ ts: Double) {
+            log.users.append(u); log.items.append(i); log.types.append(reg.code(of: t)!); log.timestamps.append(ts); log.values.append(.nan)
+        }
+        add(0, 1, .impression, 100); add(0, 1, .click, 105); add(0, 1, .like, 106)
+        add(0, 2, .impression, 100)                                   // never clicked
+        add(1, 1, .impression, 100); add(1, 1, .click, 100 + 2 * 86_400)  // too late
+        add(1, 3, .impression, 200); add(1, 3, .completion, 230)
+        let r = RankTraining.records(log: log, registry: reg, maxSamples: 10)
+        #expect(r.count == 4)
+        #expect(r.clicked == [true, false, false, true])
+        #expect(r.liked == [true, false, false, false])
+        #expect(r.finished == [false, false, false, true])
+        #expect(RankTraining.records(log: log, registry: reg, maxSamples: 1).timestamps == [200], "the most recent impressions are kept")
+    }
+}
