@@ -121,6 +121,7 @@ import Testing
             }()
             var config = FunnelConfig()
             config.quotas = try config.restricted(to: ["itemcf", "als", "popular", "trending"]).quotas
+            config.rank.model = "none"
             try Trainer.train(store: store, config: config)
             #expect(api.models.reloadIfChanged())
             #expect(api.models.versions["recall/itemcf"] == 2)
@@ -137,6 +138,30 @@ import Testing
             #expect(try await page(client, "u9", n: 5).count == 5)
             try await client.execute(uri: "/metrics", method: .get, headers: headers(adminKey)) { r in
                 #expect(String(buffer: r.body).contains("cascade_stage_degraded_total{stage=\"exposure\"} 1"))
+            }
+        }
+    }
+
+    @Test func debugShowsEveryStageAndEachItemsTraceWhenARankerIsServed() async throws {
+        let api = try makeAPI(try trainedStore(ranker: true))
+        try await app(api).test(.router) { client in
+            try await client.execute(uri: "/api/recommend/u6?n=8&debug=true", method: .get, headers: headers(readKey)) { r in
+                #expect(r.status == .ok)
+                let json = try JSONSerialization.jsonObject(with: Data(String(buffer: r.body).utf8)) as! [String: Any]
+                let stages = ((json["debug"] as! [String: Any])["stages"] as! [[String: Any]]).map { $0["stage"] as! String }
+                #expect(stages.contains("rank") && stages.contains("fuse") && stages.contains("merge") && stages.contains("recall/itemcf"))
+                let items = json["items"] as! [[String: Any]]
+                #expect(items.count == 8)
+                for (k, item) in items.enumerated() {
+                    let trace = try #require(item["trace"] as? [String: Any])
+                    #expect(trace["rankRank"] as? Int == k + 1)
+                    #expect((trace["taskScores"] as? [String: Double])?["click"] != nil)
+                }
+                #expect((json["models"] as! [String: Int])["rank"] == 1)
+            }
+            // Without debug: no traces.
+            try await client.execute(uri: "/api/recommend/u6?n=3", method: .get, headers: headers(readKey)) { r in
+                #expect(!String(buffer: r.body).contains("taskScores"))
             }
         }
     }

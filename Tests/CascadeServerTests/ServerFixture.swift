@@ -10,7 +10,7 @@ import Testing
 
 /// A small simulated world, written to a fresh in-memory store and trained: every test gets its
 /// own, so tests that write (feedback, hides, retraining) do not disturb each other.
-func trainedStore(seed: UInt64 = 7) throws -> SQLiteStore {
+func trainedStore(seed: UInt64 = 7, ranker: Bool = false) throws -> SQLiteStore {
     var c = SimConfig(users: 120, items: 400, events: 6_000, seed: seed, authors: 30)
     c.cities = 3
     c.topCategories = 5
@@ -21,6 +21,10 @@ func trainedStore(seed: UInt64 = 7) throws -> SQLiteStore {
     try SimulationLoader.write(world, to: store)
     var config = FunnelConfig()
     config.quotas = try config.restricted(to: ["itemcf", "als", "popular", "trending"]).quotas
+    config.rank.model = ranker ? "dcnv2-mmoe" : "none"
+    config.rank.epochs = 1
+    config.rank.hidden = [32]
+    config.rank.expertHidden = [16]
     try Trainer.train(store: store, config: config)
     return store
 }
