@@ -78,6 +78,10 @@ struct Recommend: ParsableCommand {
                 if debug {
                     for t in result.channels { print("# channel \(t.channel): \(t.candidates) candidates in \(String(format: "%.0f", t.microseconds)) us") }
                     print("# merged \(result.merged) candidates")
+                    for st in result.stages {
+                        print("# stage \(st.stage): \(st.candidatesIn) -> \(st.candidatesOut) candidates in \(Int(st.microseconds)) us")
+                    }
+                    for d in result.degraded { print("# stage \(d) skipped (failed)") }
                 }
                 for (r, x) in recs.enumerated() {
                     print("\(r + 1)\t\(rec.items.external(x.item))\t\(String(format: "%.4f", x.score))\t\(x.channels.joined(separator: ","))")
