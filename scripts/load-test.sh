@@ -6,13 +6,19 @@ set -euo pipefail
 db=${1:?database file}; secs=${2:-30}; conns=${3:-8}; users=${4:-100000}
 cascade=${CASCADE:-.build/release/cascade}; port=${PORT:-18090}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null
-CASCADE_READ_KEY=read CASCADE_ADMIN_KEY=admin "$cascade" serve --db "$db" --port "$port" --reload-interval 0 &
+CASCADE_READ_KEY=read CASCADE_ADMIN_KEY=admin "$cascade" serve --db "$db" --port "$port" --reload-interval 0 ${SERVE_ARGS:-} &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
 # Warm-up, then the measured run.
 USERS=$users wrk -t2 -c"$conns" -d5s -s scripts/wrk-recommend.lua "http://127.0.0.1:$port" >/dev/null
-USERS=$users wrk -t2 -c"$conns" -d"${secs}s" --latency -s scripts/wrk-recommend.lua "http://127.0.0.1:$port" | grep '^requests='
+cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+before=$(cpu)
+out=$(USERS=$users wrk -t2 -c"$conns" -d"${secs}s" --latency -s scripts/wrk-recommend.lua "http://127.0.0.1:$port" | grep '^requests=')
+after=$(cpu)
+reqs=$(echo "$out" | sed -E 's/^requests=([0-9]+).*/\1/')
+# Server CPU per request (user + system), the figure that bounds throughput whatever else runs.
+echo "$out server_cpu_ms_per_request=$(awk -v a="$after" -v b="$before" -v r="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", (a - b) * 1000 / hz / r }')"
 curl -s -H "Authorization: Bearer admin" "http://127.0.0.1:$port/metrics" | awk '
   /^cascade_stage_duration_seconds_sum/ { match($0, /stage="[^"]*"/); s = substr($0, RSTART+7, RLENGTH-8); sum[s] = $2 }
   /^cascade_stage_duration_seconds_count/ { match($0, /stage="[^"]*"/); s = substr($0, RSTART+7, RLENGTH-8); cnt[s] = $2 }

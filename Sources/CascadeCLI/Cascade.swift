@@ -83,6 +83,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Epochs of the ranker.")
     var rankEpochs: Int = FunnelConfig().rank.epochs
 
+    @Option(help: "Embedding size of the ranker and pre-ranker (the ranker's cost grows with its square).")
+    var rankDim: Int = FunnelConfig().rank.embeddingDim
+
     @Option(help: "Item-CF: neighbours kept per item.")
     var neighbours: Int = ItemCF.Parameters().neighbours
 
@@ -178,6 +181,8 @@ struct ModelOptions: ParsableArguments {
                 throw CascadeError.invalid("--rank: unknown model '\(rank)'; models: \(RankModels.names.joined(separator: ", ")), none")
             }
             guard rankEpochs >= 1 else { throw CascadeError.invalid("--rank-epochs must be >= 1") }
+            guard (1...256).contains(rankDim) else { throw CascadeError.invalid("--rank-dim must be in 1...256") }
+            c.rank.embeddingDim = rankDim
             c.rank.model = rank.lowercased()
             c.rank.epochs = rankEpochs
             return apply(c)

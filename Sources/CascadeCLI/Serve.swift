@@ -34,9 +34,16 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest request body, bytes.")
     var maxBody = 1 << 20
 
+    @Flag(inversion: .prefixedNo, help: "Run one request's recall channels concurrently (off: each request's channels in turn, better under load).")
+    var parallelRecall = false
+
+    @Option(help: "Diversity re-rank of every page: none, dpp or mmr (over the ALS, two-tower or LightGCN item vectors).")
+    var rerank = "none"
+
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535, got \(port)") }
         guard reloadInterval >= 0, reloadInterval.isFinite else { throw ValidationError("--reload-interval must be >= 0") }
+        guard RerankConfig.Mode(rawValue: rerank) != nil else { throw ValidationError("--rerank must be none, dpp or mmr, got \(rerank)") }
         guard maxN >= 1, maxBatch >= 1, maxBody >= 1024 else { throw ValidationError("--max-n and --max-batch must be >= 1, --max-body >= 1024") }
     }
 
@@ -50,6 +57,8 @@ struct Serve: ParsableCommand {
             config.maxN = maxN
             config.maxBatch = maxBatch
             config.maxBodyBytes = maxBody
+            config.funnel.rerank.mode = RerankConfig.Mode(rawValue: rerank) ?? .none
+            config.funnel.parallelRecall = parallelRecall
             let api = try CascadeAPI(store: try store.open(), config: config)
             if !config.authEnabled { note("warning: no CASCADE_READ_KEY or CASCADE_ADMIN_KEY set: the API is open to anyone who can reach it") }
             note("serving \(store.db) on http://\(host):\(port) (models: \(api.models.versions.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }.joined(separator: ", ")))")

@@ -76,7 +76,7 @@ public struct Funnel: Sendable {
             let list = plan[k].1.recall(context, quota: plan[k].0.quota, filter: filter)
             slots.set(k, (list, Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000))
         }
-        if plan.count > 1 { Parallel.forEach(chunks: plan.count, work) } else if plan.count == 1 { work(0) }
+        if plan.count > 1 && config.parallelRecall { Parallel.forEach(chunks: plan.count, work) } else { for k in plan.indices { work(k) } }
         let results = slots.values
         var t = DispatchTime.now().uptimeNanoseconds
         var merged = merger.merge(zip(plan, results).map { ($0.0.0, $0.1.0) }, limit: max(n, config.mergeLimit))

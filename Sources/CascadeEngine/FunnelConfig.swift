@@ -32,6 +32,10 @@ public struct FunnelConfig: Sendable, Equatable {
     public var historyLength = 500
     /// Candidates kept after the merge (the recall budget handed to later stages).
     public var mergeLimit = 1_000
+    /// Run the recall channels of one request concurrently. Best for a single request at a time
+    /// (batch jobs, the CLI); a server under load keeps both cores busy with whole requests and
+    /// does better running each request's channels in turn.
+    public var parallelRecall = true
     /// How channel lists combine (see ``RecallMerger``).
     public var mergeMode: RecallMerger.Mode = .max
 

@@ -17,7 +17,9 @@ public struct RankStageConfig: Sendable, Equatable {
     /// The most recent impressions used for training.
     public var maxSamples = 300_000
     public var epochs = 3
-    public var embeddingDim = 16
+    /// 8 rather than 16: the same validation AUC on the simulated worlds (click 0.6958 vs
+    /// 0.6951 on the quickstart world) at about half the serving cost.
+    public var embeddingDim = 8
     public var hidden = [128, 64]
     public var crossLayers = 2
     public var experts = 4
@@ -72,6 +74,11 @@ public final class OnlineRanker: @unchecked Sendable {
     public let config: RankStageConfig
     /// Versions served, for traces and metrics.
     public let versions: (rank: Int, preRank: Int?)
+    /// Item-tower vectors of every catalogue item [items, vectorDim], computed at load so a
+    /// request's pre-rank is one user-tower pass and a dot product per candidate. (The cross
+    /// tower reads only request-level context here, the same for every candidate, so it does
+    /// not change the order and is left out.)
+    let itemVectors: [Float]?
 
     public init(model: any RankModel, pipeline: FeaturePipeline, preRanker: (ThreeTower, FeaturePipeline)?,
                 attributes: RankAttributes, config: RankStageConfig, versions: (Int, Int?)) throws {
@@ -83,6 +90,11 @@ public final class OnlineRanker: @unchecked Sendable {
         self.attributes = attributes
         self.config = config
         self.versions = versions
+        if let (pre, pp) = preRanker, let count = attributes.itemColumns.values.first?.count {
+            itemVectors = try Self.allItemVectors(pre, pp, attributes: attributes, count: count)
+        } else {
+            itemVectors = nil
+        }
         // Fusion terms of tasks the model lacks are dropped (a ranker trained without likes).
         var formula = config.fusion
         formula.terms = formula.terms.filter { model.tasks.contains($0.task) }
@@ -99,12 +111,27 @@ public final class OnlineRanker: @unchecked Sendable {
         if let pre = preRanker, let pp = prePipeline, let cache, candidates.count > preLimit {
             let t = DispatchTime.now().uptimeNanoseconds
             let items = candidates.map(\.item)
-            let frame = attributes.frame(users: [Int32?](repeating: context.user, count: items.count), items: items,
-                                         timestamps: [Double](repeating: context.now, count: items.count))
-            let batch = try pp.encode(frame, labels: "\u{0}none")
-            let vectors = try cacheLock.withLock { try cache.vectors(keys: items.map { String($0) }, batch: batch) }
-            var scratch: [Float] = [], scores: [Float] = []
-            try pre.score(user: pre.userVector(batch), items: vectors, context: batch, scratch: &scratch, into: &scores)
+            var scores: [Float]
+            if let all = itemVectors {
+                let one = try pp.encode(attributes.frame(users: [context.user], items: [items[0]], timestamps: [context.now]), labels: "\u{0}none")
+                let u = pre.userVector(one)
+                let d = u.count
+                scores = items.map { i in
+                    let o = Int(i) * d
+                    guard o + d <= all.count else { return -.infinity }
+                    var s: Float = 0
+                    for k in 0..<d { s += u[k] * all[o + k] }
+                    return s
+                }
+            } else {
+                let frame = attributes.frame(users: [Int32?](repeating: context.user, count: items.count), items: items,
+                                             timestamps: [Double](repeating: context.now, count: items.count))
+                let batch = try pp.encode(frame, labels: "\u{0}none")
+                let vectors = try cacheLock.withLock { try cache.vectors(keys: items.map { String($0) }, batch: batch) }
+                var scratch: [Float] = []
+                scores = []
+                try pre.score(user: pre.userVector(batch), items: vectors, context: batch, scratch: &scratch, into: &scores)
+            }
             let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
             for (r, k) in order.enumerated() {
                 traces[candidates[k].item, default: Self.blank].preRankScore = scores[k]
@@ -146,6 +173,26 @@ public final class OnlineRanker: @unchecked Sendable {
     }
 
     static let blank = ItemTrace(recallScore: 0, recallRank: 0)
+
+    /// The item tower over the whole catalogue, in chunks (at load; the publish-time features
+    /// use the load time).
+    static func allItemVectors(_ pre: ThreeTower, _ pp: FeaturePipeline, attributes: RankAttributes, count: Int) throws -> [Float] {
+        let d = pre.config.vectorDim, now = Date().timeIntervalSince1970
+        var out = [Float](repeating: 0, count: count * d)
+        var start = 0
+        while start < count {
+            let end = Swift.min(count, start + 20_000)
+            let items = (start..<end).map { Int32($0) }
+            let frame = attributes.frame(users: [Int32?](repeating: nil, count: items.count), items: items,
+                                         timestamps: [Double](repeating: now, count: items.count))
+            let v = pre.itemVectors(try pp.encode(frame, labels: "\u{0}none"))
+            out.withUnsafeMutableBufferPointer { o in
+                (o.baseAddress! + start * d).update(from: v.base, count: items.count * d)
+            }
+            start = end
+        }
+        return out
+    }
 }
 
 extension OnlineRanker {
