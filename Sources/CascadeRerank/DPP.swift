@@ -22,10 +22,17 @@ public enum DPP {
         let k = Swift.min(k, n)
         guard k > 0 else { return [] }
         let q = items.map { Foundation.exp(Double(theta * $0.score)) }
-        func kernel(_ i: Int, _ j: Int) -> Double {
-            let s = Double(Similarity.dot(items[i].vector, items[j].vector)) + (i == j ? Double(epsilon) : 0)
-            return q[i] * s * q[j]
+        // The kernel L_ij = q_i (S_ij + eps [i = j]) q_j, computed once (the sliding window
+        // reads each entry many times). O(n^2 d).
+        var lmat = [Double](repeating: 0, count: n * n)
+        for i in 0..<n {
+            for j in i..<n {
+                let s = Double(Similarity.dot(items[i].vector, items[j].vector)) + (i == j ? Double(epsilon) : 0)
+                lmat[i * n + j] = q[i] * s * q[j]
+                lmat[j * n + i] = lmat[i * n + j]
+            }
         }
+        func kernel(_ i: Int, _ j: Int) -> Double { lmat[i * n + j] }
         var chosen: [Int] = []
         var taken = [Bool](repeating: false, count: n)
         var c = [[Double]](repeating: [], count: n)  // Cholesky rows per candidate
@@ -55,7 +62,7 @@ public enum DPP {
                 // Sliding window: gains count only the last w - 1 picks, so the factorization is
                 // rebuilt over them in pick order (each pick's row against the earlier ones).
                 let recent = Array(chosen.suffix(w - 1))
-                for i in 0..<n { c[i] = []; d2[i] = kernel(i, i) }
+                for i in 0..<n { c[i].removeAll(keepingCapacity: true); d2[i] = kernel(i, i) }
                 var absorbed = Set<Int>()
                 for j in recent {
                     absorbed.insert(j)
