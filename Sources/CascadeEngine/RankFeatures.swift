@@ -58,6 +58,20 @@ public struct RankAttributes: Sendable {
         return FeatureConfig(label: nil, features: f)
     }
 
+    /// Columns that depend on both the item and the request time (encoded per candidate).
+    public static let perCandidateColumns: Set<String> = ["item_age_hours"]
+
+    /// The per-candidate columns of `items` at time `now`.
+    public func perCandidateFrame(items: [Int32], now: Double) -> FeatureFrame {
+        var c: [String: [String]] = [:]
+        if let pub = itemPublishedAt {
+            c["item_age_hours"] = items.map { i in
+                Int(i) < pub.count && pub[Int(i)].isFinite ? String(Swift.max(0, (now - pub[Int(i)]) / 3_600)) : ""
+            }
+        }
+        return FeatureFrame(rowCount: items.count, columns: c)
+    }
+
     /// Feature rows for (user, item, time) triples: what training encodes from logged
     /// impressions and serving from one request's candidates.
     public func frame(users: [Int32?], items: [Int32], timestamps: [Double]) -> FeatureFrame {

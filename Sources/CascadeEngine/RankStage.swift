@@ -79,6 +79,8 @@ public final class OnlineRanker: @unchecked Sendable {
     /// tower reads only request-level context here, the same for every candidate, so it does
     /// not change the order and is left out.)
     let itemVectors: [Float]?
+    /// Item-side fields encoded once per item (nil: the full encode per request).
+    let encoder: RequestEncoder?
 
     public init(model: any RankModel, pipeline: FeaturePipeline, preRanker: (ThreeTower, FeaturePipeline)?,
                 attributes: RankAttributes, config: RankStageConfig, versions: (Int, Int?)) throws {
@@ -90,7 +92,12 @@ public final class OnlineRanker: @unchecked Sendable {
         self.attributes = attributes
         self.config = config
         self.versions = versions
-        if let (pre, pp) = preRanker, let count = attributes.itemColumns.values.first?.count {
+        let count = attributes.itemColumns.values.first?.count ?? 0
+        encoder = try RequestEncoder(pipeline: pipeline, items: attributes.frame(
+            users: [Int32?](repeating: nil, count: count), items: (0..<count).map { Int32($0) },
+            timestamps: [Double](repeating: Date().timeIntervalSince1970, count: count)),
+            perCandidateColumns: RankAttributes.perCandidateColumns)
+        if let (pre, pp) = preRanker, count > 0 {
             itemVectors = try Self.allItemVectors(pre, pp, attributes: attributes, count: count)
         } else {
             itemVectors = nil
@@ -144,12 +151,12 @@ public final class OnlineRanker: @unchecked Sendable {
         guard !candidates.isEmpty else { return candidates }
         let t = DispatchTime.now().uptimeNanoseconds
         let items = candidates.map(\.item)
-        let frame = attributes.frame(users: [Int32?](repeating: context.user, count: items.count), items: items,
-                                     timestamps: [Double](repeating: context.now, count: items.count))
-        let batch = try pipeline.encode(frame, labels: "\u{0}none")
+        let batch = try encode(user: context.user, items: items, now: context.now)
+        let tf = DispatchTime.now().uptimeNanoseconds
+        stages.append(StageTiming(stage: "features", candidatesIn: items.count, candidatesOut: items.count, microseconds: Double(tf - t) / 1_000))
         let p = try model.predict(batch, threads: 1)
         let t1 = DispatchTime.now().uptimeNanoseconds
-        stages.append(StageTiming(stage: "rank", candidatesIn: items.count, candidatesOut: items.count, microseconds: Double(t1 - t) / 1_000))
+        stages.append(StageTiming(stage: "rank", candidatesIn: items.count, candidatesOut: items.count, microseconds: Double(t1 - tf) / 1_000))
         let fused = fusion.scores(p)
         let order = fused.indices.sorted { fused[$0] > fused[$1] || (fused[$0] == fused[$1] && $0 < $1) }
         let keep = Swift.max(config.rankLimit, n)
@@ -173,6 +180,18 @@ public final class OnlineRanker: @unchecked Sendable {
     }
 
     static let blank = ItemTrace(recallScore: 0, recallRank: 0)
+
+    /// The ranker's input rows for one request: through the per-item table when available,
+    /// else the full encode of the frame (the reference the table path is tested against).
+    func encode(user: Int32?, items: [Int32], now: Double) throws -> EncodedBatch {
+        if let encoder, items.allSatisfy({ $0 >= 0 && Int($0) < encoder.itemCount }) {
+            return try encoder.encode(request: attributes.frame(users: [user], items: [items[0]], timestamps: [now]), items: items,
+                                      perCandidate: attributes.perCandidateFrame(items: items, now: now))
+        }
+        let frame = attributes.frame(users: [Int32?](repeating: user, count: items.count), items: items,
+                                     timestamps: [Double](repeating: now, count: items.count))
+        return try pipeline.encode(frame, labels: "\u{0}none")
+    }
 
     /// The item tower over the whole catalogue, in chunks (at load; the publish-time features
     /// use the load time).

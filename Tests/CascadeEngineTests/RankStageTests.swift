@@ -44,8 +44,8 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
         #expect(result.recommendations.count == 10)
         #expect(result.degraded.isEmpty)
         let names = result.stages.map(\.stage)
-        #expect(names == ["merge", "prerank", "rank", "fuse"], "\(names)")
-        let pre = result.stages[1], ranked = result.stages[2]
+        #expect(names == ["merge", "prerank", "features", "rank", "fuse"], "\(names)")
+        let pre = result.stages[1], ranked = result.stages[3]
         #expect(pre.candidatesIn == result.merged && pre.candidatesOut == 40 && ranked.candidatesIn == 40)
         var last = Double.infinity
         for (k, r) in result.recommendations.enumerated() {
