@@ -11,10 +11,10 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
 # Warm-up, then the measured run.
-USERS=$users wrk -t2 -c"$conns" -d5s -s scripts/wrk-recommend.lua "http://127.0.0.1:$port" >/dev/null
+USERS=$users wrk -t"${THREADS:-2}" -c"$conns" -d5s -s scripts/wrk-recommend.lua "http://127.0.0.1:$port" >/dev/null
 cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 before=$(cpu)
-out=$(USERS=$users wrk -t2 -c"$conns" -d"${secs}s" --latency -s scripts/wrk-recommend.lua "http://127.0.0.1:$port" | grep '^requests=')
+out=$(USERS=$users wrk -t"${THREADS:-2}" -c"$conns" -d"${secs}s" --latency -s scripts/wrk-recommend.lua "http://127.0.0.1:$port" | grep '^requests=')
 after=$(cpu)
 reqs=$(echo "$out" | sed -E 's/^requests=([0-9]+).*/\1/')
 # Server CPU per request (user + system), the figure that bounds throughput whatever else runs.
