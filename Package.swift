@@ -62,7 +62,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "CascadeCLI", dependencies: [
-            "CascadeEngine", "CascadeServer", "CascadeTensor", "CascadeANN", "CascadeRank", "CascadeImport", "CascadeEval", "CascadeExperiment",
+            "CascadeEngine", "CascadeServer", "CascadeTensor", "CascadeANN", "CascadeRank", "CascadeRerank", "CascadeImport", "CascadeEval", "CascadeExperiment",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "CascadeExperimentTests", dependencies: ["CascadeExperiment"]),
         .testTarget(name: "CascadeRerankTests", dependencies: ["CascadeRerank"]),
         .testTarget(name: "CascadeRankTests", dependencies: ["CascadeRank", "CascadeTensor"]),
-        .testTarget(name: "CascadeEngineTests", dependencies: ["CascadeEngine"]),
+        .testTarget(name: "CascadeEngineTests", dependencies: ["CascadeEngine", "CascadeRank", "CascadeRerank", "CascadeSim"]),
         .testTarget(name: "CascadeServerTests", dependencies: [
             "CascadeServer", "CascadeEngine", "CascadeStore", "CascadeSim",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

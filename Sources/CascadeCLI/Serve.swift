@@ -1,5 +1,6 @@
 import ArgumentParser
 import CascadeEngine
+import CascadeRerank
 import CascadeServer
 import Foundation
 import Hummingbird
@@ -40,7 +41,23 @@ struct Serve: ParsableCommand {
     @Option(help: "Diversity re-rank of every page: none, dpp or mmr (over the ALS, two-tower or LightGCN item vectors).")
     var rerank = "none"
 
+    @Option(help: "Re-rank rule: at most this many items of one category in any --rule-window consecutive positions (off when absent).")
+    var maxPerCategory: Int?
+
+    @Option(help: "Re-rank rule: at most this many items of one author in any --rule-window consecutive positions.")
+    var maxPerAuthor: Int?
+
+    @Option(help: "Window of the re-rank rules, positions.")
+    var ruleWindow = 5
+
+    @Option(help: "Exploration: sample each page from the scores at this temperature instead of sorting (off when absent).")
+    var exploreTemperature: Float?
+
     func validate() throws {
+        guard (maxPerCategory ?? 1) >= 1, (maxPerAuthor ?? 1) >= 1, ruleWindow >= 1 else {
+            throw ValidationError("--max-per-category, --max-per-author and --rule-window must be >= 1")
+        }
+        guard (exploreTemperature ?? 0) >= 0, (exploreTemperature ?? 0).isFinite else { throw ValidationError("--explore-temperature must be >= 0") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535, got \(port)") }
         guard reloadInterval >= 0, reloadInterval.isFinite else { throw ValidationError("--reload-interval must be >= 0") }
         guard RerankConfig.Mode(rawValue: rerank) != nil else { throw ValidationError("--rerank must be none, dpp or mmr, got \(rerank)") }
@@ -59,6 +76,14 @@ struct Serve: ParsableCommand {
             config.maxBodyBytes = maxBody
             config.funnel.rerank.mode = RerankConfig.Mode(rawValue: rerank) ?? .none
             config.funnel.parallelRecall = parallelRecall
+            if maxPerCategory != nil || maxPerAuthor != nil {
+                var rules = DiversityRules()
+                rules.window = ruleWindow
+                rules.maxPerCategory = maxPerCategory ?? Int.max
+                rules.maxPerAuthor = maxPerAuthor ?? Int.max
+                config.funnel.rerank.rules = rules
+            }
+            config.funnel.rerank.explorationTemperature = exploreTemperature
             let api = try CascadeAPI(store: try store.open(), config: config)
             if !config.authEnabled { note("warning: no CASCADE_READ_KEY or CASCADE_ADMIN_KEY set: the API is open to anyone who can reach it") }
             note("serving \(store.db) on http://\(host):\(port) (models: \(api.models.versions.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }.joined(separator: ", ")))")

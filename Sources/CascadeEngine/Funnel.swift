@@ -50,9 +50,13 @@ public struct Funnel: Sendable {
     let rerankVectors: (dim: Int, vectors: [Float])?
     /// The ranking stages (nil: recall order).
     public let ranker: OnlineRanker?
+    /// Item categories and authors, for the re-rank rules (nil: rules are not applied).
+    public let catalog: ItemCatalog?
 
-    public init(channels: [any RecallChannel], config: FunnelConfig, itemCount: Int, ranker: OnlineRanker? = nil) {
+    public init(channels: [any RecallChannel], config: FunnelConfig, itemCount: Int, ranker: OnlineRanker? = nil,
+                catalog: ItemCatalog? = nil) {
         self.ranker = ranker
+        self.catalog = catalog
         self.channels = channels
         self.config = config
         self.itemCount = itemCount
@@ -96,8 +100,8 @@ public struct Funnel: Sendable {
         }
         t = DispatchTime.now().uptimeNanoseconds
         let before = merged.count
-        merged = rerank(merged, n: n)
-        if config.rerank.mode != .none {
+        merged = rerank(merged, n: n, seed: UInt64(bitPattern: Int64(context.user ?? -1)) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(max(0, context.now / 3_600)))
+        if config.rerank.mode != .none || config.rerank.rules != nil || config.rerank.explorationTemperature != nil {
             stages.append(StageTiming(stage: "rerank", candidatesIn: before, candidatesOut: merged.count,
                                       microseconds: Double(DispatchTime.now().uptimeNanoseconds - t) / 1_000))
         }

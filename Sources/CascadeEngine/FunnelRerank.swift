@@ -17,6 +17,13 @@ public struct RerankConfig: Sendable, Equatable {
     public var pool = 100
     /// Channel whose item vectors define similarity, in order of preference.
     public var vectorChannels = ["twotower", "als", "lightgcn"]
+    /// Business rules applied after DPP/MMR (nil: none): at most k items of one category or
+    /// author in any window of w, spacing of near-duplicates, pinned (operator) slots.
+    public var rules: DiversityRules?
+    /// Exploration: the page is sampled from the scores at this temperature (Plackett-Luce)
+    /// instead of sorted, before the rules (nil: off). Seeded per user and hour, so a page is
+    /// stable within the hour.
+    public var explorationTemperature: Float?
     public init() {}
 }
 
@@ -42,7 +49,36 @@ extension Funnel {
 
     /// Re-orders the head of `merged` for diversity; returns it unchanged when re-ranking is off
     /// or no vector channel is loaded.
-    func rerank(_ merged: [MergedCandidate], n: Int) -> [MergedCandidate] {
+    func rerank(_ merged: [MergedCandidate], n: Int, seed: UInt64 = 0) -> [MergedCandidate] {
+        let r = config.rerank
+        guard n > 1 else { return merged }
+        var out = diversify(merged, n: n)
+        guard r.rules != nil || r.explorationTemperature != nil, let catalog else { return out }
+        let head = Array(out.prefix(Swift.max(r.pool, n)))
+        let top = head.first?.score ?? 1
+        var items = head.map { m -> RerankItem in
+            let i = Int(m.item)
+            let v: [Float]
+            if let (d, vectors) = rerankVectors, i >= 0, (i + 1) * d <= vectors.count { v = Array(vectors[(i * d)..<((i + 1) * d)]) } else { v = [] }
+            return RerankItem(id: m.item, score: top > 0 ? m.score / top : m.score, vector: v,
+                              category: i < catalog.category.count ? catalog.category[i] : -1,
+                              author: i < catalog.author.count ? catalog.author[i] : -1)
+        }
+        do {
+            if let t = r.explorationTemperature { items = try ExplorationSampling.sample(items, k: items.count, temperature: t, seed: seed) }
+            if let rules = r.rules { items = try rules.apply(items, k: Swift.min(n, items.count)).items }
+        } catch {
+            return out  // rules that cannot run leave the order as it was
+        }
+        let byItem = Dictionary(head.map { ($0.item, $0) }, uniquingKeysWith: { a, _ in a })
+        let page = items.compactMap { byItem[$0.id] }
+        let used = Set(page.map(\.item))
+        out = page + out.filter { !used.contains($0.item) }
+        return out
+    }
+
+    /// DPP or MMR over the head (unchanged when off or no vector channel is loaded).
+    func diversify(_ merged: [MergedCandidate], n: Int) -> [MergedCandidate] {
         let r = config.rerank
         guard r.mode != .none, n > 1, let (d, vectors) = rerankVectors else { return merged }
         let head = Array(merged.prefix(Swift.max(r.pool, n)))

@@ -12,6 +12,7 @@ extension Recommender {
 
     /// A funnel over this recommender's trained channels with another configuration.
     public func funnel(with config: FunnelConfig) -> Funnel {
-        Funnel(channels: funnel.channels, config: config, itemCount: funnel.itemCount, ranker: funnel.ranker)
+        Funnel(channels: funnel.channels, config: config, itemCount: funnel.itemCount, ranker: funnel.ranker,
+               catalog: funnel.catalog)
     }
 }
