@@ -83,15 +83,19 @@ public final class CascadeAPI: Sendable {
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// The request body decoded as JSON, refusing bodies over the limit.
-    func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+    /// The request body, refusing bodies over the limit and empty ones.
+    func bodyData(_ request: Request, expecting what: String = "a JSON document") async throws -> Data {
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: config.maxBodyBytes) } catch is NIOTooManyBytesError {
             throw APIError.tooLarge("request body is larger than \(config.maxBodyBytes) bytes")
         }
-        guard buffer.readableBytes > 0 else { throw APIError.badRequest("empty body: a JSON document is expected") }
-        let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
-        return try JSONDecoder().decode(T.self, from: Data(bytes))
+        guard buffer.readableBytes > 0 else { throw APIError.badRequest("empty body: \(what) is expected") }
+        return Data(buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? [])
+    }
+
+    /// The request body decoded as JSON.
+    func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+        try JSONDecoder().decode(T.self, from: try await bodyData(request))
     }
 
     /// A path parameter, percent-decoded.

@@ -2,7 +2,6 @@ import CascadeCore
 import Foundation
 import CascadeExperiment
 import Hummingbird
-import NIOCore
 
 extension CascadeAPI {
     func addSystemRoutes(_ router: Router<BasicRequestContext>) {
@@ -18,12 +17,7 @@ extension CascadeAPI {
             return try self.json(c)
         }
         router.put("/api/experiments") { request, _ in
-            let buffer: ByteBuffer
-            do { buffer = try await request.body.collect(upTo: self.config.maxBodyBytes) } catch is NIOTooManyBytesError {
-                throw APIError.tooLarge("request body is larger than \(self.config.maxBodyBytes) bytes")
-            }
-            guard buffer.readableBytes > 0 else { throw APIError.badRequest("empty body: an experiment config (JSON) is expected") }
-            let data = Data(buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? [])
+            let data = try await self.bodyData(request, expecting: "an experiment config (JSON)")
             return try self.json(try self.models.putExperiments(data))
         }
         router.get("/metrics") { _, _ in
