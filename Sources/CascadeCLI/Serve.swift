@@ -35,6 +35,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest request body, bytes.")
     var maxBody = 1 << 20
 
+    @Flag(inversion: .prefixedNo, help: "Serve the trained ranker and pre-ranker (off: pages in merged recall order).")
+    var rank = true
+
     @Flag(inversion: .prefixedNo, help: "Run one request's recall channels concurrently (off: each request's channels in turn, better under load).")
     var parallelRecall = false
 
@@ -76,6 +79,7 @@ struct Serve: ParsableCommand {
             config.maxBodyBytes = maxBody
             config.funnel.rerank.mode = RerankConfig.Mode(rawValue: rerank) ?? .none
             config.funnel.parallelRecall = parallelRecall
+            if !rank { config.funnel.rank.model = "none" }
             if maxPerCategory != nil || maxPerAuthor != nil {
                 var rules = DiversityRules()
                 rules.window = ruleWindow

@@ -1,4 +1,5 @@
 import CascadeCore
+import CascadeStore
 import CascadeExperiment
 import CascadeRecall
 import CascadeSim
@@ -103,13 +104,32 @@ public enum ABSimulation {
 
         let userIds = world.userIdMap(), itemIds = world.itemIdMap()
         let catalog = ItemCatalog(items: world.items, ids: itemIds)
+        // A ranker is trained (from the world's logged impressions, through a store as
+        // `cascade train` does) when an arm sets a rank or fusion key.
+        var ranker: OnlineRanker?
+        let arms = experiments.layers.flatMap(\.experiments).flatMap(\.arms)
+        if arms.contains(where: { $0.overrides.keys.contains { $0.hasPrefix("rank.") || $0.hasPrefix("fusion.") } }) {
+            progress?("ranker")
+            var rc = base.rank
+            if rc.model.lowercased() == "none" { rc.model = RankStageConfig().model }
+            let store = try SQLiteStore()
+            try SimulationLoader.write(world, to: store)
+            _ = try RankTraining.train(store: store, log: world.log, config: rc)
+            let ids = try store.idSnapshot()
+            guard ids.users.ids == userIds.ids, ids.items.ids == itemIds.ids else {
+                throw CascadeError.invalid("A/B simulation: store ids differ from the world's")
+            }
+            ranker = OnlineRanker.load(store: store, config: rc, ids: ids)
+            if ranker == nil { throw CascadeError.invalid("A/B simulation: the arms use the ranker but too few impressions trained one") }
+        }
         let locations = world.users.map(\.location)
         var recommenders: [String: Recommender] = [:]
         func recommender(_ overrides: [String: String]) throws -> Recommender {
             let key = overrides.keys.sorted().map { "\($0)=\(overrides[$0]!)" }.joined(separator: "\u{1F}")
             if let r = recommenders[key] { return r }
             let config = try base.applying(overrides)
-            let r = Recommender(funnel: Funnel(channels: trained.channels, config: config, itemCount: world.items.count),
+            let r = Recommender(funnel: Funnel(channels: trained.channels, config: config, itemCount: world.items.count,
+                                               ranker: ranker, catalog: catalog),
                                 users: userIds, items: itemIds, catalog: catalog, registry: world.registry, userLocations: locations)
             recommenders[key] = r
             return r

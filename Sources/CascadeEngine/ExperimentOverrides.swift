@@ -1,4 +1,5 @@
 import CascadeCore
+import CascadeRank
 import CascadeExperiment
 import CascadeRecall
 import Foundation
@@ -63,6 +64,23 @@ extension FunnelConfig {
         Override(pattern: "rerank.pool") { c, key, _, value throws(CascadeError) in c.rerank.pool = try int(value, key: key, in: 1...100_000) },
         Override(pattern: "mergeLimit") { c, key, _, value throws(CascadeError) in c.mergeLimit = try int(value, key: key, in: 1...1_000_000) },
         Override(pattern: "historyLength") { c, key, _, value throws(CascadeError) in c.historyLength = try int(value, key: key, in: 0...100_000) },
+        Override(pattern: "rank.enabled") { c, key, _, value throws(CascadeError) in
+            switch value.lowercased() {
+            case "true", "1", "yes": if c.rank.model.lowercased() == "none" { c.rank.model = RankStageConfig().model }
+            case "false", "0", "no": c.rank.model = "none"
+            default: throw .invalid("override \(key)=\(value): must be true or false")
+            }
+        },
+        Override(pattern: "rank.preRankLimit") { c, key, _, value throws(CascadeError) in c.rank.preRankLimit = try int(value, key: key, in: 1...1_000_000) },
+        Override(pattern: "rank.rankLimit") { c, key, _, value throws(CascadeError) in c.rank.rankLimit = try int(value, key: key, in: 1...1_000_000) },
+        Override(pattern: "fusion.<task>") { c, key, name, value throws(CascadeError) in
+            let w = try float(value, key: key) { $0 >= 0 }
+            guard let task = name, ["click", "like", "finish"].contains(task) else {
+                throw .invalid("override \(key)=\(value): fusion weights are fusion.click, fusion.like or fusion.finish")
+            }
+            if let i = c.rank.fusion.terms.firstIndex(where: { $0.task == task }) { c.rank.fusion.terms[i].weight = Double(w) }
+            else { c.rank.fusion.terms.append(FusionFormula.Term(task: task, weight: Double(w))) }
+        },
     ]
 
     /// The override keys experiments may set, as patterns (`quota.<channel>`): pass them to

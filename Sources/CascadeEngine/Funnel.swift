@@ -1,4 +1,5 @@
 import CascadeCore
+import CascadeRank
 import CascadeRecall
 import Foundation
 
@@ -52,11 +53,14 @@ public struct Funnel: Sendable {
     public let ranker: OnlineRanker?
     /// Item categories and authors, for the re-rank rules (nil: rules are not applied).
     public let catalog: ItemCatalog?
+    /// This configuration's fusion formula compiled for the ranker's tasks.
+    let fusion: ScoreFusion?
 
     public init(channels: [any RecallChannel], config: FunnelConfig, itemCount: Int, ranker: OnlineRanker? = nil,
                 catalog: ItemCatalog? = nil) {
         self.ranker = ranker
         self.catalog = catalog
+        fusion = ranker.flatMap { try? $0.compiledFusion(config.rank.fusion) }
         self.channels = channels
         self.config = config
         self.itemCount = itemCount
@@ -90,9 +94,10 @@ public struct Funnel: Sendable {
         var traces: [Int32: ItemTrace] = [:]
         for (r, m) in merged.enumerated() { traces[m.item] = ItemTrace(recallScore: m.score, recallRank: r + 1) }
         var degraded: [String] = []
-        if let ranker, n > 0 {
+        if let ranker, let fusion, n > 0, config.rank.model.lowercased() != "none" {
             do {
-                merged = try ranker.rank(merged, context: context, n: n, traces: &traces, stages: &stages)
+                merged = try ranker.rank(merged, context: context, n: n, stage: config.rank, fusion: fusion,
+                                         traces: &traces, stages: &stages)
             } catch {
                 degraded.append("rank")
                 Trainer.logger.warning("rank stage skipped", metadata: ["error": "\(error)"])

@@ -70,6 +70,7 @@ public final class OnlineRanker: @unchecked Sendable {
     let cache: ItemVectorCache?
     let cacheLock = NSLock()
     public let attributes: RankAttributes
+    /// The fusion of the config the ranker was loaded with.
     public let fusion: ScoreFusion
     public let config: RankStageConfig
     /// Versions served, for traces and metrics.
@@ -102,17 +103,13 @@ public final class OnlineRanker: @unchecked Sendable {
         } else {
             itemVectors = nil
         }
-        // Fusion terms of tasks the model lacks are dropped (a ranker trained without likes).
-        var formula = config.fusion
-        formula.terms = formula.terms.filter { model.tasks.contains($0.task) }
-        if formula.terms.isEmpty { formula = FusionFormula(kind: .weightedSum, terms: [FusionFormula.Term(task: model.tasks[0])]) }
-        fusion = try formula.compiled(tasks: model.tasks, scene: "default", file: "funnel rank config")
+        fusion = try Self.compile(config.fusion, tasks: model.tasks)
     }
 
     /// Pre-ranks (when more than `preRankLimit` candidates), ranks, fuses and orders `merged`;
     /// returns the best `rankLimit` (at least `n`) with their traces and the stage timings.
-    func rank(_ merged: [MergedCandidate], context: RecallContext, n: Int, traces: inout [Int32: ItemTrace],
-              stages: inout [StageTiming]) throws -> [MergedCandidate] {
+    func rank(_ merged: [MergedCandidate], context: RecallContext, n: Int, stage config: RankStageConfig, fusion: ScoreFusion,
+              traces: inout [Int32: ItemTrace], stages: inout [StageTiming]) throws -> [MergedCandidate] {
         var candidates = merged
         let preLimit = Swift.max(config.preRankLimit, n)
         if let pre = preRanker, let pp = prePipeline, let cache, candidates.count > preLimit {
@@ -180,6 +177,17 @@ public final class OnlineRanker: @unchecked Sendable {
     }
 
     static let blank = ItemTrace(recallScore: 0, recallRank: 0)
+
+    /// `formula` for this ranker's tasks: terms of tasks the model lacks are dropped (a ranker
+    /// trained without likes); with none left, the first task alone.
+    public func compiledFusion(_ formula: FusionFormula) throws -> ScoreFusion { try Self.compile(formula, tasks: model.tasks) }
+
+    static func compile(_ formula: FusionFormula, tasks: [String]) throws -> ScoreFusion {
+        var f = formula
+        f.terms = f.terms.filter { tasks.contains($0.task) }
+        if f.terms.isEmpty { f = FusionFormula(kind: .weightedSum, terms: [FusionFormula.Term(task: tasks[0])]) }
+        return try f.compiled(tasks: tasks, scene: "default", file: "funnel rank config")
+    }
 
     /// The ranker's input rows for one request: through the per-item table when available,
     /// else the full encode of the frame (the reference the table path is tested against).

@@ -33,7 +33,7 @@ import Testing
         #expect(message(["weight.itemcf": "nan"]).contains("override weight.itemcf=nan"))
         #expect(message(["rerank.mode": "shuffle"]).contains("override rerank.mode=shuffle: must be none, dpp or mmr"))
         #expect(message(["rerank.lambda": "2"]).contains("override rerank.lambda=2"))
-        #expect(message(["fusion.like": "2"]).contains("override fusion.like=2: unknown key"))
+        #expect(message(["ranking.depth": "2"]).contains("override ranking.depth=2: unknown key"))
         #expect(FunnelConfig.overrideKeys.contains("quota.<channel>") && FunnelConfig.overrideKeys.contains("rerank.mode"))
     }
 
@@ -57,5 +57,17 @@ import Testing
             { "layers": [ { "name": "recall", "experiments": [ { "name": "q", "kind": "launch", "arms": [ { "name": "on", "overrides": { "mergeLimit": 77 } } ] } ] } ] }
             """.utf8), allowedKeys: FunnelConfig.overrideKeys)
         #expect(try FunnelConfig().applying(good.assign(user: "anyone")).mergeLimit == 77)
+    }
+
+    @Test func rankAndFusionKeysSwitchTheRankerAndReweighTasks() throws {
+        let c = try FunnelConfig().applying(["rank.enabled": "false", "fusion.like": "2", "rank.rankLimit": "80"])
+        #expect(c.rank.model == "none")
+        #expect(c.rank.rankLimit == 80)
+        #expect(c.rank.fusion.terms.first { $0.task == "like" }?.weight == 2)
+        var off = FunnelConfig()
+        off.rank.model = "none"
+        #expect(try off.applying(["rank.enabled": "true"]).rank.model == RankStageConfig().model)
+        #expect { try FunnelConfig().applying(["rank.enabled": "sometimes"]) } throws: { "\($0)".contains("rank.enabled=sometimes") }
+        #expect { try FunnelConfig().applying(["fusion.dwell": "1"]) } throws: { "\($0)".contains("fusion.dwell") }
     }
 }
