@@ -7,18 +7,15 @@ Prints `key=value` lines: counts by status and the verdict.
 
     python3 scripts/fuzz-api.py --cascade .build/release/cascade --requests 10000
 """
-import argparse
 import collections
 import http.client
 import json
 import os
 import random
-import sqlite3
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from server_harness import Server, ensure_world  # noqa: E402
+from server_harness import Server, common_arguments, prepared_world  # noqa: E402
 
 
 def random_body(rng, items):
@@ -50,18 +47,10 @@ def random_body(rng, items):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cascade", default=".build/release/cascade")
-    ap.add_argument("--db", default=None)
+    ap = common_arguments(__doc__.splitlines()[0], port=18089, seed=7)
     ap.add_argument("--requests", type=int, default=10000)
-    ap.add_argument("--port", type=int, default=18089)
-    ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
-    db = args.db or os.path.join(tempfile.mkdtemp(), "fuzz.sqlite")
-    ensure_world(args.cascade, db)
-    con = sqlite3.connect(db)
-    items = [r[0] for r in con.execute("SELECT ext_id FROM items LIMIT 50")]
-    con.close()
+    db, items = prepared_world(args, "fuzz.sqlite", 50)
     server = Server(args.cascade, db, args.port)
     rng = random.Random(args.seed)
     ids = items[:10] + ["u1", "u2", "", "%", "%00", "%2F", "..", "z" * 300, "u%20x", "%C3%A9", "a%0Ab", "?", "#"]

@@ -5,17 +5,15 @@ prints one `key=value` line per round and a total; exits 1 when any acknowledged
 
     python3 scripts/kill-test.py --cascade .build/release/cascade --rounds 20
 """
-import argparse
 import random
 import sqlite3
 import sys
-import tempfile
 import threading
 import time
 import os
 
 sys.path.insert(0, os.path.dirname(__file__))
-from server_harness import Server, ensure_world, request  # noqa: E402
+from server_harness import Server, common_arguments, prepared_world, request  # noqa: E402
 
 
 def client(server, items, counter, acked, lock, stop, rng):
@@ -36,19 +34,11 @@ def client(server, items, counter, acked, lock, stop, rng):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cascade", default=".build/release/cascade")
-    ap.add_argument("--db", default=None)
+    ap = common_arguments(__doc__.splitlines()[0], port=18088, seed=1)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--clients", type=int, default=4)
-    ap.add_argument("--port", type=int, default=18088)
-    ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    db = args.db or os.path.join(tempfile.mkdtemp(), "kill.sqlite")
-    ensure_world(args.cascade, db)
-    con = sqlite3.connect(db)
-    items = [r[0] for r in con.execute("SELECT ext_id FROM items WHERE hidden = 0 AND deleted = 0 LIMIT 200")]
-    con.close()
+    db, items = prepared_world(args, "kill.sqlite", 200)
     rng = random.Random(args.seed)
     counter = [1]
     total_acked = total_lost = 0

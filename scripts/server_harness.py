@@ -1,7 +1,10 @@
 """Starts and stops a `cascade serve` process for the scripts beside this file (stdlib only)."""
+import argparse
 import json
 import os
+import sqlite3
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +17,27 @@ def ensure_world(cascade, db, users=300, items=1000, events=30000):
     subprocess.run([cascade, "simulate", "--db", db, "--users", str(users), "--items", str(items),
                     "--events", str(events)], check=True, stdout=subprocess.DEVNULL)
     subprocess.run([cascade, "train", "--db", db], check=True, stdout=subprocess.DEVNULL)
+
+
+def common_arguments(description, port, seed):
+    """The options every script shares: the binary, the database, the port and the seed."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--cascade", default=".build/release/cascade")
+    ap.add_argument("--db", default=None, help="a trained database (default: a small simulated world in a temporary folder)")
+    ap.add_argument("--port", type=int, default=port)
+    ap.add_argument("--seed", type=int, default=seed)
+    return ap
+
+
+def prepared_world(args, name, items_limit):
+    """The database of `args` (simulated and trained when absent) and up to `items_limit` of
+    its visible item ids."""
+    db = args.db or os.path.join(tempfile.mkdtemp(), name)
+    ensure_world(args.cascade, db)
+    con = sqlite3.connect(db)
+    items = [r[0] for r in con.execute("SELECT ext_id FROM items WHERE hidden = 0 AND deleted = 0 LIMIT ?", (items_limit,))]
+    con.close()
+    return db, items
 
 
 class Server:

@@ -24,7 +24,7 @@ import Foundation
 /// model for is skipped at request time, as without experiments.
 extension FunnelConfig {
     /// One override key: its pattern and how it changes a configuration. `name` is the
-    /// placeholder's value (the channel of `quota.<channel>`), nil for fixed keys.
+    /// variable segment's value (the channel of `quota.<channel>`), nil for fixed keys.
     struct Override: Sendable {
         var pattern: String
         var apply: @Sendable (inout FunnelConfig, _ key: String, _ name: String?, _ value: String) throws(CascadeError) -> Void

@@ -129,7 +129,7 @@ extension ExperimentConfig {
     }
 
     /// Whether `key` matches `pattern`: same number of dot-separated segments, each equal or the
-    /// pattern's segment a `<placeholder>`.
+    /// pattern's segment a `<name>` variable segment.
     public static func key(_ key: String, matches pattern: String) -> Bool {
         let k = key.split(separator: ".", omittingEmptySubsequences: false)
         let p = pattern.split(separator: ".", omittingEmptySubsequences: false)
