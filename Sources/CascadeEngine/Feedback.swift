@@ -27,14 +27,13 @@ public enum Feedback {
         try store.appendEvents(events)
         let impressions = events.filter { $0.type == .impression }
         guard !impressions.isEmpty else { return }
-        var filters: [String: ExposureFilter] = [:]
-        for e in impressions {
-            if filters[e.user] == nil {
-                filters[e.user] = try store.exposureFilter(user: e.user).map { try ExposureFilter(serialized: $0) } ?? config.make()
-            }
-            filters[e.user]!.insert(ExposureFilter.key(e.item), at: e.timestamp)
+        let byUser = Dictionary(grouping: impressions, by: \.user)
+        // Atomic per user in the store, so servers sharing one store never lose each other's updates.
+        try store.updateExposureFilters(users: Array(byUser.keys)) { user, stored in
+            var filter = try stored.map { try ExposureFilter(serialized: $0) } ?? config.make()
+            for e in byUser[user] ?? [] { filter.insert(ExposureFilter.key(e.item), at: e.timestamp) }
+            return filter.serialized()
         }
-        try store.putExposureFilters(filters.mapValues { $0.serialized() })
     }
 
     /// Rebuilds every user's exposure filter from the stored impressions of the live windows.

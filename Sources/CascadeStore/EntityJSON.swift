@@ -4,8 +4,8 @@ import CascadeCore
 /// conformance, so `JSONDecoder` reads them back. About 10x faster than `JSONEncoder`, which
 /// matters when a catalogue of a million items is written at once. Keys are sorted so equal
 /// values give equal bytes.
-enum EntityJSON {
-    static func user(_ u: User) -> String {
+package enum EntityJSON {
+    package static func user(_ u: User) -> String {
         var w = Writer()
         w.open()
         w.key("categorical"); w.stringMap(u.categorical)
@@ -17,7 +17,7 @@ enum EntityJSON {
         return w.text
     }
 
-    static func item(_ i: Item) -> String {
+    package static func item(_ i: Item) -> String {
         var w = Writer()
         w.open()
         if let a = i.author { w.key("author"); w.string(a) }

@@ -8,7 +8,7 @@ import GRDB
 extension SQLiteStore {
     public func putArtifact(name: String, manifest: [String: String], blob: Data, activate: Bool) throws -> Int {
         guard !name.isEmpty, name.utf8.count <= 128 else { throw CascadeError.invalid("artifact name must be 1-128 bytes, got '\(name)'") }
-        let manifestText = try Self.json(manifest)
+        let manifestText = try StoreSupport.json(manifest)
         return try write("saving artifact \(name)") { db in
             let version = (try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(version), 0) + 1 FROM artifacts WHERE name = ?", arguments: [name])) ?? 1
             try db.execute(sql: "INSERT INTO artifacts(name, version, manifest, blob, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -34,7 +34,7 @@ extension SQLiteStore {
     private func info(_ row: Row, active: Int?) throws -> ArtifactInfo {
         let name: String = row["name"]
         let version: Int = row["version"]
-        let manifest = try Self.decode([String: String].self, row["manifest"], what: "manifest of artifact \(name) v\(version)") ?? [:]
+        let manifest = try StoreSupport.decode([String: String].self, row["manifest"], what: "manifest of artifact \(name) v\(version)") ?? [:]
         return ArtifactInfo(name: name, version: version, manifest: manifest, createdAt: row["created_at"],
                             active: active == version, size: row["size"])
     }

@@ -4,23 +4,6 @@ import GRDB
 
 /// Users and items: stored as JSON documents beside their dense index.
 extension SQLiteStore {
-    static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = .sortedKeys
-        return e
-    }()
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String?, what: String) throws -> T? {
-        guard let text else { return nil }
-        do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
-            throw CascadeError.corrupt("\(what): stored document does not decode: \(error)")
-        }
-    }
-
     func upsertUsers(_ users: [User], db: Database, interner: inout Interner) throws {
         let stmt = try db.cachedStatement(sql: "UPDATE users SET data = ?, deleted = 0 WHERE idx = ?")
         for u in users {
@@ -45,16 +28,9 @@ extension SQLiteStore {
         }
     }
 
-    static func validateUnique<T>(_ values: [T], id: (T) -> String, kind: String) throws {
-        var seen = Set<String>()
-        for v in values where !seen.insert(id(v)).inserted {
-            throw CascadeError.invalid("\(kind) id '\(id(v))' appears twice in one batch")
-        }
-    }
-
     public func upsertUsers(_ users: [User]) throws {
         for u in users { try u.validate() }
-        try Self.validateUnique(users, id: \.id, kind: "user")
+        try StoreSupport.validateUnique(users, id: \.id, kind: "user")
         let cache = caches()
         let ui = try write("upserting \(users.count) users") { db in
             var ui = try Interner(db: db, table: "users", cache: cache.users)
@@ -66,7 +42,7 @@ extension SQLiteStore {
 
     public func upsertItems(_ items: [Item]) throws {
         for i in items { try i.validate() }
-        try Self.validateUnique(items, id: \.id, kind: "item")
+        try StoreSupport.validateUnique(items, id: \.id, kind: "item")
         let cache = caches()
         let ii = try write("upserting \(items.count) items") { db in
             var ii = try Interner(db: db, table: "items", cache: cache.items)
@@ -93,7 +69,7 @@ extension SQLiteStore {
     public func setItemHidden(_ id: String, hidden: Bool) throws {
         try write("hiding item \(id)") { db in
             guard let text = try String.fetchOne(db, sql: "SELECT data FROM items WHERE ext_id = ? AND deleted = 0", arguments: [id]),
-                  var item = try Self.decode(Item.self, text, what: "item \(id)")
+                  var item = try StoreSupport.decode(Item.self, text, what: "item \(id)")
             else {
                 // An item known only from events has no document yet: give it one.
                 guard try Int.fetchOne(db, sql: "SELECT idx FROM items WHERE ext_id = ? AND deleted = 0", arguments: [id]) != nil else {
@@ -111,14 +87,14 @@ extension SQLiteStore {
     public func user(_ id: String) throws -> User? {
         try read("reading user \(id)") { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT data FROM users WHERE ext_id = ? AND deleted = 0", arguments: [id]) else { return nil }
-            return try Self.decode(User.self, row[0], what: "user \(id)") ?? User(id: id)
+            return try StoreSupport.decode(User.self, row[0], what: "user \(id)") ?? User(id: id)
         }
     }
 
     public func item(_ id: String) throws -> Item? {
         try read("reading item \(id)") { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT data, hidden FROM items WHERE ext_id = ? AND deleted = 0", arguments: [id]) else { return nil }
-            var item = try Self.decode(Item.self, row[0], what: "item \(id)") ?? Item(id: id)
+            var item = try StoreSupport.decode(Item.self, row[0], what: "item \(id)") ?? Item(id: id)
             item.hidden = (row[1] as Int) != 0
             return item
         }

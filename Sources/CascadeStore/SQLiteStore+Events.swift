@@ -49,8 +49,8 @@ extension SQLiteStore {
         for u in users { try u.validate() }
         for i in items { try i.validate() }
         for e in events { try e.validate() }
-        try Self.validateUnique(users, id: \.id, kind: "user")
-        try Self.validateUnique(items, id: \.id, kind: "item")
+        try StoreSupport.validateUnique(users, id: \.id, kind: "user")
+        try StoreSupport.validateUnique(items, id: \.id, kind: "item")
         let cache = caches()
         let (ui, ii) = try write("writing \(users.count) users, \(items.count) items, \(events.count) events") { db in
             var ui = try Interner(db: db, table: "users", cache: cache.users)

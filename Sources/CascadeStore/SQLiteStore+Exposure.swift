@@ -25,6 +25,26 @@ extension SQLiteStore {
         publish(ui)
     }
 
+    /// One write transaction: SQLite has a single writer (across processes too), so the
+    /// read-modify-write cannot interleave with another.
+    public func updateExposureFilters(users: [String], _ update: (String, Data?) throws -> Data) throws {
+        for id in users { try validateId(id) }
+        let cache = caches()
+        let ui = try write("updating \(users.count) exposure filters") { db in
+            var ui = try Interner(db: db, table: "users", cache: cache.users)
+            let read = try db.cachedStatement(sql: "SELECT data FROM exposures WHERE user_idx = ?")
+            let stmt = try db.cachedStatement(sql: "INSERT INTO exposures(user_idx, data, updated_at) VALUES (?, ?, ?) ON CONFLICT(user_idx) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at")
+            let now = Date().timeIntervalSince1970
+            for user in Set(users).sorted() {
+                let idx = Int(try ui.index(user, db: db))
+                let old = try Data.fetchOne(read, arguments: [idx])
+                try stmt.execute(arguments: [idx, try update(user, old), now])
+            }
+            return ui
+        }
+        publish(ui)
+    }
+
     private func validateId(_ id: String) throws {
         try User(id: id).validate()
     }

@@ -57,6 +57,10 @@ public protocol Store: AnyObject, Sendable {
     func exposureFilter(user: String) throws -> Data?
     /// Replaces the exposure filters of several users in one transaction. Unknown users are created.
     func putExposureFilters(_ filters: [String: Data]) throws
+    /// Reads, changes and writes back the exposure filters of `users` as one atomic step: a
+    /// concurrent update of the same user (from another process or node too) waits, so none is
+    /// lost. `update` gets each user's stored filter (nil when none) and returns the new one.
+    func updateExposureFilters(users: [String], _ update: (String, Data?) throws -> Data) throws
 
     // MARK: artifacts
     /// Saves a new version of model `name` (versions count from 1); activates it when asked.
@@ -88,9 +92,14 @@ public struct ArtifactInfo: Sendable, Equatable {
     public var createdAt: Double
     public var active: Bool
     public var size: Int
+    public init(name: String, version: Int, manifest: [String: String], createdAt: Double, active: Bool, size: Int) {
+        self.name = name; self.version = version; self.manifest = manifest
+        self.createdAt = createdAt; self.active = active; self.size = size
+    }
 }
 
 public struct Artifact: Sendable, Equatable {
     public var info: ArtifactInfo
     public var blob: Data
+    public init(info: ArtifactInfo, blob: Data) { self.info = info; self.blob = blob }
 }

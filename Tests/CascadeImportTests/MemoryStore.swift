@@ -43,6 +43,7 @@ final class MemoryStore: Store, @unchecked Sendable {
     func allItems() throws -> [Item] { throw unsupported() }
     func exposureFilter(user: String) throws -> Data? { throw unsupported() }
     func putExposureFilters(_ filters: [String: Data]) throws { throw unsupported() }
+    func updateExposureFilters(users: [String], _ update: (String, Data?) throws -> Data) throws { throw unsupported() }
     func appendEvents(_ events: [Event]) throws { throw unsupported() }
     func lastEvents(user: String, limit: Int, types: Set<EventType>?) throws -> [Event] { throw unsupported() }
     func events(from: Double, to: Double) throws -> [Event] { throw unsupported() }

@@ -1,4 +1,5 @@
 import CascadeCore
+import CascadePostgres
 import CascadeStore
 import Foundation
 import Testing
@@ -13,7 +14,27 @@ struct StoreBackend: CustomStringConvertible, Sendable {
     static let all: [StoreBackend] = [
         StoreBackend(name: "sqlite-file") { try SQLiteStore(path: TempDir.make().appendingPathComponent("c.sqlite").path) },
         StoreBackend(name: "sqlite-memory") { try SQLiteStore() },
-    ]
+    ] + (PostgresTestDatabase.url == nil ? [] : [
+        StoreBackend(name: "postgres") { try PostgresTestDatabase.freshStore() },
+    ])
+}
+
+/// The PostgreSQL server the tests use: `CASCADE_TEST_POSTGRES` (a `postgres://` URL; `.ci/run`
+/// starts one and sets it). Without it the PostgreSQL backend is left out, and said so once.
+enum PostgresTestDatabase {
+    static let url: String? = {
+        let u = ProcessInfo.processInfo.environment["CASCADE_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
+        if u == nil { print("CASCADE_TEST_POSTGRES is not set: the PostgreSQL store is not tested in this run") }
+        return u
+    }()
+
+    /// A store in a schema of its own, so every test starts empty.
+    static func freshStore() throws -> PostgresStore {
+        guard let url else { throw CascadeError.invalid("CASCADE_TEST_POSTGRES is not set") }
+        let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
+        let sep = url.contains("?") ? "&" : "?"
+        return try PostgresStore(url: url + sep + "schema=" + schema + "&pool=2")
+    }
 }
 
 enum TempDir {

@@ -1,0 +1,29 @@
+import CascadeCore
+import Foundation
+
+/// Helpers every ``Store`` backend shares: entity documents, manifest JSON, batch checks.
+package enum StoreSupport {
+    package static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = .sortedKeys
+        return e
+    }()
+
+    package static func json<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    package static func decode<T: Decodable>(_ type: T.Type, _ text: String?, what: String) throws -> T? {
+        guard let text else { return nil }
+        do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
+            throw CascadeError.corrupt("\(what): stored document does not decode: \(error)")
+        }
+    }
+
+    package static func validateUnique<T>(_ values: [T], id: (T) -> String, kind: String) throws {
+        var seen = Set<String>()
+        for v in values where !seen.insert(id(v)).inserted {
+            throw CascadeError.invalid("\(kind) id '\(id(v))' appears twice in one batch")
+        }
+    }
+}
