@@ -89,6 +89,7 @@ let package = Package(
         .testTarget(name: "CascadeRankTests", dependencies: ["CascadeRank", "CascadeTensor"]),
         .testTarget(name: "CascadeEngineTests", dependencies: ["CascadeEngine", "CascadeRank", "CascadeRerank", "CascadeSim"]),
         .testTarget(name: "CascadeServerTests", dependencies: [
+            "CascadePostgres",
             "CascadeServer", "CascadeEngine", "CascadeStore", "CascadeSim",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

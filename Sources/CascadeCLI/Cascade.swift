@@ -1,4 +1,5 @@
 import ArgumentParser
+import CascadePostgres
 import CascadeCore
 import CascadeEngine
 import CascadeRank
@@ -41,16 +42,44 @@ struct Cascade: ParsableCommand {
     )
 }
 
-/// Options every command that touches a store shares.
+/// Options every command that touches a store shares: an SQLite file (`--db`) or a PostgreSQL
+/// database (`--store postgres://...`, or the `CASCADE_STORE` environment variable).
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "The SQLite database file (created when missing).")
-    var db: String
+    var db: String?
 
-    @Flag(name: .long, help: "Use synchronous=NORMAL: faster writes that survive a crash of Cascade but not of the machine.")
+    @Option(name: .long, help: "A store URL: postgres://user@host:port/database[?schema=NAME&pool=N&sslmode=require] or an SQLite path. Default: $CASCADE_STORE. The password may come from PGPASSWORD.")
+    var store: String?
+
+    @Flag(name: .long, help: "SQLite only: synchronous=NORMAL, faster writes that survive a crash of Cascade but not of the machine.")
     var relaxedDurability = false
 
-    func open() throws -> SQLiteStore {
-        try SQLiteStore(path: db, durability: relaxedDurability ? .normal : .full)
+    func validate() throws {
+        if db != nil && store != nil { throw ValidationError("give --db or --store, not both") }
+        if db == nil && store == nil && ProcessInfo.processInfo.environment["CASCADE_STORE"] == nil {
+            throw ValidationError("no store: give --db FILE, --store URL, or set CASCADE_STORE")
+        }
+    }
+
+    /// The store location as given (an SQLite path or a postgres:// URL).
+    var location: String {
+        db ?? store ?? ProcessInfo.processInfo.environment["CASCADE_STORE"] ?? ""
+    }
+
+    var isPostgres: Bool { location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") }
+
+    /// The location for messages: a URL without its password.
+    var display: String {
+        if isPostgres, let l = try? PostgresLocation(url: location) { return l.display }
+        return location
+    }
+
+    /// Whether the store holds nothing yet or can be created (a new SQLite file).
+    var exists: Bool { isPostgres || FileManager.default.fileExists(atPath: location) }
+
+    func open() throws -> any Store {
+        if isPostgres { return try PostgresStore(url: location) }
+        return try SQLiteStore(path: location, durability: relaxedDurability ? .normal : .full)
     }
 }
 

@@ -114,7 +114,7 @@ struct ExperimentCommand: ParsableCommand {
                 let lo = try from.map { try parseTime($0, option: "--from") } ?? -1e15
                 let hi = try to.map { try parseTime($0, option: "--to") } ?? 1e15
                 guard lo < hi else { throw CascadeError.invalid("--from must be before --to") }
-                guard FileManager.default.fileExists(atPath: store.db) else { throw CascadeError.notFound("database \(store.db)") }
+                guard store.exists else { throw CascadeError.notFound("database \(store.display)") }
                 let s = try store.open()
                 let events = try s.events(from: lo, to: hi)
                 let outcomes = ExperimentReport.outcomes(of: events, registry: try s.eventTypes())

@@ -90,7 +90,7 @@ struct Serve: ParsableCommand {
             config.funnel.rerank.explorationTemperature = exploreTemperature
             let api = try CascadeAPI(store: try store.open(), config: config)
             if !config.authEnabled { note("warning: no CASCADE_READ_KEY or CASCADE_ADMIN_KEY set: the API is open to anyone who can reach it") }
-            note("serving \(store.db) on http://\(host):\(port) (models: \(api.models.versions.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }.joined(separator: ", ")))")
+            note("serving \(store.display) on http://\(host):\(port) (models: \(api.models.versions.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }.joined(separator: ", ")))")
             let app = api.application(host: host, port: port)
             let reloader = reloadInterval > 0 ? api.startReloading() : nil
             let done = DispatchSemaphore(value: 0)

@@ -33,7 +33,7 @@ struct Simulate: ParsableCommand {
             try config.validate()
             let s = try store.open()
             if try s.counts().events > 0 {
-                throw CascadeError.invalid("\(store.db) already holds events; simulate into a new database file")
+                throw CascadeError.invalid("\(store.display) already holds events; simulate into a new, empty store")
             }
             let gen = ProgressBar("simulate")
             let t0 = Date()
@@ -42,7 +42,7 @@ struct Simulate: ParsableCommand {
             let bar = ProgressBar("write")
             let r = try SimulationLoader.write(world, to: s) { bar.update($0) }
             bar.finish()
-            print("wrote \(r.users) users, \(r.items) items, \(r.events) events to \(store.db) in \(String(format: "%.1f", r.seconds))s")
+            print("wrote \(r.users) users, \(r.items) items, \(r.events) events to \(store.display) in \(String(format: "%.1f", r.seconds))s")
             print("Bayes-optimal click AUC of the logged impressions: \(String(format: "%.4f", world.bayesOptimalClickAUC()))")
         }
     }

@@ -17,25 +17,60 @@ struct Train: ParsableCommand {
     @Option(help: "With --incremental: days of events to learn from, counted back from the newest event.")
     var sinceDays: Double = 1
 
+    @Option(help: "Run as the trainer of a deployment: retrain every SECONDS (from the start of one run to the next), forever or for --rounds runs. A failed run is logged and retried at the next tick.")
+    var schedule: Double?
+
+    @Option(help: "With --schedule: stop after this many runs.")
+    var rounds: Int?
+
+    func validate() throws {
+        if let schedule, !(schedule > 0 && schedule.isFinite) { throw ValidationError("--schedule must be a positive number of seconds") }
+        if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1") }
+        if rounds != nil && schedule == nil { throw ValidationError("--rounds needs --schedule") }
+    }
+
     func run() throws {
-        try runReporting {
+        guard let schedule else { return try runReporting { try trainOnce() } }
+        var run = 0
+        while rounds.map({ run < $0 }) ?? true {
+            run += 1
+            let start = Date()
+            do {
+                try trainOnce()
+            } catch let e as CascadeError {
+                // The trainer outlives a failed run (the database restarting, say): try again next tick.
+                note("train run \(run) failed: \(e.description)")
+            }
+            if rounds.map({ run >= $0 }) ?? false { break }
+            let wait = schedule - Date().timeIntervalSince(start)
+            if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+        }
+    }
+
+    func trainOnce() throws {
+        do {
             let s = try store.open()
             let bar = ProgressBar("train")
             let r = incremental
                 ? try Trainer.refresh(store: s, config: try model.config, days: sinceDays) { bar.stage($0) }
                 : try Trainer.train(store: s, config: try model.config) { bar.stage($0) }
             bar.finish()
-            print("trained on \(r.events) events, \(r.users) users, \(r.items) items (load \(String(format: "%.2f", r.loadSeconds))s, train \(String(format: "%.2f", r.trainSeconds))s)")
+            emit("trained on \(r.events) events, \(r.users) users, \(r.items) items (load \(String(format: "%.2f", r.loadSeconds))s, train \(String(format: "%.2f", r.trainSeconds))s)")
             for (name, v) in r.versions.sorted(by: { $0.key < $1.key }) {
-                print("  \(name == "rank" || name == "prerank" ? name : "recall/\(name)") v\(v) active")
+                emit("  \(name == "rank" || name == "prerank" ? name : "recall/\(name)") v\(v) active")
             }
             if let k = r.rank {
-                print("ranker: \(k.samples) impressions, tasks \(k.tasks.joined(separator: ",")), valid AUC " +
+                emit("ranker: \(k.samples) impressions, tasks \(k.tasks.joined(separator: ",")), valid AUC " +
                       k.tasks.map { "\($0) \(String(format: "%.4f", k.validAUC[$0] ?? .nan))" }.joined(separator: ", ") +
                       String(format: " (%.1fs)", k.seconds))
             }
         }
     }
+}
+
+/// Writes a line to standard output unbuffered, so a long-running trainer's log shows at once.
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 struct Stats: ParsableCommand {

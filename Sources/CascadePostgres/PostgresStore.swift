@@ -267,6 +267,14 @@ public struct PostgresLocation: Sendable, Equatable {
         return lower.contains(first) && s.unicodeScalars.allSatisfy { rest.contains($0) }
     }
 
+    /// The same server and database, in schema `name` (checked like the URL's `schema`).
+    public func inSchema(_ name: String) throws -> PostgresLocation {
+        guard Self.isPlainIdentifier(name) else { throw CascadeError.invalid("schema '\(name)' must match [a-z_][a-z0-9_]* (at most 63 characters)") }
+        var l = self
+        l.schema = name
+        return l
+    }
+
     /// The URL with its password replaced, for messages and logs.
     public var display: String {
         "postgres://\(user)@\(host):\(port)/\(database ?? "")" + (schema.map { "?schema=\($0)" } ?? "")

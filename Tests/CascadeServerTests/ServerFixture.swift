@@ -11,13 +11,19 @@ import Testing
 /// A small simulated world, written to a fresh in-memory store and trained: every test gets its
 /// own, so tests that write (feedback, hides, retraining) do not disturb each other.
 func trainedStore(seed: UInt64 = 7, ranker: Bool = false) throws -> SQLiteStore {
+    let store = try SQLiteStore()
+    try train(store, seed: seed, ranker: ranker)
+    return store
+}
+
+/// Writes the small simulated world into `store` and trains the funnel on it.
+func train(_ store: any Store, seed: UInt64 = 7, ranker: Bool = false) throws {
     var c = SimConfig(users: 120, items: 400, events: 6_000, seed: seed, authors: 30)
     c.cities = 3
     c.topCategories = 5
     c.subcategoriesPerTop = 4
     c.policy.popularPoolSize = 40
     let world = SimulatedWorld.generate(c)
-    let store = try SQLiteStore()
     try SimulationLoader.write(world, to: store)
     var config = FunnelConfig()
     config.quotas = try config.restricted(to: ["itemcf", "als", "popular", "trending"]).quotas
@@ -26,13 +32,12 @@ func trainedStore(seed: UInt64 = 7, ranker: Bool = false) throws -> SQLiteStore 
     config.rank.hidden = [32]
     config.rank.expertHidden = [16]
     try Trainer.train(store: store, config: config)
-    return store
 }
 
 let readKey = "read-key-123"
 let adminKey = "admin-key-456"
 
-func makeAPI(_ store: SQLiteStore, auth: Bool = true, maxBody: Int = 1 << 20) throws -> CascadeAPI {
+func makeAPI(_ store: any Store, auth: Bool = true, maxBody: Int = 1 << 20) throws -> CascadeAPI {
     var c = ServerConfig()
     if auth { c.readKey = readKey; c.adminKey = adminKey }
     c.maxBodyBytes = maxBody
