@@ -38,7 +38,7 @@ struct Cascade: ParsableCommand {
               cascade eval --db my.sqlite --protocol temporal --test-frac 0.2 --k 10
             """,
         subcommands: [Quickstart.self, Simulate.self, Import.self, Train.self, Recommend.self, Eval.self,
-                      Stats.self, Serve.self, Bench.self, ExperimentCommand.self]
+                      Stats.self, Serve.self, Bench.self, ExperimentCommand.self, KeyCommand.self]
     )
 }
 

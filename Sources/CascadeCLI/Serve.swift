@@ -1,3 +1,4 @@
+import CascadeCore
 import ArgumentParser
 import CascadeEngine
 import CascadeRerank
@@ -67,12 +68,25 @@ struct Serve: ParsableCommand {
         guard maxN >= 1, maxBatch >= 1, maxBody >= 1024 else { throw ValidationError("--max-n and --max-batch must be >= 1, --max-body >= 1024") }
     }
 
+    /// Keys from the environment: plain keys (hashed at once) and/or hex SHA-256 digests.
+    static func keys(from env: [String: String]) throws -> APIKeys {
+        var keys = APIKeys()
+        for (name, scope) in [("READ", APIKeys.Scope.read), ("ADMIN", .admin)] {
+            if let plain = env["CASCADE_\(name)_KEY"], !plain.isEmpty { keys.add(key: plain, scope: scope) }
+            if let hex = env["CASCADE_\(name)_KEY_SHA256"], !hex.isEmpty {
+                do { try keys.add(hexDigests: hex, scope: scope) } catch {
+                    throw CascadeError.invalid("CASCADE_\(name)_KEY_SHA256: \(error)")
+                }
+            }
+        }
+        return keys
+    }
+
     func run() throws {
         try runReporting {
             let env = ProcessInfo.processInfo.environment
             var config = ServerConfig()
-            config.readKey = env["CASCADE_READ_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-            config.adminKey = env["CASCADE_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+            config.keys = try Self.keys(from: env)
             config.reloadInterval = reloadInterval
             config.maxN = maxN
             config.maxBatch = maxBatch
@@ -89,7 +103,7 @@ struct Serve: ParsableCommand {
             }
             config.funnel.rerank.explorationTemperature = exploreTemperature
             let api = try CascadeAPI(store: try store.open(), config: config)
-            if !config.authEnabled { note("warning: no CASCADE_READ_KEY or CASCADE_ADMIN_KEY set: the API is open to anyone who can reach it") }
+            if !config.authEnabled { note("warning: no CASCADE_READ_KEY(_SHA256) or CASCADE_ADMIN_KEY(_SHA256) set: the API is open to anyone who can reach it") }
             note("serving \(store.display) on http://\(host):\(port) (models: \(api.models.versions.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }.joined(separator: ", ")))")
             let app = api.application(host: host, port: port)
             let reloader = reloadInterval > 0 ? api.startReloading() : nil

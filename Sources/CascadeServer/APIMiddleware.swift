@@ -6,7 +6,7 @@ import Hummingbird
 /// Scopes: `GET /health` is open; `GET /api/recommend/...` and `GET /api/items/{id}/similar`
 /// need the read key (or the admin key); everything else needs the admin key. A key is sent as
 /// `Authorization: Bearer KEY` or `X-API-Key: KEY` (or `?key=KEY`, for the dashboard in a
-/// browser). Keys are compared in constant time.
+/// browser). Keys are kept and compared as SHA-256 digests, in constant time (``APIKeys``).
 struct APIMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let api: CascadeAPI
@@ -50,8 +50,7 @@ struct APIMiddleware: RouterMiddleware {
         guard let given = key, !given.isEmpty else {
             throw APIError.unauthorized("an API key is required: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
         }
-        let isAdmin = api.config.adminKey.map { Self.constantTimeEqual(given, $0) } ?? false
-        let isRead = api.config.readKey.map { Self.constantTimeEqual(given, $0) } ?? false
+        let (isRead, isAdmin) = api.config.keys.check(given)
         switch scope {
         case .open: return
         case .read where isRead || isAdmin: return
@@ -61,15 +60,5 @@ struct APIMiddleware: RouterMiddleware {
             throw isRead ? APIError.forbidden("this route needs the admin key; the read key only reads recommendations")
                          : APIError.unauthorized("the API key is not valid")
         }
-    }
-
-    /// Compares without an early exit, so the time taken does not reveal how much of a key matched.
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var diff = UInt8(x.count == y.count ? 0 : 1)
-        for i in 0..<max(x.count, y.count) {
-            diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
-        }
-        return diff == 0
     }
 }

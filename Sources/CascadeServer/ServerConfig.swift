@@ -3,10 +3,9 @@ import Foundation
 
 /// How the server runs: keys, limits, and how often it looks for new model versions.
 public struct ServerConfig: Sendable {
-    /// Key for reads (recommendations, similar items). Nil with `adminKey` nil: no authentication.
-    public var readKey: String?
-    /// Key for writes, experiments, users, items, metrics. It also grants reads.
-    public var adminKey: String?
+    /// Keys (as digests): read keys get recommendations and similar items; admin keys also write,
+    /// run experiments and read metrics. None at all: no authentication.
+    public var keys = APIKeys()
     /// Largest `n` a recommendation request may ask for.
     public var maxN = 200
     /// Largest request body, bytes.
@@ -23,5 +22,5 @@ public struct ServerConfig: Sendable {
     public init() {}
 
     /// True when requests must carry a key.
-    public var authEnabled: Bool { readKey != nil || adminKey != nil }
+    public var authEnabled: Bool { !keys.isEmpty }
 }

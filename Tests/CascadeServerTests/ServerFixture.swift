@@ -39,7 +39,7 @@ let adminKey = "admin-key-456"
 
 func makeAPI(_ store: any Store, auth: Bool = true, maxBody: Int = 1 << 20) throws -> CascadeAPI {
     var c = ServerConfig()
-    if auth { c.readKey = readKey; c.adminKey = adminKey }
+    if auth { c.keys.add(key: readKey, scope: .read); c.keys.add(key: adminKey, scope: .admin) }
     c.maxBodyBytes = maxBody
     c.maxBatch = 100
     c.reloadInterval = 0
