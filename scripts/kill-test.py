@@ -4,16 +4,16 @@ every event that got a 2xx must be in the database afterwards. Repeats --rounds 
 prints one `key=value` line per round and a total; exits 1 when any acknowledged event is lost.
 
     python3 scripts/kill-test.py --cascade .build/release/cascade --rounds 20
+    python3 scripts/kill-test.py --store 'postgres://postgres@127.0.0.1:55432/postgres?schema=kill' --rounds 20
 """
 import random
-import sqlite3
 import sys
 import threading
 import time
 import os
 
 sys.path.insert(0, os.path.dirname(__file__))
-from server_harness import Server, common_arguments, prepared_world, request  # noqa: E402
+from server_harness import Server, common_arguments, prepared_world, query, request  # noqa: E402
 
 
 def client(server, items, counter, acked, lock, stop, rng):
@@ -54,9 +54,7 @@ def main():
         stop.set()
         for t in threads:
             t.join()
-        con = sqlite3.connect(db)
-        stored = {r[0] for r in con.execute("SELECT value FROM events WHERE scene = 'killtest'")}
-        con.close()
+        stored = {float(r[0]) for r in query(db, "SELECT value FROM events WHERE scene = 'killtest'")}
         lost = [v for v in acked if float(v) not in stored]
         total_acked += len(acked)
         total_lost += len(lost)

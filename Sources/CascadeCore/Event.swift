@@ -49,6 +49,12 @@ public struct Event: Sendable, Hashable, Codable {
         if type.name.isEmpty { throw .invalid("event of user \(user) on item \(item): empty event type") }
         if !timestamp.isFinite { throw .invalid("event of user \(user) on item \(item): timestamp is not finite") }
         if let v = value, !v.isFinite { throw .invalid("event of user \(user) on item \(item): value is not finite") }
+        if let s = scene {
+            if s.utf8.count > 256 { throw .invalid("event of user \(user) on item \(item): scene '\(s.prefix(32))...' is longer than 256 bytes") }
+            if s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                throw .invalid("event of user \(user) on item \(item): scene contains a control character")
+            }
+        }
     }
 }
 

@@ -22,6 +22,9 @@ import Testing
         #expect(throws: CascadeError.self) { try Event(user: "u", item: "i", timestamp: .infinity).validate() }
         #expect(throws: CascadeError.self) { try User(id: "u", numeric: ["age": .nan]).validate() }
         #expect(throws: Never.self) { try Event(user: "u", item: "i", type: .watch, timestamp: 1, value: 30).validate() }
+        #expect(throws: CascadeError.self) { try Event(user: "u", item: "i", timestamp: 1, scene: String(repeating: "s", count: 257)).validate() }
+        #expect(throws: CascadeError.self) { try Event(user: "u", item: "i", timestamp: 1, scene: "home\nfeed").validate() }
+        #expect(throws: Never.self) { try Event(user: "u", item: "i", timestamp: 1, scene: String(repeating: "s", count: 256)).validate() }
     }
 
     @Test func registryHasBuiltinsAndRegistersCustomTypes() throws {
