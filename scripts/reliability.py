@@ -181,6 +181,7 @@ def wrk(args, url, seconds, conns, delay_ms, items, script="wrk-soak.lua"):
 
 def phase_soak(args):
     if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
     store = fresh_store(args, "soak")
     items = visible_items(store, 200)

@@ -27,6 +27,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds between checks for new model versions (0: never).")
     var reloadInterval: Double = 10
 
+    @Option(help: "Threads running the blocking part of requests (default: one per core on SQLite, where requests never wait; 4 per core on PostgreSQL, where they wait on the network).")
+    var workers: Int?
+
     @Option(help: "Largest n a recommendation request may ask for.")
     var maxN = 200
 
@@ -64,6 +67,7 @@ struct Serve: ParsableCommand {
         guard (exploreTemperature ?? 0) >= 0, (exploreTemperature ?? 0).isFinite else { throw ValidationError("--explore-temperature must be >= 0") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535, got \(port)") }
         guard reloadInterval >= 0, reloadInterval.isFinite else { throw ValidationError("--reload-interval must be >= 0") }
+        guard (1...1024).contains(workers ?? 1) else { throw ValidationError("--workers must be in 1...1024") }
         guard RerankConfig.Mode(rawValue: rerank) != nil else { throw ValidationError("--rerank must be none, dpp or mmr, got \(rerank)") }
         guard maxN >= 1, maxBatch >= 1, maxBody >= 1024 else { throw ValidationError("--max-n and --max-batch must be >= 1, --max-body >= 1024") }
     }
@@ -90,6 +94,8 @@ struct Serve: ParsableCommand {
             config.reloadInterval = reloadInterval
             config.maxN = maxN
             config.maxBatch = maxBatch
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            config.workers = workers ?? (store.isPostgres ? max(4, 4 * cores) : max(1, cores))
             config.maxBodyBytes = maxBody
             config.funnel.rerank.mode = RerankConfig.Mode(rawValue: rerank) ?? .none
             config.funnel.parallelRecall = parallelRecall

@@ -12,10 +12,7 @@ extension PostgresStore {
     public func exposureFilter(user: String) throws -> Data? {
         let logger = self.logger
         return try run("reading exposure filter of \(user)", read: true) { conn in
-            let rows = try await conn.query("""
-                SELECT x.data FROM exposures x JOIN users u ON u.idx = x.user_idx WHERE u.ext_id = \(user) AND length(x.data) > 0
-                """, logger: logger)
-            for try await data in rows.decode(Data.self) { return data }
+            for try await data in try await conn.execute(Prepared.ExposureFilter(user: user), logger: logger) { return data }
             return nil
         }
     }

@@ -115,25 +115,21 @@ extension PostgresStore {
         Event(user: user, item: item, type: EventType(reg.name(of: UInt8(code))), timestamp: ts, value: value, scene: scene)
     }
 
-    /// Newest first through the (user, time) index across partitions.
+    /// Newest first through the (user, time) index across partitions, by a prepared statement.
     public func lastEvents(user: String, limit: Int, types: Set<EventType>?) throws -> [Event] {
         guard limit > 0 else { return [] }
+        if let types, types.isEmpty { return [] }
         let logger = self.logger
         return try run("reading events of user \(user)", read: true) { conn in
-            let reg = try await Self.loadRegistry(conn, logger: logger)
-            var codes = reg.entries.map { Int16($0.code) }
+            let rows: AsyncThrowingMapSequence<PostgresRowSequence, Prepared.LastEvents.Row>
             if let types {
-                codes = types.compactMap { reg.code(of: $0) }.map { Int16($0) }
-                if codes.isEmpty { return [] }
+                rows = try await conn.execute(Prepared.LastEventsOfTypes(user: user, limit: limit, types: types.map(\.name).sorted()), logger: logger)
+            } else {
+                rows = try await conn.execute(Prepared.LastEvents(user: user, limit: limit), logger: logger)
             }
-            let rows = try await conn.query("""
-                SELECT i.ext_id, e.type, e.ts, e.value, e.scene FROM events e JOIN items i ON i.idx = e.item_idx
-                WHERE e.user_idx = (SELECT idx FROM users WHERE ext_id = \(user)) AND e.type = ANY(\(codes)::smallint[])
-                ORDER BY e.ts DESC, e.id DESC LIMIT \(limit)
-                """, logger: logger)
             var out: [Event] = []
-            for try await (item, code, ts, value, scene) in rows.decode((String, Int, Double, Double?, String?).self) {
-                out.append(Self.event(user: user, item: item, code: code, ts: ts, value: value, scene: scene, reg))
+            for try await (item, type, ts, value, scene) in rows {
+                out.append(Event(user: user, item: item, type: EventType(type), timestamp: ts, value: value, scene: scene))
             }
             return out
         }

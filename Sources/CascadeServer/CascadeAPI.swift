@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 
 /// The HTTP API of Cascade over one store: recommendations, feedback, users and items,
 /// similar items, experiments, health, metrics and the dashboard. See docs/openapi.json.
@@ -19,6 +20,7 @@ public final class CascadeAPI: Sendable {
     /// Impressions and clicks per experiment arm over time (the dashboard's arms chart).
     public let armActivity = ArmActivity()
     let feedbackLock = NSLock()
+    let workers: NIOThreadPool
     let logger = Logger(label: "cascade.server")
 
     /// Loads the active models of `store`; throws when none has been trained.
@@ -27,6 +29,15 @@ public final class CascadeAPI: Sendable {
         self.config = config
         models = try ServingModels(store: store, config: config.funnel)
         metrics.modelsSwapped(models.versions)
+        workers = NIOThreadPool(numberOfThreads: max(1, config.workers))
+        workers.start()
+    }
+
+    deinit { workers.shutdownGracefully { _ in } }
+
+    /// Runs blocking work (store calls, the funnel) on the worker threads.
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await workers.runIfActive(body)
     }
 
     /// Every route of the API, in the order docs/openapi.json lists them (method, path pattern).
@@ -103,6 +114,11 @@ public final class CascadeAPI: Sendable {
         guard let raw = context.parameters.get(name) else { throw APIError.badRequest("missing path parameter '\(name)'") }
         guard let value = raw.removingPercentEncoding, !value.isEmpty else {
             throw APIError.badRequest("path parameter '\(name)' is not valid percent-encoding")
+        }
+        // Every path parameter is a user or item id: one that no write could have stored (control
+        // characters, over 256 bytes) is refused here, before it reaches the store.
+        do { try User(id: value).validate() } catch {
+            throw APIError.invalid("path parameter '\(name)': " + error.description.replacingOccurrences(of: "invalid input: user ", with: ""))
         }
         return value
     }

@@ -19,6 +19,11 @@ extension CascadeAPI {
     /// with `PUT /api/items/{id}`).
     func feedback(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let body = try await decode(APIModels.FeedbackRequest.self, from: request)
+        return try await blocking { try self.record(body) }
+    }
+
+    /// Validates and stores one decoded batch (blocking: runs on the worker threads).
+    func record(_ body: APIModels.FeedbackRequest) throws -> Response {
         guard !body.events.isEmpty else { throw APIError.invalid("events is empty: send at least one event") }
         guard body.events.count <= config.maxBatch else {
             throw APIError.tooLarge("\(body.events.count) events in one batch; at most \(config.maxBatch)")

@@ -7,10 +7,10 @@ import Hummingbird
 extension CascadeAPI {
     func addRecommendRoutes(_ router: Router<BasicRequestContext>) {
         router.get("/api/recommend/:user") { request, context in
-            try self.recommend(request, context)
+            try await self.blocking { try self.recommend(request, context) }
         }
         router.get("/api/items/:id/similar") { request, context in
-            try self.similar(request, context)
+            try await self.blocking { try self.similar(request, context) }
         }
     }
 
@@ -19,7 +19,6 @@ extension CascadeAPI {
     /// An unknown user gets the cold-start page (popular and trending), not an error.
     func recommend(_ request: Request, _ context: BasicRequestContext) throws -> Response {
         let user = try parameter("user", context)
-        try validateExternalId(user, kind: "user")
         let n = try intQuery("n", request, default: 10, range: 1...config.maxN)
         let debug = try boolQuery("debug", request)
         let scene: String? = request.uri.queryParameters.get("scene").map { String($0) }

@@ -14,6 +14,10 @@ public struct ServerConfig: Sendable {
     public var maxBatch = 1_000
     /// Seconds between checks for newly activated model versions (0: never).
     public var reloadInterval: Double = 10
+    /// Threads that run the blocking part of requests (store reads and writes, the funnel), so a
+    /// request waiting on a database does not hold one of Swift's cooperative threads (one per
+    /// core) while others could compute.
+    public var workers = max(4, 4 * ProcessInfo.processInfo.activeProcessorCount)
     /// The funnel every request runs (experiments override parts of it).
     public var funnel = FunnelConfig()
     /// Exposure windows of the impression filter.

@@ -105,6 +105,23 @@ import Testing
         }
     }
 
+    /// A path id no write could have stored (control characters, over 256 bytes) is a 422 that
+    /// names the parameter, before any store sees it (PostgreSQL rejects NUL in text outright).
+    @Test func pathIdsAreValidatedBeforeTheStore() async throws {
+        let store = try trainedStore()
+        let api = try makeAPI(store)
+        let long = String(repeating: "z", count: 300)
+        try await app(api).test(.router) { client in
+            for (uri, key) in [("/api/items/%00/similar", readKey), ("/api/recommend/u%01", readKey), ("/api/users/\(long)", adminKey),
+                               ("/api/items/a%0Ab", adminKey)] {
+                try await client.execute(uri: uri, method: .get, headers: headers(key)) { r in
+                    #expect(r.status == .unprocessableContent, "\(uri)")
+                    #expect(String(buffer: r.body).contains("path parameter"), "\(uri): \(String(buffer: r.body))")
+                }
+            }
+        }
+    }
+
     /// Random requests over every route with random ids, parameters and bodies: never a 5xx.
     /// (`scripts/fuzz-api.py` runs 10,000 of them against a live server.)
     @Test func randomRequestsNeverGetA5xx() async throws {
