@@ -50,7 +50,7 @@ case "$cmd" in
     ;;
   restart)
     bin=$(bindir)
-    as_pg "$bin/pg_ctl" -D "$dir" -m fast -w restart -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" >/dev/null
+    as_pg "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -m fast -w restart -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" >/dev/null
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     ;;
   *) echo "usage: $0 start|stop|restart [DIR] [PORT]" >&2; exit 2 ;;

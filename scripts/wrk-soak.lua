@@ -1,5 +1,5 @@
--- wrk script for the soak test: nine recommendation requests to one feedback post (impressions
--- of known items), each connection paced by DELAY_MS between requests, so the offered rate is
+-- wrk script for the soak test: nine recommendation requests to one feedback post (an impression
+-- and a click on known items; FEEDBACK_EVERY changes the mix), each connection paced by DELAY_MS between requests, so the offered rate is
 -- about connections * 1000 / (DELAY_MS + latency). Prints the same summary line as
 -- wrk-recommend.lua plus wrk's count of 4xx/5xx answers.
 local users = tonumber(os.getenv("USERS") or "300")
@@ -7,10 +7,12 @@ local delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
 local items = {}
 for id in string.gmatch(os.getenv("ITEMS") or "i1", "[^,]+") do items[#items + 1] = id end
 local counter = 0
+-- One request in FEEDBACK_EVERY is a feedback post (1: feedback only, for the write rate).
+local every = tonumber(os.getenv("FEEDBACK_EVERY") or "10")
 
 function request()
   counter = counter + 1
-  if counter % 10 == 0 then
+  if counter % every == 0 then
     local u = "soak-u" .. math.random(0, 999)
     local body = string.format('{"events":[{"user":"%s","item":"%s","type":"impression"},{"user":"%s","item":"%s","type":"click"}]}',
       u, items[math.random(1, #items)], u, items[math.random(1, #items)])

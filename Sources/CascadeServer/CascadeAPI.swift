@@ -19,7 +19,6 @@ public final class CascadeAPI: Sendable {
     public let metrics = ServerMetrics()
     /// Impressions and clicks per experiment arm over time (the dashboard's arms chart).
     public let armActivity = ArmActivity()
-    let feedbackLock = NSLock()
     let workers: NIOThreadPool
     let logger = Logger(label: "cascade.server")
 

@@ -50,10 +50,10 @@ extension CascadeAPI {
             }
             events.append(event)
         }
-        // One writer at a time: the exposure filters are read, updated and written back.
-        try feedbackLock.withLock {
-            try Feedback.record(events, store: store, config: config.exposure)
-        }
+        // No lock here: the store appends atomically and updates each user's exposure filter in
+        // one transaction (row-locked on PostgreSQL), so concurrent batches, on this node or on
+        // others sharing the store, never lose each other's impressions.
+        try Feedback.record(events, store: store, config: config.exposure)
         if let exp = models.experiments {
             armActivity.record(events.map { ($0.user, $0.type.name, $0.timestamp) }, config: exp)
         }
