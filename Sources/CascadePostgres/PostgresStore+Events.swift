@@ -42,11 +42,7 @@ extension PostgresStore {
 
     /// One transaction: ids interned, documents written, events copied; all land or none.
     public func importBatch(users: [User], items: [Item], events: [Event]) throws {
-        for u in users { try u.validate() }
-        for i in items { try i.validate() }
-        for e in events { try e.validate() }
-        try StoreSupport.validateUnique(users, id: \.id, kind: "user")
-        try StoreSupport.validateUnique(items, id: \.id, kind: "item")
+        try StoreSupport.validateBatch(users: users, items: items, events: events)
         if users.isEmpty && items.isEmpty && events.isEmpty { return }
         try ensurePartitions(events)
         let cache = caches()
@@ -121,12 +117,8 @@ extension PostgresStore {
         if let types, types.isEmpty { return [] }
         let logger = self.logger
         return try run("reading events of user \(user)", read: true) { conn in
-            let rows: AsyncThrowingMapSequence<PostgresRowSequence, Prepared.LastEvents.Row>
-            if let types {
-                rows = try await conn.execute(Prepared.LastEventsOfTypes(user: user, limit: limit, types: types.map(\.name).sorted()), logger: logger)
-            } else {
-                rows = try await conn.execute(Prepared.LastEvents(user: user, limit: limit), logger: logger)
-            }
+            let statement = Prepared.LastEvents(user: user, limit: limit, types: types.map { $0.map(\.name).sorted() })
+            let rows = try await conn.execute(statement, logger: logger)
             var out: [Event] = []
             for try await (item, type, ts, value, scene) in rows {
                 out.append(Event(user: user, item: item, type: EventType(type), timestamp: ts, value: value, scene: scene))

@@ -5,50 +5,27 @@ import PostgresNIO
 /// them once (a partitioned `events` costs more to plan than to read a user's last events).
 /// Parameters are bound, never spliced into the text.
 enum Prepared {
-    /// The newest `limit` events of a user, every type, with the type's name joined in.
+    /// The newest `limit` events of a user, of the named types (all types when `types` is nil),
+    /// with the type's name joined in.
     struct LastEvents: PostgresPreparedStatement {
         static let name = "cascade_last_events"
         static let sql = """
             SELECT i.ext_id, t.name, e.ts, e.value, e.scene FROM events e
             JOIN items i ON i.idx = e.item_idx JOIN event_types t ON t.code = e.type
-            WHERE e.user_idx = (SELECT idx FROM users WHERE ext_id = $1)
-            ORDER BY e.ts DESC, e.id DESC LIMIT $2
-            """
-        static let bindingDataTypes: [PostgresDataType] = [.text, .int8]
-        typealias Row = (String, String, Double, Double?, String?)
-        var user: String
-        var limit: Int
-
-        func makeBindings() throws -> PostgresBindings {
-            var b = PostgresBindings(capacity: 2)
-            b.append(user)
-            b.append(limit)
-            return b
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
-    }
-
-    /// The same, only of the named types.
-    struct LastEventsOfTypes: PostgresPreparedStatement {
-        static let name = "cascade_last_events_of_types"
-        static let sql = """
-            SELECT i.ext_id, t.name, e.ts, e.value, e.scene FROM events e
-            JOIN items i ON i.idx = e.item_idx JOIN event_types t ON t.code = e.type
-            WHERE e.user_idx = (SELECT idx FROM users WHERE ext_id = $1) AND t.name = ANY($3)
+            WHERE e.user_idx = (SELECT idx FROM users WHERE ext_id = $1) AND ($3::text[] IS NULL OR t.name = ANY($3))
             ORDER BY e.ts DESC, e.id DESC LIMIT $2
             """
         static let bindingDataTypes: [PostgresDataType] = [.text, .int8, .textArray]
         typealias Row = (String, String, Double, Double?, String?)
         var user: String
         var limit: Int
-        var types: [String]
+        var types: [String]?
 
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings(capacity: 3)
             b.append(user)
             b.append(limit)
-            b.append(types)
+            if let types { b.append(types) } else { b.appendNull() }
             return b
         }
 

@@ -46,11 +46,7 @@ extension SQLiteStore {
     }
 
     public func importBatch(users: [User], items: [Item], events: [Event]) throws {
-        for u in users { try u.validate() }
-        for i in items { try i.validate() }
-        for e in events { try e.validate() }
-        try StoreSupport.validateUnique(users, id: \.id, kind: "user")
-        try StoreSupport.validateUnique(items, id: \.id, kind: "item")
+        try StoreSupport.validateBatch(users: users, items: items, events: events)
         let cache = caches()
         let (ui, ii) = try write("writing \(users.count) users, \(items.count) items, \(events.count) events") { db in
             var ui = try Interner(db: db, table: "users", cache: cache.users)

@@ -26,4 +26,13 @@ package enum StoreSupport {
             throw CascadeError.invalid("\(kind) id '\(id(v))' appears twice in one batch")
         }
     }
+
+    /// Checks a whole import batch before any of it is written: every record valid, no id twice.
+    package static func validateBatch(users: [User], items: [Item], events: [Event]) throws {
+        for u in users { try u.validate() }
+        for i in items { try i.validate() }
+        for e in events { try e.validate() }
+        try validateUnique(users, id: \.id, kind: "user")
+        try validateUnique(items, id: \.id, kind: "item")
+    }
 }

@@ -39,6 +39,29 @@ import Testing
         }
     }
 
+    /// Feedback batches for one user posted at once all land in the user's exposure filter: the
+    /// server takes no lock of its own, the store's per-user update is atomic.
+    @Test func concurrentFeedbackForOneUserLosesNoImpression() async throws {
+        let store = try trainedStore()
+        let api = try makeAPI(store)
+        let items = try store.allItems().prefix(60).map(\.id)
+        try await app(api).test(.router) { client in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for batch in 0..<12 {
+                    let ids = Array(items[batch * 5..<batch * 5 + 5])
+                    group.addTask {
+                        let events: [[String: Any]] = ids.map { ["user": "burst", "item": $0, "type": "impression", "timestamp": 1_000] }
+                        let r = try await post(client, events)
+                        #expect(r.status == .ok, "\(String(buffer: r.body))")
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let filter = try ExposureFilter(serialized: try #require(try store.exposureFilter(user: "burst")))
+        #expect(items.filter { !filter.contains(ExposureFilter.key($0), now: 1_000) }.isEmpty)
+    }
+
     @Test func dislikedAndClickedItemsNeverComeBack() async throws {
         let api = try makeAPI(try trainedStore())
         try await app(api).test(.router) { client in
