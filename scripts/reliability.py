@@ -186,14 +186,20 @@ def phase_soak(args):
     store = fresh_store(args, "soak")
     items = visible_items(store, 200)
     server = Server(args.cascade, store, args.port)
-    peak = wrk(args, server.url, 15, 2, 0, items)
+    peak = wrk(args, server.url, 15, args.soak_connections, 0, items)
     peak_rps = float(peak.get("rps", 0))
     target = 0.8 * peak_rps
-    conns = 2
-    # Pace each connection: delay = conns / target - observed latency.
+    # Twice the connections, each paced (wrk's delays are whole milliseconds, so longer periods
+    # pace finer): delay = conns / target - observed latency, then corrected once by the rate a
+    # warm-up run reached.
+    conns = 2 * args.soak_connections
     latency_ms = float(peak.get("p50_ms", 1))
     delay = max(0, int(conns * 1000 / max(target, 1) - latency_ms))
-    warm = wrk(args, server.url, 30, conns, delay, items)
+    warm = wrk(args, server.url, 20, conns, delay, items)
+    reached = float(warm.get("rps", 0)) or target
+    delay = max(0, int(delay + conns * 1000 / max(target, 1) - conns * 1000 / max(reached, 1)))
+    warm2 = wrk(args, server.url, 20, conns, delay, items)
+    warm = {k: str(int(warm.get(k, 0)) + int(warm2.get(k, 0))) for k in ("socket_errors", "status_errors")}
     rss0 = rss_kb(server.proc.pid)
     samples = []
     stop = threading.Event()
@@ -212,7 +218,7 @@ def phase_soak(args):
     server.kill(15)
     growth = 100.0 * (rss1 - rss0) / max(rss0, 1)
     errors = int(run.get("socket_errors", -1)) + int(run.get("status_errors", -1))
-    say("soak", seconds=args.soak_seconds, peak_rps=f"{peak_rps:.0f}", target_rps=f"{target:.0f}", rps=run.get("rps"),
+    say("soak", seconds=args.soak_seconds, connections=conns, delay_ms=delay, peak_rps=f"{peak_rps:.0f}", target_rps=f"{target:.0f}", rps=run.get("rps"),
         p50_ms=run.get("p50_ms"), p99_ms=run.get("p99_ms"), requests=run.get("requests"), errors=errors,
         rss_start_mb=f"{rss0 / 1024:.1f}", rss_end_mb=f"{rss1 / 1024:.1f}", rss_max_mb=f"{max(samples or [rss1]) / 1024:.1f}",
         growth_pct=f"{growth:.2f}", warmup_errors=int(warm.get("socket_errors", 0)) + int(warm.get("status_errors", 0)))
@@ -320,6 +326,7 @@ def main():
     ap.add_argument("--restart-warm", type=float, default=5)
     ap.add_argument("--restart-after", type=float, default=10)
     ap.add_argument("--soak-seconds", type=int, default=1800)
+    ap.add_argument("--soak-connections", type=int, default=8, help="connections of the peak measurement (the soak paces twice as many)")
     ap.add_argument("--fuzz-requests", type=int, default=3000)
     args = ap.parse_args()
     t0 = time.time()
