@@ -221,7 +221,8 @@ def phase_soak(args):
     say("soak", seconds=args.soak_seconds, connections=conns, delay_ms=delay, peak_rps=f"{peak_rps:.0f}", target_rps=f"{target:.0f}", rps=run.get("rps"),
         p50_ms=run.get("p50_ms"), p99_ms=run.get("p99_ms"), requests=run.get("requests"), errors=errors,
         rss_start_mb=f"{rss0 / 1024:.1f}", rss_end_mb=f"{rss1 / 1024:.1f}", rss_max_mb=f"{max(samples or [rss1]) / 1024:.1f}",
-        growth_pct=f"{growth:.2f}", warmup_errors=int(warm.get("socket_errors", 0)) + int(warm.get("status_errors", 0)))
+        growth_pct=f"{growth:.2f}", rss_series_mb=",".join(f"{samples[k * len(samples) // 10] / 1024:.1f}" for k in range(10)) if samples else "",
+        warmup_errors=int(warm.get("socket_errors", 0)) + int(warm.get("status_errors", 0)))
     check("soak", alive and errors == 0 and growth < 5.0, f"alive={alive} errors={errors} growth={growth:.2f}%")
 
 

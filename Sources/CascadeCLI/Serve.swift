@@ -87,6 +87,7 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        boundMallocArenas()
         try runReporting {
             let env = ProcessInfo.processInfo.environment
             var config = ServerConfig()
