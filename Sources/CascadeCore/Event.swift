@@ -51,8 +51,10 @@ public struct Event: Sendable, Hashable, Codable {
         if let v = value, !v.isFinite { throw .invalid("event of user \(user) on item \(item): value is not finite") }
         if let s = scene {
             if s.utf8.count > 256 { throw .invalid("event of user \(user) on item \(item): scene '\(s.prefix(32))...' is longer than 256 bytes") }
-            if s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-                throw .invalid("event of user \(user) on item \(item): scene contains a control character")
+            // Tabs and line breaks survive CSV quoting and every store; NUL and the other
+            // control characters do not (PostgreSQL refuses NUL in text).
+            if s.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r") || $0.value == 0x7F }) {
+                throw .invalid("event of user \(user) on item \(item): scene contains a control character other than tab or line break")
             }
         }
     }

@@ -23,7 +23,9 @@ import Testing
         #expect(throws: CascadeError.self) { try User(id: "u", numeric: ["age": .nan]).validate() }
         #expect(throws: Never.self) { try Event(user: "u", item: "i", type: .watch, timestamp: 1, value: 30).validate() }
         #expect(throws: CascadeError.self) { try Event(user: "u", item: "i", timestamp: 1, scene: String(repeating: "s", count: 257)).validate() }
-        #expect(throws: CascadeError.self) { try Event(user: "u", item: "i", timestamp: 1, scene: "home\nfeed").validate() }
+        #expect(throws: CascadeError.self) { try Event(user: "u", item: "i", timestamp: 1, scene: "home\u{0}feed").validate() }
+        #expect(throws: CascadeError.self) { try Event(user: "u", item: "i", timestamp: 1, scene: "home\u{1B}feed").validate() }
+        #expect(throws: Never.self) { try Event(user: "u", item: "i", timestamp: 1, scene: "two\nlines\tand a tab").validate() }
         #expect(throws: Never.self) { try Event(user: "u", item: "i", timestamp: 1, scene: String(repeating: "s", count: 256)).validate() }
     }
 
