@@ -5,7 +5,7 @@
 # never use this cluster for real data.
 set -euo pipefail
 cmd=${1:-start}
-dir=${2:-/tmp/cascade-pg}
+dir=$(realpath -m "${2:-/tmp/cascade-pg}")
 port=${3:-55432}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -19,7 +19,8 @@ bindir() {
 # PostgreSQL refuses to run as root: run its programs as the 'postgres' user when we are root.
 as_pg() {
   if [ "$(id -u)" = 0 ]; then
-    su postgres -s /bin/bash -c "$(printf '%q ' "$@")"
+    # From /, since the caller's folder may be closed to the postgres user.
+    su postgres -s /bin/bash -c "cd / && $(printf '%q ' "$@")"
   else
     "$@"
   fi
