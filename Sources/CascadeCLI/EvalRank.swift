@@ -45,6 +45,12 @@ struct EvalRank: ParsableCommand {
     @Option(help: "Minimum count of a categorical value in training (rarer values share the unknown id).") var minCount: Int = 1
     @Option(help: "Length of the inferred behaviour sequence hist_item (0: none).") var historyLength: Int = 50
     @Option(help: "SIM: history steps kept by the category search.") var simTopK: Int = 20
+    @Option(help: "Feature-id dropout while training, e.g. user=0.2,item=0.05: the share of training rows whose id is replaced by the unknown id (teaches the model about new users and items).")
+    var idDropout: String?
+    @Option(help: "After early stopping, train this many more epochs on the validation rows (the newest data, as a daily incremental update would; they are then no longer held out, so --calibrate fits on rows the model has seen).")
+    var updateOnValid: Int = 0
+    @Option(help: "Decay of a moving average of the weights (e.g. 0.999); validation and the kept model use the average. Default: off.")
+    var weightAverage: Float?
     @Option(help: "Kernel threads.") var threads: Int = 1
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Option(help: "Key columns of the statistics features (counts and smoothed positive rates before each row; empty: none).")
@@ -54,6 +60,10 @@ struct EvalRank: ParsableCommand {
         if let calibrate, ScoreCalibrator.Method(rawValue: calibrate) == nil {
             throw ValidationError("--calibrate must be isotonic or piecewise-linear, got \(calibrate)")
         }
+        if let weightAverage, !(weightAverage > 0 && weightAverage < 1) {
+            throw ValidationError("--weight-average must be in (0, 1), got \(weightAverage)")
+        }
+        guard updateOnValid >= 0 else { throw ValidationError("--update-on-valid must be >= 0") }
         guard epochs >= 1, batchSize >= 1, lr > 0, dim >= 1, embeddingL2 >= 0, (0..<1).contains(dropout) else {
             throw ValidationError("need --epochs >= 1, --batch-size >= 1, --lr > 0, --dim >= 1, --embedding-l2 >= 0, --dropout in [0, 1)")
         }
@@ -110,9 +120,16 @@ struct EvalRank: ParsableCommand {
             options.learningRate = lr
             options.embeddingL2 = embeddingL2
             options.threads = threads
+            options.idDropout = try idDropouts(pipeline)
+            options.weightAverageDecay = weightAverage
             for name in names {
                 let m = try RankModels.make(name, pipeline: pipeline, config: modelConfig)
                 let report = try RankTrainer.fit(m, train: trainB, valid: validB, options: options) { print($0) }
+                if updateOnValid > 0 {
+                    var update = options
+                    update.epochs = updateOnValid
+                    _ = try RankTrainer.fit(m, train: validB, valid: nil, options: update) { print("update_on_valid " + $0) }
+                }
                 let p = try m.predict(testB, threads: threads).map { $0[0] }
                 let r = try ClassificationReport.evaluate(labels: y, predictions: p, users: users)
                 print(r.line(system: "cascade-\(name)") + " best_epoch=\(report.bestEpoch) train_samples_per_s=\(Int(report.samplesPerSecond))")
@@ -131,6 +148,18 @@ struct EvalRank: ParsableCommand {
                     try RankModelFile.write(model: m, pipeline: pipeline, config: modelConfig, to: saveModel)
                 }
             }
+        }
+    }
+
+    /// Parses `--id-dropout name=rate,...` against the fitted pipeline.
+    func idDropouts(_ pipeline: FeaturePipeline) throws -> [RankTrainingOptions.IdDropout] {
+        guard let idDropout else { return [] }
+        return try idDropout.split(separator: ",").map { entry in
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let rate = Float(parts[1]) else {
+                throw ValidationError("--id-dropout: '\(entry)' is not name=rate")
+            }
+            return try pipeline.idDropout(parts[0], rate: rate)
         }
     }
 

@@ -14,7 +14,8 @@ struct EvalRankSim: ParsableCommand {
         discussion: """
             Simulates a world, turns its impressions into rows (user and item attributes, position, \
             hour, item age, whether the user follows the author, user-item distance, and with \
-            --statistics lagged user and item counts and rates) with labels \
+            --statistics lagged user and item counts and rates, and the user's hit counts and click rates \
+            on the candidate's category, subcategory and author) with labels \
             click, like, finish (and watch_time with --watch), splits them by time (train, valid, \
             test), trains each --models model on every task and, with --single-task, one DCN-V2 per \
             task. Prints per task and model AUC, GAUC, logloss and calibration on the test rows beside \
@@ -35,6 +36,8 @@ struct EvalRankSim: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Add streaming user and item statistics features (counts, smoothed click/like/finish rates of older impressions).")
     var statistics = false
     @Option(help: "Lag of the statistics counters in seconds.") var statisticsDelay: Double = 600
+    @Option(help: "With --statistics: item columns whose user-level hit counts and click rates are added (comma-separated, e.g. category,subcategory,author; empty: none).")
+    var crossStatistics: String = "category,subcategory,author"
     @Flag(help: "Add the user's clicked items (last 50 strictly before each impression, with their subcategories) as a behaviour sequence; sequence models (din, sim) and pooling models use it.")
     var sequences = false
     @Option(help: "Keep this share of the non-clicked training rows (negative down-sampling; predictions are re-calibrated).") var negRate: Double = 1
@@ -52,6 +55,8 @@ struct EvalRankSim: ParsableCommand {
     @Flag(help: "Uncertainty weighting of the task losses (Kendall et al. 2018).") var uncertainty = false
     @Option(help: "Fixed task loss weights, comma-separated.") var taskWeights: String?
     @Option(help: "Dropout rate of the deep layers.") var dropout: Float = 0
+    @Option(help: "Decay of a moving average of the weights (e.g. 0.999); validation and the kept model use the average. Default: off.")
+    var weightAverage: Float?
     @Option(help: "Kernel threads.") var threads: Int = 1
     @Option(help: "Model seed.") var seed: UInt64 = 42
 
@@ -90,9 +95,11 @@ struct EvalRankSim: ParsableCommand {
             let started = Date()
             let world = SimulatedWorld.generate(try worldConfig())
             let records = Self.records(world)
+            let crosses = statistics ? crossStatistics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } : []
             let (train, valid, test) = try ImpressionSamples.build(records, validFraction: validFrac, testFraction: testFrac,
-                                                                     statisticsDelay: statistics ? statisticsDelay : nil)
-            var features = ImpressionSamples.featureConfig(records, statistics: statistics)
+                                                                     statisticsDelay: statistics ? statisticsDelay : nil,
+                                                                     crossColumns: crosses)
+            var features = ImpressionSamples.featureConfig(records, statistics: statistics, crossColumns: crosses)
             if sequences {
                 features.features.append(.sequence(name: "hist_click", source: "item", user: "user", time: "timestamp",
                                                    length: 50, side: "subcategory"))
@@ -133,6 +140,7 @@ struct EvalRankSim: ParsableCommand {
             options.learningRate = lr
             options.threads = threads
             options.seed = seed
+            options.weightAverageDecay = weightAverage
 
             var results: [String: [String: ClassificationReport]] = [:]  // task -> model -> report
             var sampledClick: [Float]?  // single-task click predictions in the sampled space

@@ -390,6 +390,17 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
         }
     }
 
+    /// A feature-id dropout entry for the sparse feature `name` (categorical, hashed or buckets):
+    /// its column and unknown id. Throws naming the feature when it is not a sparse feature or
+    /// `rate` is outside [0, 1).
+    public func idDropout(_ name: String, rate: Float) throws -> RankTrainingOptions.IdDropout {
+        guard rate >= 0, rate < 1 else { throw RankError.config("id dropout of '\(name)': rate \(rate) is not in [0, 1)") }
+        guard let column = sparseFeatures.firstIndex(where: { $0.name == name }), let base = bases[name] else {
+            throw RankError.config("id dropout names '\(name)', which is not a categorical, hashed or bucketed feature (sparse features: \(sparseFeatures.map(\.name).joined(separator: ", ")))")
+        }
+        return RankTrainingOptions.IdDropout(column: column, unknownId: base, rate: rate)
+    }
+
     // MARK: Value mapping
 
     func localId(_ f: FeatureSpec, _ v: String) -> Int32 {

@@ -66,8 +66,13 @@ public enum ImpressionSamples {
     /// impressions logged at least that many seconds before it (the delay keeps the outcomes of
     /// the same page and session out, as a production counter would lag): impression counts and
     /// smoothed click, like-given-click and finish-given-click rates (``statisticsColumns``).
+    ///
+    /// `crossColumns` (item columns such as "category" or "author"; needs `statisticsDelay`) add
+    /// the "hit" cross features of seed 002 under the same lag: how often the user was shown
+    /// items with the candidate's value and how often they clicked them
+    /// (``crossStatisticsColumns(_:)``).
     public static func build(_ r: ImpressionRecords, validFraction: Double = 0.1, testFraction: Double = 0.1,
-                             statisticsDelay: Double? = nil) throws -> (train: ImpressionSplit, valid: ImpressionSplit, test: ImpressionSplit) {
+                             statisticsDelay: Double? = nil, crossColumns: [String] = []) throws -> (train: ImpressionSplit, valid: ImpressionSplit, test: ImpressionSplit) {
         let n = r.count
         guard n > 0 else { throw RankError.data("no impressions") }
         guard [r.items.count, r.timestamps.count, r.positions.count, r.clicked.count, r.liked.count, r.finished.count]
@@ -91,7 +96,16 @@ public enum ImpressionSamples {
         let order = (0..<n).sorted { r.timestamps[$0] != r.timestamps[$1] ? r.timestamps[$0] < r.timestamps[$1] : $0 < $1 }
         let testStart = n - Int((Double(n) * testFraction).rounded())
         let validStart = testStart - Int((Double(n) * validFraction).rounded())
-        let stats = try statisticsDelay.map { try statistics(r, order: order, delay: $0) } ?? [:]
+        if !crossColumns.isEmpty && statisticsDelay == nil {
+            throw RankError.data("cross statistics (\(crossColumns.joined(separator: ", "))) need a statistics delay")
+        }
+        for c in crossColumns where r.itemColumns[c] == nil {
+            throw RankError.data("cross statistics: no item column '\(c)' (item columns: \(r.itemColumns.keys.sorted().joined(separator: ", ")))")
+        }
+        var stats = try statisticsDelay.map { try statistics(r, order: order, delay: $0) } ?? [:]
+        if let delay = statisticsDelay {
+            for c in crossColumns { stats.merge(crossStatistics(r, column: c, order: order, delay: delay)) { a, _ in a } }
+        }
         return (split(r, order[0..<validStart], stats), split(r, order[validStart..<testStart], stats),
                 split(r, order[testStart..<n], stats))
     }
@@ -140,6 +154,51 @@ public enum ImpressionSamples {
         return out
     }
 
+    /// Columns of the cross statistics of item column `c`: the log1p count of the user's earlier
+    /// impressions of items with the candidate's value and the user's smoothed click rate on them.
+    public static func crossStatisticsColumns(_ c: String) -> [String] {
+        ["user_\(c)_impressions", "user_\(c)_ctr"]
+    }
+
+    /// Streaming (user, value of item column `column`) counters in time order, lagged by `delay`
+    /// seconds like ``statistics(_:order:delay:)``. The rate is smoothed toward the user's own
+    /// smoothed click rate (prior 10 impressions toward the global rate) with a prior of 5
+    /// impressions, so a value never shown to the user reads as the user's general rate. O(n).
+    static func crossStatistics(_ r: ImpressionRecords, column: String, order: [Int], delay: Double) -> [String: [String]] {
+        let n = r.count, values = r.itemColumns[column]!
+        var interned: [String: UInt32] = [:]
+        let valueIds = values.map { v -> UInt32 in
+            if let id = interned[v] { return id }
+            let id = UInt32(interned.count)
+            interned[v] = id
+            return id
+        }
+        func key(_ k: Int) -> UInt64 { UInt64(UInt32(bitPattern: r.users[k])) << 32 | UInt64(valueIds[Int(r.items[k])]) }
+        var pair: [UInt64: (imps: Double, clicks: Double)] = [:], user: [Int32: (imps: Double, clicks: Double)] = [:]
+        var globalImps = 0.0, globalClicks = 0.0
+        let names = crossStatisticsColumns(column)
+        var imps = [String](repeating: "", count: n), ctr = [String](repeating: "", count: n)
+        var lag = 0
+        for i in order {
+            while lag < n, r.timestamps[order[lag]] <= r.timestamps[i] - delay {
+                let k = order[lag], c = r.clicked[k] ? 1.0 : 0
+                pair[key(k), default: (0, 0)].imps += 1
+                pair[key(k), default: (0, 0)].clicks += c
+                user[r.users[k], default: (0, 0)].imps += 1
+                user[r.users[k], default: (0, 0)].clicks += c
+                globalImps += 1
+                globalClicks += c
+                lag += 1
+            }
+            let ctr0 = (globalClicks + 1) / (globalImps + 10)
+            let u = user[r.users[i]] ?? (0, 0), p = pair[key(i)] ?? (0, 0)
+            let userRate = (u.clicks + 10 * ctr0) / (u.imps + 10)
+            imps[i] = String(Float(p.imps))
+            ctr[i] = String(Float((p.clicks + 5 * userRate) / (p.imps + 5)))
+        }
+        return [names[0]: imps, names[1]: ctr]
+    }
+
     static func split(_ r: ImpressionRecords, _ rows: ArraySlice<Int>, _ stats: [String: [String]] = [:]) -> ImpressionSplit {
         var c: [String: [String]] = [:]
         for (name, col) in stats { c[name] = rows.map { col[$0] } }
@@ -171,7 +230,9 @@ public enum ImpressionSamples {
     /// (columns whose values contain '|' become bags, numeric-looking ones with many values
     /// quantile buckets, the rest categorical).
     /// With `statistics`, the ``statisticsColumns`` too (counts as log1p, rates standardized).
-    public static func featureConfig(_ r: ImpressionRecords, minCount: Int = 1, statistics: Bool = false) -> FeatureConfig {
+    /// With `crossColumns`, their ``crossStatisticsColumns(_:)`` as well.
+    public static func featureConfig(_ r: ImpressionRecords, minCount: Int = 1, statistics: Bool = false,
+                                     crossColumns: [String] = []) -> FeatureConfig {
         var f: [FeatureSpec] = [
             FeatureSpec(name: "user", kind: .categorical, minCount: minCount),
             FeatureSpec(name: "item", kind: .categorical, minCount: minCount),
@@ -196,7 +257,7 @@ public enum ImpressionSamples {
             }
         }
         if statistics {
-            for name in statisticsColumns {
+            for name in statisticsColumns + crossColumns.flatMap(crossStatisticsColumns) {
                 f.append(FeatureSpec(name: name, kind: .numeric, transform: name.hasSuffix("impressions") ? .log1pStandardize : .standardize))
             }
         }

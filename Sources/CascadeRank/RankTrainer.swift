@@ -17,8 +17,34 @@ public struct RankTrainingOptions: Codable, Sendable, Equatable {
     public var seed: UInt64 = 7
     /// Kernel threads (nil: all cores).
     public var threads: Int? = 1
+    /// Decay of an exponential moving average of the weights (Polyak averaging), e.g. 0.999: when
+    /// set, validation, early stopping and the kept weights use the average instead of the last
+    /// step's weights, which lowers the variance of the chosen model. Costs one pass over every
+    /// parameter (embedding tables included) per step. nil: off.
+    public var weightAverageDecay: Float?
+    /// Feature-id dropout (empty: none); build entries with ``FeaturePipeline/idDropout(_:rate:)``.
+    public var idDropout: [IdDropout] = []
 
     public init() {}
+
+    /// Replaces a training row's id in one sparse column by the field's unknown id with
+    /// probability `rate`, so the unknown row learns what an unseen user or item looks like.
+    /// On a time split most test users can be new (MovieLens-100K: 86% of the last 10% of
+    /// ratings), and without it their shared unknown row keeps its random initial value.
+    /// Validation and prediction rows are never changed.
+    public struct IdDropout: Codable, Sendable, Equatable {
+        /// Column of the feature in `EncodedBatch.sparseIds`.
+        public var column: Int
+        /// The field's out-of-vocabulary id in the fused table.
+        public var unknownId: Int32
+        public var rate: Float
+
+        public init(column: Int, unknownId: Int32, rate: Float) {
+            self.column = column
+            self.unknownId = unknownId
+            self.rate = rate
+        }
+    }
 }
 
 /// What a fit did: per-epoch figures, the epoch whose weights were kept, throughput.
@@ -62,6 +88,11 @@ public enum RankTrainer {
         var sinceBest = 0
         var order = Array(0..<train.rows)
         var samples = 0, trainingSeconds = 0.0
+        if let d = options.weightAverageDecay, !(d > 0 && d < 1) {
+            throw RankError.config("weight average decay \(d) is not in (0, 1)")
+        }
+        let average = options.weightAverageDecay.map { _ in params.map { $0.value.copy() } }
+        var averagedSteps = 0
         for epoch in 1...Swift.max(options.epochs, 1) {
             let started = Date()
             order.shuffle(using: &rng)
@@ -70,6 +101,7 @@ public enum RankTrainer {
             while start < train.rows {
                 let end = Swift.min(train.rows, start + options.batchSize)
                 let batch = train.rows(order[start..<end])
+                if !options.idDropout.isEmpty { dropIds(batch, options.idDropout, &rng) }
                 let tape = Tape(training: true, threads: options.threads, seed: rng.next())
                 let z = try model.logits(batch, tape: tape)
                 let loss = try model.loss(logits: z, batch: batch, tape: tape)
@@ -78,6 +110,12 @@ public enum RankTrainer {
                 }
                 try dense.step(denseParams)
                 try sparse.step(sparseParams)
+                if let average, let d = options.weightAverageDecay {
+                    averagedSteps += 1
+                    // Bias-corrected early on: the first steps average with weight 1/k.
+                    let a = Swift.min(d, 1 - 1 / Float(averagedSteps))
+                    for (p, m) in zip(params, average) { blend(m, toward: p.value, keeping: a) }
+                }
                 lossSum += Double(loss.scalar)
                 batches += 1
                 samples += batch.rows
@@ -87,6 +125,11 @@ public enum RankTrainer {
             trainingSeconds += seconds
             var auc: Double?
             var taskAUC: [Double] = []
+            // With weight averaging, evaluate (and keep) the averaged weights; training resumes
+            // from the last step's weights.
+            let current = average.map { _ in params.map { $0.value.copy() } }
+            if let average { for (p, m) in zip(params, average) { try p.value.assign(m) } }
+            defer { if let current { for (p, c) in zip(params, current) { try? p.value.assign(c) } } }
             if let valid, valid.labels != nil {
                 taskAUC = try validationAUC(model, valid, threads: options.threads)
                 let defined = taskAUC.filter { !$0.isNaN }
@@ -98,7 +141,11 @@ public enum RankTrainer {
                  + (auc.map { " valid_auc=\(String(format: "%.4f", $0))" } ?? "")
                  + (taskAUC.count > 1 ? " valid_task_auc=" + taskAUC.map { String(format: "%.4f", $0) }.joined(separator: ",") : "")
                  + " seconds=\(String(format: "%.2f", seconds))")
-            guard let a = auc else { report.bestEpoch = epoch; continue }
+            guard let a = auc else {
+                report.bestEpoch = epoch
+                if average != nil { best = params.map { $0.value.copy() } }
+                continue
+            }
             if a > (report.bestValidAUC ?? -1) {
                 report.bestValidAUC = a
                 report.bestEpoch = epoch
@@ -114,6 +161,22 @@ public enum RankTrainer {
         }
         report.samplesPerSecond = Double(samples) / Swift.max(trainingSeconds, 1e-9)
         return report
+    }
+
+    /// m = a * m + (1 - a) * x, elementwise. O(count).
+    static func blend(_ m: Tensor, toward x: Tensor, keeping a: Float) {
+        let pm = m.base, px = x.base, b = 1 - a
+        for k in 0..<m.count { pm[k] = a * pm[k] + b * px[k] }
+    }
+
+    /// Applies feature-id dropout to a fresh mini-batch (its own copy of the ids). O(rows x entries).
+    static func dropIds(_ batch: EncodedBatch, _ drops: [RankTrainingOptions.IdDropout], _ rng: inout TensorRandom) {
+        let w = batch.sparseIds.shape.last
+        for r in 0..<batch.rows {
+            for d in drops where rng.nextUnitFloat() < d.rate {
+                batch.sparseIds.base[r * w + d.column] = d.unknownId
+            }
+        }
     }
 
     /// AUC of each task on `valid` (labels binarized by the task's kind; NaN for a task whose

@@ -70,6 +70,28 @@ import CascadeTensor
         #expect(b.labels == nil)
     }
 
+    @Test func idDropoutReplacesOnlyItsColumnByTheUnknownId() throws {
+        let p = try FeaturePipeline(config: config, fitOn: train)
+        let w = p.sparseFeatures.count
+        let city = try p.idDropout("city", rate: 0.5)
+        #expect(city.column == 1 && city.unknownId == Int32(p.fieldSizes[0]))  // city's base follows user's 4 ids
+        var rng = TensorRandom(seed: 3)
+        let all = try p.encode(train)
+        let before = all.sparseIds.toArray()
+        RankTrainer.dropIds(all, [try p.idDropout("user", rate: 0.999_999)], &rng)
+        let after = all.sparseIds.toArray()
+        for r in 0..<4 {
+            #expect(after[r * w] == 0)  // user's unknown id
+            #expect(Array(after[(r * w + 1)..<(r * w + w)]) == Array(before[(r * w + 1)..<(r * w + w)]))
+        }
+        let untouched = try p.encode(train)
+        RankTrainer.dropIds(untouched, [try p.idDropout("user", rate: 0)], &rng)
+        #expect(untouched.sparseIds.toArray() == before)
+        #expect(throws: RankError.self) { try p.idDropout("genres", rate: 0.1) }  // a bag, not a sparse column
+        #expect(throws: RankError.self) { try p.idDropout("nope", rate: 0.1) }
+        #expect(throws: RankError.self) { try p.idDropout("user", rate: 1) }
+    }
+
     @Test func configErrorsAreRejectedBeforeTraining() throws {
         let bad = FeatureConfig(features: [FeatureSpec(name: "nope", kind: .categorical)])
         #expect(throws: RankError.self) { try FeaturePipeline(config: bad, fitOn: train) }

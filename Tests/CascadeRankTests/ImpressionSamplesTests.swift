@@ -83,6 +83,31 @@ import CascadeTensor
         _ = try FeaturePipeline(config: config, fitOn: train.frame)
     }
 
+    @Test func crossStatisticsCountTheUsersHitsOnTheCandidatesValue() throws {
+        // One user; item 0 in category A, item 1 in B; impressions a minute apart (item 0 clicked
+        // at t = 0), lag 30 s.
+        var r = ImpressionRecords()
+        for (k, item) in [0, 1, 0, 0].enumerated() {
+            r.users.append(0); r.items.append(Int32(item)); r.timestamps.append(Double(k) * 60); r.positions.append(0)
+            r.clicked.append(k == 0); r.liked.append(false); r.finished.append(false)
+        }
+        r.itemColumns["category"] = ["A", "B"]
+        let (train, _, _) = try ImpressionSamples.build(r, validFraction: 0, testFraction: 0, statisticsDelay: 30,
+                                                        crossColumns: ["category"])
+        #expect(train.frame.columns["user_category_impressions"]! == ["0.0", "0.0", "1.0", "2.0"])
+        let ctr = train.frame.columns["user_category_ctr"]!.map { Double($0)! }
+        // Row 1 (B, never shown before): the user's smoothed rate. Global (1 + 1) / (1 + 10) = 2/11,
+        // user (1 + 10 * 2/11) / (1 + 10) = 31/121; no B impressions: (0 + 5 * 31/121) / 5.
+        #expect(abs(ctr[1] - 31.0 / 121) < 1e-6)
+        // Row 3 (A, 1 click in 2): global (1 + 1) / (3 + 10) = 2/13, user (1 + 20/13) / 13 = 33/169,
+        // (1 + 5 * 33/169) / 7 = 334/1183.
+        #expect(abs(ctr[3] - 334.0 / 1183) < 1e-6)
+        let config = ImpressionSamples.featureConfig(r, statistics: true, crossColumns: ["category"])
+        #expect(config.features.contains { $0.name == "user_category_ctr" })
+        #expect(throws: RankError.self) { try ImpressionSamples.build(r, statisticsDelay: 30, crossColumns: ["nope"]) }
+        #expect(throws: RankError.self) { try ImpressionSamples.build(r, crossColumns: ["category"]) }
+    }
+
     @Test func mismatchedColumnsAreRejected() throws {
         var r = Self.records(10)
         r.liked.removeLast()

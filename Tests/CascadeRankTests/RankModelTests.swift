@@ -113,4 +113,30 @@ import CascadeTensor
             #expect((report.bestValidAUC ?? 0) > 0.99, "\(name): \(report.bestValidAUC ?? 0)")
         }
     }
+
+    @Test func weightAveragingKeepsTheAverageAndStillLearns() throws {
+        var f = Self.frame(rows: 800, seed: 3)
+        f.columns["label"] = f.columns["item"]!.map { ["i0", "i1", "i2"].contains($0) ? "1" : "0" }
+        let pipeline = try FeaturePipeline(config: Self.config, fitOn: f)
+        let data = try pipeline.encode(f)
+        var options = RankTrainingOptions()
+        options.epochs = 6
+        options.batchSize = 64
+        options.learningRate = 0.02
+        options.weightAverageDecay = 0.9
+        let averaged = try RankModels.make("dcnv2", pipeline: pipeline, config: smallConfig())
+        let report = try RankTrainer.fit(averaged, train: data, valid: data, options: options)
+        #expect((report.bestValidAUC ?? 0) > 0.99)
+        // The reported validation AUC is that of the kept (averaged) weights.
+        let kept = try RankTrainer.validationAUC(averaged, data)[0]
+        #expect(abs(kept - (report.bestValidAUC ?? 0)) < 1e-9)
+        options.weightAverageDecay = 1
+        #expect(throws: RankError.self) {
+            try RankTrainer.fit(RankModels.make("lr", pipeline: pipeline, config: smallConfig()), train: data, valid: nil, options: options)
+        }
+        // m = a m + (1 - a) x: 0.25 * 4 + 0.75 * 8 = 7.
+        let m = try Tensor(shape: [2], values: [4, 0]), x = try Tensor(shape: [2], values: [8, -4])
+        RankTrainer.blend(m, toward: x, keeping: 0.25)
+        #expect(m.toArray() == [7, -3])
+    }
 }
