@@ -102,10 +102,7 @@ public enum ImpressionSamples {
         for c in crossColumns where r.itemColumns[c] == nil {
             throw RankError.data("cross statistics: no item column '\(c)' (item columns: \(r.itemColumns.keys.sorted().joined(separator: ", ")))")
         }
-        var stats = try statisticsDelay.map { try statistics(r, order: order, delay: $0) } ?? [:]
-        if let delay = statisticsDelay {
-            for c in crossColumns { stats.merge(crossStatistics(r, column: c, order: order, delay: delay)) { a, _ in a } }
-        }
+        let stats = try statisticsDelay.map { try statistics(r, order: order, delay: $0, crossColumns: crossColumns) } ?? [:]
         return (split(r, order[0..<validStart], stats), split(r, order[validStart..<testStart], stats),
                 split(r, order[testStart..<n], stats))
     }
@@ -118,20 +115,39 @@ public enum ImpressionSamples {
 
     /// Streaming counters in time order; row i sees the impressions at least `delay` seconds
     /// older. Rates are smoothed toward the running global rate with a prior of 10 impressions
-    /// (CTR) or 10 clicks (like and finish given click). O(n).
-    static func statistics(_ r: ImpressionRecords, order: [Int], delay: Double) throws -> [String: [String]] {
+    /// (CTR) or 10 clicks (like and finish given click). For each of `crossColumns` (item
+    /// columns), the (user, candidate's value) counters of the same pass: the impression count and
+    /// a click rate smoothed toward the user's smoothed CTR with a prior of 5 impressions, so a
+    /// value never shown to the user reads as the user's general rate. O(n x (1 + crosses)).
+    static func statistics(_ r: ImpressionRecords, order: [Int], delay: Double,
+                           crossColumns: [String] = []) throws -> [String: [String]] {
         guard delay >= 0, delay.isFinite else { throw RankError.data("statistics delay must be >= 0 seconds") }
         let n = r.count
         struct Counts { var imps = 0.0, clicks = 0.0, likes = 0.0, finishes = 0.0 }
         var users: [Int32: Counts] = [:], items: [Int32: Counts] = [:]
         var global = Counts()
-        var out = Dictionary(uniqueKeysWithValues: statisticsColumns.map { ($0, [String](repeating: "", count: n)) })
+        let columns = statisticsColumns + crossColumns.flatMap(crossStatisticsColumns)
+        var out = Dictionary(uniqueKeysWithValues: columns.map { ($0, [String](repeating: "", count: n)) })
         let m = 10.0
         func add(_ c: inout Counts, _ k: Int) {
             c.imps += 1
             if r.clicked[k] { c.clicks += 1 }
             if r.liked[k] { c.likes += 1 }
             if r.finished[k] { c.finishes += 1 }
+        }
+        // Cross keys: user << 32 | interned value of the item's column.
+        let crossValues: [[UInt32]] = crossColumns.map { c in
+            var interned: [String: UInt32] = [:]
+            return r.itemColumns[c]!.map { v in
+                if let id = interned[v] { return id }
+                let id = UInt32(interned.count)
+                interned[v] = id
+                return id
+            }
+        }
+        var pairs = [[UInt64: Counts]](repeating: [:], count: crossColumns.count)
+        func pairKey(_ x: Int, _ k: Int) -> UInt64 {
+            UInt64(UInt32(bitPattern: r.users[k])) << 32 | UInt64(crossValues[x][Int(r.items[k])])
         }
         var lag = 0
         for i in order {
@@ -140,6 +156,7 @@ public enum ImpressionSamples {
                 add(&users[r.users[k], default: Counts()], k)
                 add(&items[r.items[k], default: Counts()], k)
                 add(&global, k)
+                for x in pairs.indices { add(&pairs[x][pairKey(x, k), default: Counts()], k) }
                 lag += 1
             }
             let ctr0 = (global.clicks + 1) / (global.imps + 10)
@@ -150,6 +167,15 @@ public enum ImpressionSamples {
                 out["\(prefix)_like_rate"]![i] = String(Float((c.likes + m * like0) / (c.clicks + m)))
                 out["\(prefix)_finish_rate"]![i] = String(Float((c.finishes + m * fin0) / (c.clicks + m)))
             }
+            if !pairs.isEmpty {
+                let u = users[r.users[i]] ?? Counts()
+                let userRate = (u.clicks + m * ctr0) / (u.imps + m)
+                for (x, c) in crossColumns.enumerated() {
+                    let p = pairs[x][pairKey(x, i)] ?? Counts(), names = crossStatisticsColumns(c)
+                    out[names[0]]![i] = String(Float(p.imps))
+                    out[names[1]]![i] = String(Float((p.clicks + 5 * userRate) / (p.imps + 5)))
+                }
+            }
         }
         return out
     }
@@ -158,45 +184,6 @@ public enum ImpressionSamples {
     /// impressions of items with the candidate's value and the user's smoothed click rate on them.
     public static func crossStatisticsColumns(_ c: String) -> [String] {
         ["user_\(c)_impressions", "user_\(c)_ctr"]
-    }
-
-    /// Streaming (user, value of item column `column`) counters in time order, lagged by `delay`
-    /// seconds like ``statistics(_:order:delay:)``. The rate is smoothed toward the user's own
-    /// smoothed click rate (prior 10 impressions toward the global rate) with a prior of 5
-    /// impressions, so a value never shown to the user reads as the user's general rate. O(n).
-    static func crossStatistics(_ r: ImpressionRecords, column: String, order: [Int], delay: Double) -> [String: [String]] {
-        let n = r.count, values = r.itemColumns[column]!
-        var interned: [String: UInt32] = [:]
-        let valueIds = values.map { v -> UInt32 in
-            if let id = interned[v] { return id }
-            let id = UInt32(interned.count)
-            interned[v] = id
-            return id
-        }
-        func key(_ k: Int) -> UInt64 { UInt64(UInt32(bitPattern: r.users[k])) << 32 | UInt64(valueIds[Int(r.items[k])]) }
-        var pair: [UInt64: (imps: Double, clicks: Double)] = [:], user: [Int32: (imps: Double, clicks: Double)] = [:]
-        var globalImps = 0.0, globalClicks = 0.0
-        let names = crossStatisticsColumns(column)
-        var imps = [String](repeating: "", count: n), ctr = [String](repeating: "", count: n)
-        var lag = 0
-        for i in order {
-            while lag < n, r.timestamps[order[lag]] <= r.timestamps[i] - delay {
-                let k = order[lag], c = r.clicked[k] ? 1.0 : 0
-                pair[key(k), default: (0, 0)].imps += 1
-                pair[key(k), default: (0, 0)].clicks += c
-                user[r.users[k], default: (0, 0)].imps += 1
-                user[r.users[k], default: (0, 0)].clicks += c
-                globalImps += 1
-                globalClicks += c
-                lag += 1
-            }
-            let ctr0 = (globalClicks + 1) / (globalImps + 10)
-            let u = user[r.users[i]] ?? (0, 0), p = pair[key(i)] ?? (0, 0)
-            let userRate = (u.clicks + 10 * ctr0) / (u.imps + 10)
-            imps[i] = String(Float(p.imps))
-            ctr[i] = String(Float((p.clicks + 5 * userRate) / (p.imps + 5)))
-        }
-        return [names[0]: imps, names[1]: ctr]
     }
 
     static func split(_ r: ImpressionRecords, _ rows: ArraySlice<Int>, _ stats: [String: [String]] = [:]) -> ImpressionSplit {
