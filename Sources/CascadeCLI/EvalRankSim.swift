@@ -45,6 +45,8 @@ struct EvalRankSim: ParsableCommand {
     @Option(help: "Epochs without a better mean validation AUC before stopping.") var patience: Int = 2
     @Option(help: "Mini-batch size.") var batchSize: Int = 512
     @Option(help: "Adam learning rate.") var lr: Float = 1e-3
+    @Option(help: "Learning rate of the embedding tables (default: --lr).") var embeddingLr: Float?
+    @Option(help: "L2 on the embedding rows each batch touches.") var embeddingL2: Float = 0
     @Option(help: "Embedding dimension.") var dim: Int = 16
     @Option(help: "Hidden layer sizes, comma-separated.") var hidden: String = "256,128"
     @Option(help: "DCN-V2 cross layers.") var crossLayers: Int = 3
@@ -57,6 +59,9 @@ struct EvalRankSim: ParsableCommand {
     @Option(help: "Dropout rate of the deep layers.") var dropout: Float = 0
     @Option(help: "Decay of a moving average of the weights (e.g. 0.999); validation and the kept model use the average. Default: off.")
     var weightAverage: Float?
+    @Option(help: "Also evaluate each --models model trained online: after the offline fit it learns the validation rows, then predicts the test rows in windows of this many seconds, learning each window once its labels are in (progressive validation); user and item ids come from the catalogue. 0: off.")
+    var onlineWindow: Double = 0
+    @Option(help: "Learning rate of the online updates (default: --lr).") var onlineLr: Float?
     @Option(help: "Kernel threads.") var threads: Int = 1
     @Option(help: "Model seed.") var seed: UInt64 = 42
 
@@ -91,6 +96,9 @@ struct EvalRankSim: ParsableCommand {
                 throw ValidationError("--tasks: choose from click, like, finish")
             }
             guard negRate > 0, negRate <= 1 else { throw ValidationError("--neg-rate must be in (0, 1]") }
+            guard onlineWindow >= 0, (onlineLr ?? 1) > 0 else { throw ValidationError("--online-window must be >= 0 and --online-lr > 0") }
+            if onlineWindow > 0 && negRate < 1 { throw ValidationError("--online-window learns every test row: it does not combine with --neg-rate") }
+            guard embeddingL2 >= 0, (embeddingLr ?? 1) > 0 else { throw ValidationError("--embedding-l2 must be >= 0 and --embedding-lr > 0") }
             let names = models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let started = Date()
             let world = SimulatedWorld.generate(try worldConfig())
@@ -104,7 +112,10 @@ struct EvalRankSim: ParsableCommand {
                 features.features.append(.sequence(name: "hist_click", source: "item", user: "user", time: "timestamp",
                                                    length: 50, side: "subcategory"))
             }
-            let pipeline = try FeaturePipeline(config: features, fitOn: train.frame)
+            // Online learning needs rows for ids first seen after training: the catalogue's.
+            let catalog = onlineWindow > 0
+                ? ["user": (0..<world.config.users).map { "u\($0)" }, "item": (0..<world.config.items).map { "i\($0)" }] : [:]
+            let pipeline = try FeaturePipeline(config: features, fitOn: train.frame, catalog: catalog)
             // Clicks known before each impression (as a serving system has them): every clicked
             // impression of any period, used strictly before its time; never the row's own label.
             var history: InteractionHistory?
@@ -141,11 +152,14 @@ struct EvalRankSim: ParsableCommand {
             options.threads = threads
             options.seed = seed
             options.weightAverageDecay = weightAverage
+            options.embeddingLearningRate = embeddingLr
+            options.embeddingL2 = embeddingL2
 
             var results: [String: [String: ClassificationReport]] = [:]  // task -> model -> report
             var sampledClick: [Float]?  // single-task click predictions in the sampled space
-            func evaluate(_ label: String, _ model: any RankModel, columns: [String], _ fit: RankTrainingReport) throws {
-                let p = try model.predict(testB, threads: threads)
+            func evaluate(_ label: String, _ model: any RankModel, columns: [String], _ fit: RankTrainingReport,
+                          predictions: [[Float]]? = nil) throws {
+                let p = try predictions ?? model.predict(testB, threads: threads)
                 let clickColumn = columns.firstIndex(of: "click")
                 for (j, t) in columns.enumerated() {
                     var q = p.map { $0[j] }
@@ -203,6 +217,16 @@ struct EvalRankSim: ParsableCommand {
                 let m = try RankModels.make(name, pipeline: pipeline, config: try config(multiLabels))
                 let fit = try RankTrainer.fit(m, train: trainB, valid: validB, options: options) { print($0) }
                 try evaluate(name, m, columns: m.tasks, fit)
+                if onlineWindow > 0 {
+                    var online = options
+                    online.learningRate = onlineLr ?? lr
+                    let learner = try OnlineRankLearner(m, options: online)
+                    try learner.learn(validB)
+                    let windows = try OnlineRankLearner.windows(timestamps: test.timestamps, seconds: onlineWindow)
+                    let p = try learner.progressive(testB, windows: windows, threads: threads)
+                    print("model=\(name)-online windows=\(windows.count) rows_learnt=\(learner.rowsLearnt)")
+                    try evaluate("\(name)-online", m, columns: m.tasks, fit, predictions: p)
+                }
                 if let mmoe = m as? MMoE {
                     let usage = try mmoe.gateUsage(testB.rows(0..<Swift.min(testB.rows, 4096)))
                     print("model=\(name) gate_usage=" + usage.enumerated().map { "\(m.tasks[$0.offset]):" + $0.element.map { fmt(Double($0), 2) }.joined(separator: "/") }.joined(separator: " "))

@@ -134,8 +134,16 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
     /// Fits on `frame`; every declared source column must be present (else an error naming the
     /// feature and the columns the frame has), so a config naming an unknown feature is rejected
     /// before training starts. O(rows x features), plus a sort per bucketed feature.
-    public init(config: FeatureConfig, fitOn frame: FeatureFrame) throws {
+    ///
+    /// `catalog` adds known values to categorical features' vocabularies (by feature name), every
+    /// one regardless of `minCount`: e.g. every item id of the catalogue, so that items published
+    /// after the training rows get rows of their own that online updates can train (they start at
+    /// their initial values, not at the shared unknown row's).
+    public init(config: FeatureConfig, fitOn frame: FeatureFrame, catalog: [String: [String]] = [:]) throws {
         try config.validate()
+        for name in catalog.keys.sorted() where !config.features.contains(where: { $0.name == name && $0.kind == .categorical }) {
+            throw RankError.config("catalog values for '\(name)', which is not a categorical feature of the config")
+        }
         self.config = config
         for f in config.features where frame.columns[f.column] == nil {
             throw RankError.config("feature '\(f.name)' reads column '\(f.column)', which the data does not have (columns: \(frame.columns.keys.sorted().joined(separator: ", ")))")
@@ -152,7 +160,9 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
             case .categorical:
                 var counts: [String: Int] = [:]
                 for v in raw { if let s = derived(f, v) { counts[s, default: 0] += 1 } }
-                let kept = counts.filter { $0.value >= (f.minCount ?? 1) }.keys.sorted()
+                var keep = Set(counts.filter { $0.value >= (f.minCount ?? 1) }.keys)
+                for v in catalog[f.name] ?? [] where !v.isEmpty { keep.insert(v) }
+                let kept = keep.sorted()
                 vocabularies[f.name] = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($0.element, Int32($0.offset + 1)) })
                 bases[f.name] = next
                 next += Int32(kept.count + 1)

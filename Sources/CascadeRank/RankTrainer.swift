@@ -79,18 +79,13 @@ public enum RankTrainer {
         }
         guard train.rows > 0 else { throw RankError.data("no training rows") }
         let params = model.parameters
-        let dense = Adam(learningRate: options.learningRate)
-        let sparse = LazyAdam(learningRate: options.embeddingLearningRate ?? options.learningRate, weightDecay: options.embeddingL2)
-        let denseParams = params.filter { !$0.sparse }, sparseParams = params.filter { $0.sparse }
+        let stepper = try RankStepper(model, options: options)
         var rng = TensorRandom(seed: options.seed)
         var report = RankTrainingReport()
         var best: [Tensor]?
         var sinceBest = 0
         var order = Array(0..<train.rows)
         var samples = 0, trainingSeconds = 0.0
-        if let d = options.weightAverageDecay, !(d > 0 && d < 1) {
-            throw RankError.config("weight average decay \(d) is not in (0, 1)")
-        }
         let average = options.weightAverageDecay.map { _ in params.map { $0.value.copy() } }
         var averagedSteps = 0
         for epoch in 1...Swift.max(options.epochs, 1) {
@@ -101,22 +96,17 @@ public enum RankTrainer {
             while start < train.rows {
                 let end = Swift.min(train.rows, start + options.batchSize)
                 let batch = train.rows(order[start..<end])
-                if !options.idDropout.isEmpty { dropIds(batch, options.idDropout, &rng) }
-                let tape = Tape(training: true, threads: options.threads, seed: rng.next())
-                let z = try model.logits(batch, tape: tape)
-                let loss = try model.loss(logits: z, batch: batch, tape: tape)
-                do { try tape.backward(loss) } catch {
+                let loss: Float
+                do { loss = try stepper.step(batch, rng: &rng) } catch {
                     throw RankError.model("\(model.kind): epoch \(epoch), rows \(start)..<\(end): \(error)")
                 }
-                try dense.step(denseParams)
-                try sparse.step(sparseParams)
                 if let average, let d = options.weightAverageDecay {
                     averagedSteps += 1
                     // Bias-corrected early on: the first steps average with weight 1/k.
                     let a = Swift.min(d, 1 - 1 / Float(averagedSteps))
                     for (p, m) in zip(params, average) { blend(m, toward: p.value, keeping: a) }
                 }
-                lossSum += Double(loss.scalar)
+                lossSum += Double(loss)
                 batches += 1
                 samples += batch.rows
                 start = end
@@ -169,16 +159,6 @@ public enum RankTrainer {
         for k in 0..<m.count { pm[k] = a * pm[k] + b * px[k] }
     }
 
-    /// Applies feature-id dropout to a fresh mini-batch (its own copy of the ids). O(rows x entries).
-    static func dropIds(_ batch: EncodedBatch, _ drops: [RankTrainingOptions.IdDropout], _ rng: inout TensorRandom) {
-        let w = batch.sparseIds.shape.last
-        for r in 0..<batch.rows {
-            for d in drops where rng.nextUnitFloat() < d.rate {
-                batch.sparseIds.base[r * w + d.column] = d.unknownId
-            }
-        }
-    }
-
     /// AUC of each task on `valid` (labels binarized by the task's kind; NaN for a task whose
     /// labels are all of one class). O(rows log rows) per task plus a forward pass.
     public static func validationAUC(_ model: any RankModel, _ valid: EncodedBatch, threads: Int? = 1) throws -> [Double] {
@@ -188,6 +168,53 @@ public enum RankTrainer {
         return try (0..<model.tasks.count).map { t in
             let y = (0..<valid.rows).map { kinds[t].binarized(labels.base[$0 * w + t]) }
             return try ClassificationMetrics.auc(labels: y, scores: p.map { $0[t] }) ?? .nan
+        }
+    }
+}
+
+/// One optimizer state over a model's parameters: mini-batch Adam on the dense layers and lazy
+/// Adam on the embedding tables (only the rows a batch looks up), with feature-id dropout. Both
+/// the epoch loop of ``RankTrainer`` and the streaming updates of ``OnlineRankLearner`` step
+/// through it, so a model trained offline and then online follows one update rule.
+public final class RankStepper {
+    public let model: any RankModel
+    public let options: RankTrainingOptions
+    let dense: Adam, sparse: LazyAdam
+    let denseParams: [Parameter], sparseParams: [Parameter]
+
+    public init(_ model: any RankModel, options: RankTrainingOptions) throws {
+        if let d = options.weightAverageDecay, !(d > 0 && d < 1) {
+            throw RankError.config("weight average decay \(d) is not in (0, 1)")
+        }
+        self.model = model
+        self.options = options
+        dense = Adam(learningRate: options.learningRate)
+        sparse = LazyAdam(learningRate: options.embeddingLearningRate ?? options.learningRate, weightDecay: options.embeddingL2)
+        let params = model.parameters
+        denseParams = params.filter { !$0.sparse }
+        sparseParams = params.filter { $0.sparse }
+    }
+
+    /// One update on `batch` (a fresh copy: id dropout writes into its ids). Returns the loss
+    /// before the update. O(forward + backward + touched parameters).
+    public func step(_ batch: EncodedBatch, rng: inout TensorRandom) throws -> Float {
+        if !options.idDropout.isEmpty { Self.dropIds(batch, options.idDropout, &rng) }
+        let tape = Tape(training: true, threads: options.threads, seed: rng.next())
+        let z = try model.logits(batch, tape: tape)
+        let loss = try model.loss(logits: z, batch: batch, tape: tape)
+        try tape.backward(loss)
+        try dense.step(denseParams)
+        try sparse.step(sparseParams)
+        return loss.scalar
+    }
+
+    /// Applies feature-id dropout to a fresh mini-batch (its own copy of the ids). O(rows x entries).
+    static func dropIds(_ batch: EncodedBatch, _ drops: [RankTrainingOptions.IdDropout], _ rng: inout TensorRandom) {
+        let w = batch.sparseIds.shape.last
+        for r in 0..<batch.rows {
+            for d in drops where rng.nextUnitFloat() < d.rate {
+                batch.sparseIds.base[r * w + d.column] = d.unknownId
+            }
         }
     }
 }

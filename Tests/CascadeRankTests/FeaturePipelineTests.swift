@@ -78,14 +78,14 @@ import CascadeTensor
         var rng = TensorRandom(seed: 3)
         let all = try p.encode(train)
         let before = all.sparseIds.toArray()
-        RankTrainer.dropIds(all, [try p.idDropout("user", rate: 0.999_999)], &rng)
+        RankStepper.dropIds(all, [try p.idDropout("user", rate: 0.999_999)], &rng)
         let after = all.sparseIds.toArray()
         for r in 0..<4 {
             #expect(after[r * w] == 0)  // user's unknown id
             #expect(Array(after[(r * w + 1)..<(r * w + w)]) == Array(before[(r * w + 1)..<(r * w + w)]))
         }
         let untouched = try p.encode(train)
-        RankTrainer.dropIds(untouched, [try p.idDropout("user", rate: 0)], &rng)
+        RankStepper.dropIds(untouched, [try p.idDropout("user", rate: 0)], &rng)
         #expect(untouched.sparseIds.toArray() == before)
         #expect(throws: RankError.self) { try p.idDropout("genres", rate: 0.1) }  // a bag, not a sparse column
         #expect(throws: RankError.self) { try p.idDropout("nope", rate: 0.1) }
