@@ -11,7 +11,7 @@ struct Train: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var model: ModelOptions
 
-    @Flag(help: "Refresh the models that support it (two-tower) from recent events instead of retraining everything.")
+    @Flag(help: "Refresh the models that support it (two-tower, the ranker and its pre-ranker) from recent events instead of retraining everything.")
     var incremental = false
 
     @Option(help: "With --incremental: days of events to learn from, counted back from the newest event.")
@@ -62,6 +62,11 @@ struct Train: ParsableCommand {
             if let k = r.rank {
                 emit("ranker: \(k.samples) impressions, tasks \(k.tasks.joined(separator: ",")), valid AUC " +
                       k.tasks.map { "\($0) \(String(format: "%.4f", k.validAUC[$0] ?? .nan))" }.joined(separator: ", ") +
+                      String(format: " (%.1fs)", k.seconds))
+            }
+            if let k = r.rankRefresh {
+                emit("ranker refreshed on \(k.samples) impressions; AUC of the served ranker on them before the update " +
+                      k.tasks.map { "\($0) \(String(format: "%.4f", k.aucBefore[$0] ?? .nan))" }.joined(separator: ", ") +
                       String(format: " (%.1fs)", k.seconds))
             }
         }

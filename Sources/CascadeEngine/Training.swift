@@ -168,4 +168,6 @@ public struct TrainReport: Sendable {
     public var versions: [String: Int]
     /// The ranker's training, when one was trained.
     public var rank: RankTraining.Report? = nil
+    /// The ranker's incremental update, when `refresh` made one.
+    public var rankRefresh: RankTraining.RefreshReport? = nil
 }

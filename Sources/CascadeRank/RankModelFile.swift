@@ -25,13 +25,20 @@ public struct RankModelFile {
     /// a missing or mis-shaped tensor, a truncated file or a checksum mismatch each throw an
     /// error naming `path` and the problem; nothing is half-loaded.
     public static func decode(_ data: Data, path: String = "memory") throws -> (model: any RankModel, pipeline: FeaturePipeline) {
+        let d = try decodeWithConfig(data, path: path)
+        return (d.model, d.pipeline)
+    }
+
+    /// As ``decode(_:path:)``, with the model's hyper-parameters (to re-encode it after an update).
+    public static func decodeWithConfig(_ data: Data, path: String = "memory") throws
+        -> (model: any RankModel, pipeline: FeaturePipeline, config: RankModelConfig) {
         let archive = try ModelArchive(data: data, path: path)
         let kinds = Set(RankModels.names.map { "rank/\($0)" })
         try archive.validate(modelKinds: kinds, layerKinds: Set(RankModels.names))
         let c = try archive.decodeConfig(Config.self)
         let model = try RankModels.make(c.model, pipeline: c.pipeline, config: c.modelConfig)
         try archive.load(into: model.parameters, modelKinds: kinds, layerKinds: Set(RankModels.names))
-        return (model, c.pipeline)
+        return (model, c.pipeline, c.modelConfig)
     }
 
     public static func write(model: any RankModel, pipeline: FeaturePipeline, config: RankModelConfig, to path: String) throws {

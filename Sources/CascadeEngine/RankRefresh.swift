@@ -1,0 +1,88 @@
+import CascadeCore
+import CascadeEval
+import CascadeRank
+import CascadeStore
+import CascadeTensor
+import Foundation
+
+extension RankTraining {
+    /// What an incremental ranker update did.
+    public struct RefreshReport: Sendable {
+        /// Impressions of the window learnt.
+        public var samples: Int
+        public var tasks: [String]
+        /// AUC per task of the active ranker on the window's impressions, measured before it
+        /// learnt them (progressive validation: how the served model did on that period).
+        public var aucBefore: [String: Double]
+        public var versions: [String: Int]
+        public var seconds: Double
+    }
+
+    /// Incremental update of the active ranker between full retrains: the model continues from
+    /// its published weights with one pass over the impressions of the last `days` days (counted
+    /// back from the newest event; see ``OnlineRankLearner``), at a third of the full training's
+    /// learning rate, keeping its feature pipeline (ids first seen since the full training keep
+    /// the unknown row until the next one). The pre-ranker, when one is active, is distilled
+    /// from the updated ranker for one epoch on the same rows, continuing from its weights, and
+    /// both are published as new versions (pre-ranker first, as ``train(store:log:config:)``
+    /// does). Returns nil (nothing published) when no ranker is active or the window has no
+    /// impression. O(window rows x model cost).
+    public static func refresh(store: any Store, log: EventLog, days: Double, config: RankStageConfig) throws -> RefreshReport? {
+        guard days > 0 else { throw CascadeError.invalid("refresh window must be positive, got \(days) days") }
+        guard let active = try store.activeArtifact(name: "rank") else { return nil }
+        let start = Date()
+        let (model, pipeline, modelConfig) = try RankModelFile.decodeWithConfig(Data(active.blob), path: "rank v\(active.info.version)")
+        let all = records(log: log, registry: try store.eventTypes(), maxSamples: config.maxSamples)
+        let cutoff = log.maxTimestamp - days * 86_400
+        let keep = all.timestamps.indices.filter { all.timestamps[$0] >= cutoff }
+        guard !keep.isEmpty else {
+            logger.info("ranker not refreshed: no impression in the window", metadata: ["days": "\(days)"])
+            return nil
+        }
+        let attributes = try RankAttributes.load(store: store, ids: try store.idSnapshot())
+        let frame = attributes.frame(users: keep.map { Optional(all.users[$0]) }, items: keep.map { all.items[$0] },
+                                     timestamps: keep.map { all.timestamps[$0] })
+        var columns = frame.columns
+        let outcomes: [String: [Bool]] = ["click": all.clicked, "like": all.liked, "finish": all.finished]
+        for t in model.tasks {
+            guard let y = outcomes[t] else { throw CascadeError.corrupt("rank v\(active.info.version): unknown task '\(t)'") }
+            columns[t] = keep.map { y[$0] ? "1" : "0" }
+        }
+        let rows = try pipeline.encode(FeatureFrame(rowCount: keep.count, columns: columns), labelColumns: model.tasks)
+
+        var aucBefore: [String: Double] = [:]
+        let p = try model.predict(rows, threads: nil)
+        for (j, t) in model.tasks.enumerated() {
+            aucBefore[t] = try ClassificationMetrics.auc(labels: rows.labelColumn(j) ?? [], scores: p.map { $0[j] }) ?? .nan
+        }
+        var options = RankTrainingOptions()
+        options.learningRate /= 3
+        options.threads = nil
+        try OnlineRankLearner(model, options: options).learn(rows)
+
+        var versions: [String: Int] = [:]
+        if config.preRank, let pre = try store.activeArtifact(name: "prerank") {
+            let (student, studentPipeline) = try ThreeTowerFile.decode(Data(pre.blob), path: "prerank v\(pre.info.version)")
+            var d = DistillationOptions()
+            d.epochs = 1
+            d.learningRate /= 3
+            d.threads = nil
+            // The pre-ranker reads the ranker's pipeline (one training fits both).
+            let studentRows = try studentPipeline.encode(FeatureFrame(rowCount: keep.count, columns: columns), labelColumns: model.tasks)
+            _ = try ThreeTowerTrainer.distill(student, teacher: model, train: studentRows, options: d)
+            versions["prerank"] = try store.putArtifact(name: "prerank", manifest: ["kind": "prerank", "rank_samples": "\(keep.count)",
+                                                                                    "incremental_from": "\(pre.info.version)"],
+                                                        blob: try ThreeTowerFile.encode(student, pipeline: studentPipeline), activate: true)
+        }
+        var manifest = active.info.manifest
+        manifest["samples"] = "\(keep.count)"
+        manifest["incremental_from"] = "\(active.info.version)"
+        manifest["auc_before"] = model.tasks.map { String(format: "%.4f", aucBefore[$0] ?? .nan) }.joined(separator: ",")
+        versions["rank"] = try store.putArtifact(name: "rank", manifest: manifest,
+                                                 blob: try RankModelFile.encode(model: model, pipeline: pipeline, config: modelConfig),
+                                                 activate: true)
+        logger.info("refreshed ranker", metadata: ["model": "\(model.kind)", "samples": "\(keep.count)", "auc_before": "\(aucBefore)"])
+        return RefreshReport(samples: keep.count, tasks: model.tasks, aucBefore: aucBefore, versions: versions,
+                             seconds: Date().timeIntervalSince(start))
+    }
+}
