@@ -17,8 +17,7 @@ extension Trainer {
         let t0 = Date()
         let twoTower = try store.activeArtifact(name: "recall/twotower")
         let ranker = config.rank.model.lowercased() == "none" ? nil : try store.activeArtifact(name: "rank")
-        let hasRanker = ranker != nil
-        guard twoTower != nil || hasRanker else {
+        guard twoTower != nil || ranker != nil else {
             throw CascadeError.notFound("nothing to refresh: train a two-tower model (`cascade train --channels ...,twotower`) or a ranker first")
         }
         progress?("loading events")
@@ -34,9 +33,9 @@ extension Trainer {
             report.events = events
             report.versions["twotower"] = version
         }
-        if hasRanker {
+        if let ranker {
             progress?("refreshing the ranker")
-            if let r = try RankTraining.refresh(store: store, log: full, days: days, config: config.rank) {
+            if let r = try RankTraining.refresh(store: store, active: ranker, log: full, days: days, config: config.rank) {
                 report.rankRefresh = r
                 for (k, v) in r.versions { report.versions[k] = v }
                 report.events = Swift.max(report.events, r.samples)

@@ -28,8 +28,13 @@ extension RankTraining {
     /// does). Returns nil (nothing published) when no ranker is active or the window has no
     /// impression. O(window rows x model cost).
     public static func refresh(store: any Store, log: EventLog, days: Double, config: RankStageConfig) throws -> RefreshReport? {
-        guard days > 0 else { throw CascadeError.invalid("refresh window must be positive, got \(days) days") }
         guard let active = try store.activeArtifact(name: "rank") else { return nil }
+        return try refresh(store: store, active: active, log: log, days: days, config: config)
+    }
+
+    /// As above, on the active ranker artifact the caller has already read.
+    static func refresh(store: any Store, active: Artifact, log: EventLog, days: Double, config: RankStageConfig) throws -> RefreshReport? {
+        guard days > 0 else { throw CascadeError.invalid("refresh window must be positive, got \(days) days") }
         let start = Date()
         let (model, pipeline, modelConfig) = try RankModelFile.decodeWithConfig(Data(active.blob), path: "rank v\(active.info.version)")
         let all = records(log: log, registry: try store.eventTypes(), maxSamples: config.maxSamples)
