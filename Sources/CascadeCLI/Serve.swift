@@ -45,6 +45,9 @@ struct Serve: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Run one request's recall channels concurrently (off: each request's channels in turn, better under load).")
     var parallelRecall = false
 
+    @Option(help: "Request deadline, milliseconds (0: none): recall channels not yet started, ranking and re-rank are skipped once it passes, and the page is answered from what is done (counted as degraded).")
+    var deadlineMs: Double = 1_000
+
     @Option(help: "Diversity re-rank of every page: none, dpp or mmr (over the ALS, two-tower or LightGCN item vectors).")
     var rerank = "none"
 
@@ -69,6 +72,7 @@ struct Serve: ParsableCommand {
         guard reloadInterval >= 0, reloadInterval.isFinite else { throw ValidationError("--reload-interval must be >= 0") }
         guard (1...1024).contains(workers ?? 1) else { throw ValidationError("--workers must be in 1...1024") }
         guard RerankConfig.Mode(rawValue: rerank) != nil else { throw ValidationError("--rerank must be none, dpp or mmr, got \(rerank)") }
+        guard deadlineMs >= 0, deadlineMs.isFinite else { throw ValidationError("--deadline-ms must be >= 0 (0: none), got \(deadlineMs)") }
         guard maxN >= 1, maxBatch >= 1, maxBody >= 1024 else { throw ValidationError("--max-n and --max-batch must be >= 1, --max-body >= 1024") }
     }
 
@@ -100,6 +104,7 @@ struct Serve: ParsableCommand {
             config.maxBodyBytes = maxBody
             config.funnel.rerank.mode = RerankConfig.Mode(rawValue: rerank) ?? .none
             config.funnel.parallelRecall = parallelRecall
+            config.funnel.deadline = deadlineMs / 1_000
             if !rank { config.funnel.rank.model = "none" }
             if maxPerCategory != nil || maxPerAuthor != nil {
                 var rules = DiversityRules()

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The kind of a feedback event, by name. The built-in kinds cover the seeds' feeds, shops and
 /// video apps; applications may register their own in an ``EventTypeRegistry``.
 public struct EventType: Sendable, Hashable, Codable, ExpressibleByStringLiteral, CustomStringConvertible {
@@ -43,12 +45,13 @@ public struct Event: Sendable, Hashable, Codable {
         self.scene = scene
     }
 
-    public func validate() throws(CascadeError) {
+    /// Checks ids, type and every field against ``FieldRanges`` at wall-clock time `now`.
+    public func validate(now: Double = Date().timeIntervalSince1970) throws(CascadeError) {
         try validateId(user, kind: "user")
         try validateId(item, kind: "item")
         if type.name.isEmpty { throw .invalid("event of user \(user) on item \(item): empty event type") }
-        if !timestamp.isFinite { throw .invalid("event of user \(user) on item \(item): timestamp is not finite") }
-        if let v = value, !v.isFinite { throw .invalid("event of user \(user) on item \(item): value is not finite") }
+        if let why = FieldRanges.timestampProblem(timestamp, now: now) { throw .invalid("event of user \(user) on item \(item): \(why)") }
+        if let v = value, let why = FieldRanges.valueProblem(v) { throw .invalid("event of user \(user) on item \(item): \(why)") }
         if let s = scene {
             if s.utf8.count > 256 { throw .invalid("event of user \(user) on item \(item): scene '\(s.prefix(32))...' is longer than 256 bytes") }
             // Tabs and line breaks survive CSV quoting and every store; NUL and the other

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A user as the application describes them. `id` is the application's own string id.
 public struct User: Sendable, Hashable, Codable {
     public var id: String
@@ -55,10 +57,11 @@ public struct Item: Sendable, Hashable, Codable {
         self.hidden = hidden
     }
 
-    public func validate() throws(CascadeError) {
+    /// Checks the fields a store relies on at wall-clock time `now` (see ``FieldRanges``).
+    public func validate(now: Double = Date().timeIntervalSince1970) throws(CascadeError) {
         try validateId(id, kind: "item")
         if let l = location, !l.isValid { throw .invalid("item \(id): location \(l.latitude),\(l.longitude) is outside [-90,90]x[-180,180]") }
-        if let p = publishedAt, !p.isFinite { throw .invalid("item \(id): publish time is not finite") }
+        if let p = publishedAt, let why = FieldRanges.timestampProblem(p, now: now) { throw .invalid("item \(id): publish time: \(why)") }
         for (k, v) in numeric where !v.isFinite { throw .invalid("item \(id): numeric attribute '\(k)' is not finite (\(v))") }
     }
 }

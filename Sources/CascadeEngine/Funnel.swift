@@ -78,14 +78,18 @@ public struct Funnel: Sendable {
         let plan: [(ChannelQuota, any RecallChannel)] = config.quotas.compactMap { q in
             channels.first(where: { $0.name == q.channel }).map { (q, $0) }
         }
+        let deadline = Deadline(seconds: config.deadline)
         let slots = Slots<([Candidate], Double)>(count: plan.count, initial: ([], 0))
+        let skipped = Slots<Bool>(count: plan.count, initial: false)
         let work = { @Sendable (k: Int) in
+            if deadline.passed { skipped.set(k, true); return }
             let start = DispatchTime.now().uptimeNanoseconds
             let list = plan[k].1.recall(context, quota: plan[k].0.quota, filter: filter)
             slots.set(k, (list, Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000))
         }
         if plan.count > 1 && config.parallelRecall { Parallel.forEach(chunks: plan.count, work) } else { for k in plan.indices { work(k) } }
         let results = slots.values
+        var degraded: [String] = zip(plan, skipped.values).compactMap { $0.1 ? "recall/\($0.0.0.channel)" : nil }
         var t = DispatchTime.now().uptimeNanoseconds
         var merged = merger.merge(zip(plan, results).map { ($0.0.0, $0.1.0) }, limit: max(n, config.mergeLimit))
         let mergedCount = merged.count
@@ -93,9 +97,9 @@ public struct Funnel: Sendable {
                                   microseconds: Double(DispatchTime.now().uptimeNanoseconds - t) / 1_000)]
         var traces: [Int32: ItemTrace] = [:]
         for (r, m) in merged.enumerated() { traces[m.item] = ItemTrace(recallScore: m.score, recallRank: r + 1) }
-        var degraded: [String] = []
         if let ranker, let fusion, n > 0, config.rank.model.lowercased() != "none" {
             do {
+                if deadline.passed { throw CascadeError.invalid("request deadline of \(config.deadline) s passed before ranking") }
                 merged = try ranker.rank(merged, context: context, n: n, stage: config.rank, fusion: fusion,
                                          traces: &traces, stages: &stages)
             } catch {
@@ -105,8 +109,11 @@ public struct Funnel: Sendable {
         }
         t = DispatchTime.now().uptimeNanoseconds
         let before = merged.count
-        merged = rerank(merged, n: n, seed: UInt64(bitPattern: Int64(context.user ?? -1)) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(max(0, context.now / 3_600)))
-        if config.rerank.mode != .none || config.rerank.rules != nil || config.rerank.explorationTemperature != nil {
+        let rerankOn = config.rerank.mode != .none || config.rerank.rules != nil || config.rerank.explorationTemperature != nil
+        if rerankOn && deadline.passed {
+            degraded.append("rerank")
+        } else if rerankOn {
+            merged = rerank(merged, n: n, seed: UInt64(bitPattern: Int64(context.user ?? -1)) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(max(0, context.now / 3_600)))
             stages.append(StageTiming(stage: "rerank", candidatesIn: before, candidatesOut: merged.count,
                                       microseconds: Double(DispatchTime.now().uptimeNanoseconds - t) / 1_000))
         }
@@ -116,6 +123,17 @@ public struct Funnel: Sendable {
         let timings = zip(plan, results).map { ChannelTiming(channel: $0.0.0.channel, candidates: $0.1.0.count, microseconds: $0.1.1) }
         return FunnelResult(recommendations: Array(page), channels: timings, merged: mergedCount, stages: stages, degraded: degraded)
     }
+}
+
+/// A point on the monotonic clock after which a request stops starting new work.
+struct Deadline: Sendable {
+    let at: UInt64
+    /// `seconds` from now; 0 or less: never.
+    init(seconds: Double) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        at = seconds > 0 ? now &+ UInt64(min(seconds, 1e9) * 1e9) : .max
+    }
+    var passed: Bool { DispatchTime.now().uptimeNanoseconds > at }
 }
 
 /// Fixed slots written by concurrent chunks, each chunk its own slot.

@@ -38,6 +38,11 @@ public struct FunnelConfig: Sendable, Equatable {
     public var parallelRecall = true
     /// How channel lists combine (see ``RecallMerger``).
     public var mergeMode: RecallMerger.Mode = .max
+    /// The request deadline, seconds (0: none). A recall channel that has not started by then
+    /// is skipped, and the ranking and re-rank stages are skipped once it has passed; the page is
+    /// answered from what is done and the skipped stages are reported as degraded (and counted by
+    /// the server), so a slow stage can never hold a worker.
+    public var deadline: Double = 1
 
     /// Every channel the engine can train, with its default quota and weight. Personal channels
     /// weigh most; generic ones (popular, trending, fresh) fill in for light and new users.

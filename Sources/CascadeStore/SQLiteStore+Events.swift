@@ -69,8 +69,8 @@ extension SQLiteStore {
         Event(user: r[0], item: r[1], type: EventType(reg.name(of: UInt8(r[2] as Int))), timestamp: r[3], value: r[4], scene: r[5])
     }
 
-    /// Walks the user's days from the newest backwards until `limit` events are found:
-    /// one index seek a day that has events at all. O(days + limit log limit).
+    /// Newest first: one backwards range of the (user, time) index, O(log n + limit), however
+    /// many days the store spans.
     public func lastEvents(user: String, limit: Int, types: Set<EventType>?) throws -> [Event] {
         guard limit > 0 else { return [] }
         let reg = try eventTypes()
@@ -81,18 +81,15 @@ extension SQLiteStore {
             typeClause = " AND e.type IN (\(codes.map(String.init).joined(separator: ",")))"
         }
         return try read("reading events of user \(user)") { db in
-            guard let uidx = try Int.fetchOne(db, sql: "SELECT idx FROM users WHERE ext_id = ?", arguments: [user]),
-                  let range = try Row.fetchOne(db, sql: "SELECT (SELECT MIN(day) FROM events), (SELECT MAX(day) FROM events)"),
-                  let first: Int64 = range[0], let last: Int64 = range[1]
-            else { return [] }
-            let stmt = try db.cachedStatement(sql: Self.eventColumns + " WHERE e.day = ? AND e.user_idx = ?\(typeClause) ORDER BY e.ts DESC, e.id DESC LIMIT ?")
+            guard let uidx = try Int.fetchOne(db, sql: "SELECT idx FROM users WHERE ext_id = ?", arguments: [user]) else { return [] }
+            let stmt = try db.cachedStatement(sql: """
+                SELECT u.ext_id, i.ext_id, e.type, e.ts, e.value, e.scene FROM events e INDEXED BY events_by_user
+                JOIN users u ON u.idx = e.user_idx JOIN items i ON i.idx = e.item_idx
+                WHERE e.user_idx = ?\(typeClause) ORDER BY e.ts DESC, e.id DESC LIMIT ?
+                """)
             var out: [Event] = []
-            var day = last
-            while day >= first && out.count < limit {
-                let rows = try Row.fetchCursor(stmt, arguments: [day, uidx, limit - out.count])
-                while let r = try rows.next() { out.append(Self.event(r, reg)) }
-                day -= 1
-            }
+            let rows = try Row.fetchCursor(stmt, arguments: [uidx, limit])
+            while let r = try rows.next() { out.append(Self.event(r, reg)) }
             return out
         }
     }

@@ -121,6 +121,11 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         migrator.registerMigration("v2-exposures") { db in
             try db.execute(sql: "CREATE TABLE exposures(user_idx INTEGER PRIMARY KEY, data BLOB NOT NULL, updated_at REAL NOT NULL)")
         }
+        // A user's newest events are one backwards index range, whatever the span of days the
+        // store holds (walking days cost O(days between the oldest and newest event)).
+        migrator.registerMigration("v3-events-by-user") { db in
+            try db.execute(sql: "CREATE INDEX events_by_user ON events(user_idx, ts)")
+        }
         do {
             let pending = try writer.read { try migrator.hasCompletedMigrations($0) ? [] : migrator.migrations }
             if !pending.isEmpty { Logger(label: "cascade.store").info("migrating database schema", metadata: ["path": "\(path)"]) }

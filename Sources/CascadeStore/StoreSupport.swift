@@ -31,7 +31,8 @@ package enum StoreSupport {
     package static func validateBatch(users: [User], items: [Item], events: [Event]) throws {
         for u in users { try u.validate() }
         for i in items { try i.validate() }
-        for e in events { try e.validate() }
+        let now = Date().timeIntervalSince1970
+        for e in events { try e.validate(now: now) }
         try validateUnique(users, id: \.id, kind: "user")
         try validateUnique(items, id: \.id, kind: "item")
     }

@@ -74,3 +74,40 @@ func groupWorld() throws -> SQLiteStore {
         #expect { try Trainer.train(store: empty) } throws: { "\($0)".contains("no events") }
     }
 }
+
+/// A channel that takes `delay` seconds and returns items 0..<count.
+private struct SlowChannel: RecallChannel {
+    let name: String
+    let delay: Double
+    let count: Int32
+    func recall(_ context: RecallContext, quota: Int, filter: CandidateFilter) -> [Candidate] {
+        if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+        return (0..<count).map { Candidate(item: $0, score: Float(count - $0), channel: name) }
+    }
+    func serialized() -> [UInt8] { [] }
+}
+
+@Suite struct FunnelDeadlineTests {
+    private func funnel(deadline: Double) -> Funnel {
+        var config = FunnelConfig()
+        config.quotas = [ChannelQuota(channel: "slow", quota: 10), ChannelQuota(channel: "late", quota: 10)]
+        config.parallelRecall = false
+        config.deadline = deadline
+        return Funnel(channels: [SlowChannel(name: "slow", delay: 0.05, count: 3), SlowChannel(name: "late", delay: 0, count: 6)],
+                      config: config, itemCount: 6)
+    }
+
+    @Test func aStagePastTheDeadlineIsCutAndThePageDegrades() {
+        let result = funnel(deadline: 0.01).run(RecallContext(user: 0, now: 1), n: 5, filter: CandidateFilter(itemCount: 6))
+        #expect(result.degraded == ["recall/late"])
+        #expect(result.recommendations.map(\.item) == [0, 1, 2], "the page is served from the channel that finished")
+    }
+
+    @Test func withinTheDeadlineEveryChannelRuns() {
+        for deadline in [0, 5.0] {
+            let result = funnel(deadline: deadline).run(RecallContext(user: 0, now: 1), n: 5, filter: CandidateFilter(itemCount: 6))
+            #expect(result.degraded.isEmpty)
+            #expect(result.recommendations.count == 5)
+        }
+    }
+}

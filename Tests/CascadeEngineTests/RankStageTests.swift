@@ -74,7 +74,7 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
         let first = try rec.recommend(user: "u9", n: 10, store: store, now: 2e9)
         let top = rec.items.external(first[0].item)
         try store.setItemHidden(top, hidden: true)
-        try store.appendEvents([Event(user: "u9", item: rec.items.external(first[1].item), type: .click, timestamp: 2e9 - 10)])
+        try store.appendEvents([Event(user: "u9", item: rec.items.external(first[1].item), type: .click, timestamp: 1_780_000_000)])
         rec = try Recommender.load(store: store, config: config)
         let again = try rec.recommend(user: "u9", n: 30, store: store, now: 2e9).map { rec.items.external($0.item) }
         #expect(!again.contains(top) && !again.contains(rec.items.external(first[1].item)))

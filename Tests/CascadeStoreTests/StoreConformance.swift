@@ -105,16 +105,43 @@ enum TempDir {
     func lastEventsAndRangesAcrossManyDays(_ backend: StoreBackend) throws {
         let s = try backend.make()
         let day = 86_400.0
-        // Out of time order on purpose; days 0, 1, 1, 5, 40 and one before 1970.
-        let times = [5 * day + 10, 1 * day + 3, -day / 2, 40 * day, 1 * day + 1, 0]
+        let late = 1_700_000_000.0  // 19,675 days after the others: reads must not walk the gap
+        // Out of time order on purpose; days 0, 1, 1, 5, 40 and one in 2023.
+        let times = [5 * day + 10, 1 * day + 3, late, 40 * day, 1 * day + 1, 0]
         try s.appendEvents(times.enumerated().map { Event(user: "u", item: "i\($0.offset)", timestamp: $0.element) })
         try s.appendEvents([Event(user: "v", item: "i9", timestamp: 3 * day)])
-        #expect(try s.lastEvents(user: "u", limit: 4, types: nil).map(\.timestamp) == [40 * day, 5 * day + 10, day + 3, day + 1])
-        #expect(try s.lastEvents(user: "u", limit: 100, types: nil).map(\.timestamp) == [40 * day, 5 * day + 10, day + 3, day + 1, 0, -day / 2])
+        #expect(try s.lastEvents(user: "u", limit: 4, types: nil).map(\.timestamp) == [late, 40 * day, 5 * day + 10, day + 3])
+        #expect(try s.lastEvents(user: "u", limit: 100, types: nil).map(\.timestamp) == [late, 40 * day, 5 * day + 10, day + 3, day + 1, 0])
+        #expect(try s.lastEvents(user: "v", limit: 100, types: nil).map(\.timestamp) == [3 * day])
         #expect(try s.lastEvents(user: "u", limit: 0, types: nil).isEmpty)
-        #expect(try s.events(from: -day, to: day + 2).map(\.timestamp) == [-day / 2, 0, day + 1])
+        #expect(try s.events(from: -day, to: day + 2).map(\.timestamp) == [0, day + 1])
         #expect(try s.events(from: day + 2, to: 40 * day).map(\.timestamp) == [day + 3, 3 * day, 5 * day + 10])
         #expect(try s.events(from: 7, to: 7).isEmpty)
+    }
+
+    /// Milliseconds sent as seconds, overflowing and negative times, the far future: each is
+    /// refused with the field named, and nothing of its batch is stored.
+    @Test(arguments: StoreBackend.all)
+    func outOfRangeTimestampsAndValuesAreRefusedWhole(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        try s.appendEvents([Event(user: "u", item: "i", timestamp: 1_700_000_000)])
+        let now = Date().timeIntervalSince1970
+        for ts in [1_765_000_000_000, 1e300, -1e15, 99_999_999_999, -1, now + 3 * 86_400] {
+            do {
+                try s.appendEvents([Event(user: "w", item: "j", timestamp: 1_700_000_001), Event(user: "u", item: "i", timestamp: ts)])
+                Issue.record("timestamp \(ts) was accepted")
+            } catch let e as CascadeError {
+                #expect(e.description.contains("timestamp"), "\(e)")
+                if ts == 1_765_000_000_000 { #expect(e.description.contains("milliseconds"), "\(e)") }
+            }
+        }
+        for v in [1e300, -1e12] {
+            #expect(throws: CascadeError.self) { try s.appendEvents([Event(user: "u", item: "i", type: .watch, timestamp: 1, value: v)]) }
+        }
+        #expect(throws: CascadeError.self) { try s.upsertItems([Item(id: "k", publishedAt: 99_999_999_999)]) }
+        #expect(try s.counts().events == 1)
+        #expect(try s.user("w") == nil)
+        #expect(try s.lastEvents(user: "u", limit: 10, types: nil).map(\.timestamp) == [1_700_000_000])
     }
 
     @Test(arguments: StoreBackend.all)
