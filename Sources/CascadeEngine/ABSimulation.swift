@@ -64,6 +64,10 @@ public enum ABSimulation {
         public var rows: [ArmReport]
         /// Truth per row, in the order of `rows`.
         public var truth: [Truth]
+        /// Per row, the truth of the oracle pages of the same requests: for each request, the
+        /// page of the items the arm could have shown (not filtered, not yet shown to the user)
+        /// with the highest true expected north star, best at the top slot.
+        public var oracle: [Truth]
         /// Every event the loop produced (impressions and responses), by user and time.
         public var events: [Event]
         public var parameters: Parameters
@@ -71,12 +75,16 @@ public enum ABSimulation {
         public var serveSeconds: Double
         public var requests: Int
 
-        /// Row `k` as `key=value` fields, the simulator's truth appended
-        /// (`true_ctr`, `true_northstar`).
+        /// Row `k` as `key=value` fields, the simulator's truth appended (`true_ctr`,
+        /// `true_northstar`, the oracle's `oracle_ctr`, `oracle_northstar` and
+        /// `oracle_ratio` = true_ctr / oracle_ctr).
         public func line(_ k: Int) -> String {
             func f(_ x: Double) -> String { x.isFinite ? String(format: "%.4f", x) : "nan" }
+            let o = k < oracle.count ? oracle[k] : Truth()
             return ExperimentReport.line(rows[k], metric: parameters.metric, extra: [
                 ("true_ctr", f(truth[k].expectedCTR)), ("true_northstar", f(truth[k].expectedNorthStar(parameters.northStar))),
+                ("oracle_ctr", f(o.expectedCTR)), ("oracle_northstar", f(o.expectedNorthStar(parameters.northStar))),
+                ("oracle_ratio", f(truth[k].expectedCTR / o.expectedCTR)),
             ])
         }
     }
@@ -140,7 +148,7 @@ public enum ABSimulation {
         progress?("serve")
         let t1 = Date()
         let index = world.log.indexByUser(userCount: world.users.count)
-        let slots = Slots<(UserOutcome, Truth, [Event])>(count: served, initial: (UserOutcome(), Truth(), []))
+        let slots = Slots<(UserOutcome, Truth, Truth, [Event])>(count: served, initial: (UserOutcome(), Truth(), Truth(), []))
         Parallel.forRanges(served, minimumChunk: 8) { range in
             for u in range {
                 slots.set(u, serve(user: u, world: world, recommender: plan[u], index: index, parameters: p))
@@ -151,26 +159,31 @@ public enum ABSimulation {
 
         var outcomes: [String: UserOutcome] = [:]
         var truthByGroup: [String: Truth] = [:]
+        var oracleByGroup: [String: Truth] = [:]
         var events: [Event] = []
         for u in 0..<served {
             let id = world.users[u].id
-            let (outcome, truth, userEvents) = results[u]
+            let (outcome, truth, oracle, userEvents) = results[u]
             outcomes[id] = outcome
             events += userEvents
             let a = experiments.assign(user: id, includeStopped: true)
             var keys = a.arms.map(\.description)
             if experiments.holdout != nil { keys.append(a.holdout ? "holdout:holdout:holdout" : "holdout:holdout:exposed") }
-            for k in keys { truthByGroup[k, default: Truth()].add(truth) }
+            for k in keys {
+                truthByGroup[k, default: Truth()].add(truth)
+                oracleByGroup[k, default: Truth()].add(oracle)
+            }
         }
         let rows = ExperimentReport.rows(config: experiments, outcomes: outcomes, metric: p.metric, northStar: p.northStar)
         let truth = rows.map { truthByGroup["\($0.layer):\($0.experiment):\($0.arm)"] ?? Truth() }
-        return Result(rows: rows, truth: truth, events: events, parameters: p, trainSeconds: trainSeconds,
+        let oracle = rows.map { oracleByGroup["\($0.layer):\($0.experiment):\($0.arm)"] ?? Truth() }
+        return Result(rows: rows, truth: truth, oracle: oracle, events: events, parameters: p, trainSeconds: trainSeconds,
                       serveSeconds: serveSeconds, requests: served * p.rounds)
     }
 
     /// Serves every round to user `u` and draws their responses.
     static func serve(user u: Int, world: SimulatedWorld, recommender rec: Recommender,
-                      index: (offsets: [Int], events: [Int]), parameters p: Parameters) -> (UserOutcome, Truth, [Event]) {
+                      index: (offsets: [Int], events: [Int]), parameters p: Parameters) -> (UserOutcome, Truth, Truth, [Event]) {
         let log = world.log
         let registry = world.registry
         let weights = registry.weightsByCode
@@ -188,6 +201,8 @@ public enum ABSimulation {
         var outcome = UserOutcome()
         var truth = Truth()
         truth.users = 1
+        var oracle = Truth()
+        oracle.users = 1
         var events: [Event] = []
         let location = world.users[u].location
         let exposureWindow = 7 * 86_400.0
@@ -201,6 +216,7 @@ public enum ABSimulation {
             for h in recent where h.type == impression && h.timestamp >= now - exposureWindow { filter.seen.insert(h.item) }
             let ctx = RecallContext(user: Int32(u), history: recent, location: location, now: now)
             let page = rec.funnel.run(ctx, n: p.pageSize, filter: filter).recommendations
+            oracle.add(oraclePage(user: Int32(u), world: world, filter: filter, now: now, parameters: p))
             var new: [HistoryEvent] = []
             func record(_ type: EventType, _ item: Int32, _ t: Double, value: Double? = nil) {
                 guard let code = registry.code(of: type) else { return }
@@ -234,6 +250,28 @@ public enum ABSimulation {
             }
             history.insert(contentsOf: new.reversed(), at: 0)
         }
-        return (outcome, truth, events)
+        return (outcome, truth, oracle, events)
+    }
+
+    /// The truth of the best page one request could get: among the items `filter` allows and
+    /// published by `now`, the `pageSize` with the highest true expected north star (weighted
+    /// events, or seconds watched), placed best first, which is optimal under a position bias
+    /// that falls with the slot. O(items * dimension + items log pageSize).
+    static func oraclePage(user: Int32, world: SimulatedWorld, filter: CandidateFilter, now: Double, parameters p: Parameters) -> Truth {
+        var top = TopK(p.pageSize)
+        for (i, item) in world.items.enumerated() where filter.allows(Int32(i)) && (item.publishedAt ?? now) <= now {
+            let e = world.expectedEngagement(user: user, item: Int32(i), at: now)
+            top.push(Int32(i), p.northStar == .weighted ? e.value : e.click * e.expectedWatchSeconds)
+        }
+        var t = Truth()
+        for (k, entry) in top.sorted().enumerated() {
+            let e = world.expectedEngagement(user: user, item: entry.id, at: now)
+            let look = Double(world.positionBias(position: k))
+            t.impressions += 1
+            t.expectedClicks += look * Double(e.click)
+            t.expectedWeighted += look * Double(e.value)
+            t.expectedSeconds += look * Double(e.click) * Double(e.expectedWatchSeconds)
+        }
+        return t
     }
 }

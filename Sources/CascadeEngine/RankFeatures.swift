@@ -1,5 +1,6 @@
 import CascadeCore
 import CascadeRank
+import CascadeRecall
 import CascadeStore
 import Foundation
 
@@ -10,11 +11,20 @@ public struct RankAttributes: Sendable {
     public var userColumns: [String: [String]]
     public var itemColumns: [String: [String]]
     public var itemPublishedAt: [Double]?
+    /// The user's behaviour toward each candidate (nil: not used).
+    public var history: HistoryFeatures?
 
     /// Reads users and items of `store` in index order.
     public static func load(store: any Store, ids: (users: IdMap, items: IdMap)) throws -> RankAttributes {
+        let items = try store.allItems()
+        var a = try load(users: try store.allUsers(), items: items, ids: ids)
+        a.history = HistoryFeatures(items: items, ids: ids.items, registry: try store.eventTypes())
+        return a
+    }
+
+    /// The attribute columns of `users` and `items` (ids looked up in `ids`).
+    public static func load(users: [User], items: [Item], ids: (users: IdMap, items: IdMap)) throws -> RankAttributes {
         var keys = Set<String>()
-        let users = try store.allUsers()
         for u in users { keys.formUnion(u.categorical.keys) }
         var userColumns: [String: [String]] = [:]
         for k in keys.sorted().prefix(8) {
@@ -26,7 +36,7 @@ public struct RankAttributes: Sendable {
         var category = [String](repeating: "", count: n), author = category, tags = category
         var published = [Double](repeating: .nan, count: n)
         var anyTags = false, anyPublished = false
-        for item in try store.allItems() {
+        for item in items {
             guard let i = ids.items.index(of: item.id).map(Int.init) else { continue }
             category[i] = item.categories.last ?? ""
             author[i] = item.author ?? ""
@@ -35,7 +45,7 @@ public struct RankAttributes: Sendable {
         }
         var itemColumns = ["item_category": category, "item_author": author]
         if anyTags { itemColumns["item_tags"] = tags }
-        return RankAttributes(userColumns: userColumns, itemColumns: itemColumns, itemPublishedAt: anyPublished ? published : nil)
+        return RankAttributes(userColumns: userColumns, itemColumns: itemColumns, itemPublishedAt: anyPublished ? published : nil, history: nil)
     }
 
     /// The ranker's features: ids, hour and weekday, item age, the attribute columns; each with
@@ -55,15 +65,19 @@ public struct RankAttributes: Sendable {
             f.append(name == "item_tags" ? FeatureSpec(name: name, kind: .bag, separator: "|", side: .item)
                                          : FeatureSpec(name: name, kind: .categorical, side: .item))
         }
+        if history != nil { f += HistoryFeatures.featureSpecs }
         return FeatureConfig(label: nil, features: f)
     }
 
-    /// Columns that depend on both the item and the request time (encoded per candidate).
-    public static let perCandidateColumns: Set<String> = ["item_age_hours"]
+    /// Columns that depend on both the item and the request (time, the user's history):
+    /// encoded per candidate.
+    public static let perCandidateColumns: Set<String> = Set(["item_age_hours"] + HistoryFeatures.columnNames)
 
-    /// The per-candidate columns of `items` at time `now`.
-    public func perCandidateFrame(items: [Int32], now: Double) -> FeatureFrame {
+    /// The per-candidate columns of `items` at time `now` for a user with `history` (newest
+    /// first; nil: the history features are left out).
+    public func perCandidateFrame(items: [Int32], now: Double, history events: [HistoryEvent]? = nil) -> FeatureFrame {
         var c: [String: [String]] = [:]
+        if let history, let events { c.merge(history.values(history: events, items: items)) { a, _ in a } }
         if let pub = itemPublishedAt {
             c["item_age_hours"] = items.map { i in
                 Int(i) < pub.count && pub[Int(i)].isFinite ? String(Swift.max(0, (now - pub[Int(i)]) / 3_600)) : ""
@@ -74,9 +88,10 @@ public struct RankAttributes: Sendable {
 
     /// Feature rows for (user, item, time) triples: what training encodes from logged
     /// impressions and serving from one request's candidates.
-    public func frame(users: [Int32?], items: [Int32], timestamps: [Double]) -> FeatureFrame {
+    /// `context` holds further per-row columns (e.g. ``HistoryFeatures``), added as they are.
+    public func frame(users: [Int32?], items: [Int32], timestamps: [Double], context: [String: [String]] = [:]) -> FeatureFrame {
         let n = items.count
-        var c: [String: [String]] = [:]
+        var c: [String: [String]] = context
         c["user"] = users.map { $0.map { "u\($0)" } ?? "" }
         c["item"] = items.map { "i\($0)" }
         c["timestamp"] = timestamps.map { String($0) }

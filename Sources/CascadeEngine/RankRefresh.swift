@@ -1,6 +1,7 @@
 import CascadeCore
 import CascadeEval
 import CascadeRank
+import CascadeRecall
 import CascadeStore
 import CascadeTensor
 import Foundation
@@ -37,16 +38,20 @@ extension RankTraining {
         guard days > 0 else { throw CascadeError.invalid("refresh window must be positive, got \(days) days") }
         let start = Date()
         let (model, pipeline, modelConfig) = try RankModelFile.decodeWithConfig(Data(active.blob), path: "rank v\(active.info.version)")
-        let all = records(log: log, registry: try store.eventTypes(), maxSamples: config.maxSamples)
+        let ids = try store.idSnapshot()
+        let attributes = try RankAttributes.load(store: store, ids: ids)
+        let usesHistory = pipeline.config.features.contains { HistoryFeatures.columnNames.contains($0.name) }
+        let all = records(log: log, registry: try store.eventTypes(), maxSamples: config.maxSamples,
+                          history: usesHistory ? attributes.history : nil, userCount: ids.users.count)
         let cutoff = log.maxTimestamp - days * 86_400
         let keep = all.timestamps.indices.filter { all.timestamps[$0] >= cutoff }
         guard !keep.isEmpty else {
             logger.info("ranker not refreshed: no impression in the window", metadata: ["days": "\(days)"])
             return nil
         }
-        let attributes = try RankAttributes.load(store: store, ids: try store.idSnapshot())
         let frame = attributes.frame(users: keep.map { Optional(all.users[$0]) }, items: keep.map { all.items[$0] },
-                                     timestamps: keep.map { all.timestamps[$0] })
+                                     timestamps: keep.map { all.timestamps[$0] },
+                                     context: all.contextColumns.mapValues { col in keep.map { col[$0] } })
         var columns = frame.columns
         let outcomes: [String: [Bool]] = ["click": all.clicked, "like": all.liked, "finish": all.finished]
         for t in model.tasks {

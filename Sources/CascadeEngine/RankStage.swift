@@ -24,6 +24,9 @@ public struct RankStageConfig: Sendable, Equatable {
     public var crossLayers = 2
     public var experts = 4
     public var expertHidden = [64]
+    /// Give the ranker the user's behaviour toward each candidate (``HistoryFeatures``: positives
+    /// and impressions on its category, top category and author among the user's recent events).
+    public var historyFeatures = true
     /// Train the three-tower pre-ranker (distilled from the ranker).
     public var preRank = true
     /// Candidates the pre-ranker keeps for the ranker.
@@ -76,12 +79,17 @@ public final class OnlineRanker: @unchecked Sendable {
     /// Versions served, for traces and metrics.
     public let versions: (rank: Int, preRank: Int?)
     /// Item-tower vectors of every catalogue item [items, vectorDim], computed at load so a
-    /// request's pre-rank is one user-tower pass and a dot product per candidate. (The cross
-    /// tower reads only request-level context here, the same for every candidate, so it does
-    /// not change the order and is left out.)
+    /// request's pre-rank is one user-tower pass, a dot product per candidate and, when the
+    /// pre-ranker reads per-candidate features (the user's behaviour toward the item), its
+    /// cross tower over them.
     let itemVectors: [Float]?
     /// Item-side fields encoded once per item (nil: the full encode per request).
     let encoder: RequestEncoder?
+    /// The same for the pre-ranker's pipeline (used when its cross tower varies per candidate).
+    let preEncoder: RequestEncoder?
+    /// Whether the ranker / the pre-ranker read ``HistoryFeatures``.
+    let rankUsesHistory: Bool
+    let preUsesHistory: Bool
 
     public init(model: any RankModel, pipeline: FeaturePipeline, preRanker: (ThreeTower, FeaturePipeline)?,
                 attributes: RankAttributes, config: RankStageConfig, versions: (Int, Int?)) throws {
@@ -94,10 +102,19 @@ public final class OnlineRanker: @unchecked Sendable {
         self.config = config
         self.versions = versions
         let count = attributes.itemColumns.values.first?.count ?? 0
-        encoder = try RequestEncoder(pipeline: pipeline, items: attributes.frame(
-            users: [Int32?](repeating: nil, count: count), items: (0..<count).map { Int32($0) },
-            timestamps: [Double](repeating: Date().timeIntervalSince1970, count: count)),
-            perCandidateColumns: RankAttributes.perCandidateColumns)
+        let catalogue = attributes.frame(users: [Int32?](repeating: nil, count: count), items: (0..<count).map { Int32($0) },
+                                         timestamps: [Double](repeating: Date().timeIntervalSince1970, count: count))
+        encoder = try RequestEncoder(pipeline: pipeline, items: catalogue, perCandidateColumns: RankAttributes.perCandidateColumns)
+        func readsHistory(_ p: FeaturePipeline?) -> Bool {
+            attributes.history != nil && (p?.config.features.contains { HistoryFeatures.columnNames.contains($0.name) } ?? false)
+        }
+        rankUsesHistory = readsHistory(pipeline)
+        preUsesHistory = readsHistory(preRanker?.1)
+        if let pp = preRanker?.1, preUsesHistory {
+            preEncoder = try RequestEncoder(pipeline: pp, items: catalogue, perCandidateColumns: RankAttributes.perCandidateColumns)
+        } else {
+            preEncoder = nil
+        }
         if let (pre, pp) = preRanker, count > 0 {
             itemVectors = try Self.allItemVectors(pre, pp, attributes: attributes, count: count)
         } else {
@@ -116,7 +133,21 @@ public final class OnlineRanker: @unchecked Sendable {
             let t = DispatchTime.now().uptimeNanoseconds
             let items = candidates.map(\.item)
             var scores: [Float]
-            if let all = itemVectors {
+            if let all = itemVectors, preUsesHistory, let preEncoder,
+               items.allSatisfy({ $0 >= 0 && Int($0) < preEncoder.itemCount }) {
+                // Cached item vectors, the user tower once, the cross tower per candidate.
+                let batch = try preEncoder.encode(request: attributes.frame(users: [context.user], items: [items[0]], timestamps: [context.now]),
+                                                  items: items, perCandidate: attributes.perCandidateFrame(items: items, now: context.now, history: context.history))
+                let u = pre.userVector(batch)
+                let d = u.count
+                let vectors = Tensor(uninitializedShape: Shape(items.count, d))
+                all.withUnsafeBufferPointer { a in
+                    for (r, i) in items.enumerated() { (vectors.base + r * d).update(from: a.baseAddress! + Int(i) * d, count: d) }
+                }
+                var scratch: [Float] = []
+                scores = []
+                try pre.score(user: u, items: vectors, context: batch, scratch: &scratch, into: &scores)
+            } else if let all = itemVectors, !preUsesHistory {
                 let one = try pp.encode(attributes.frame(users: [context.user], items: [items[0]], timestamps: [context.now]), labels: "\u{0}none")
                 let u = pre.userVector(one)
                 let d = u.count
@@ -129,7 +160,8 @@ public final class OnlineRanker: @unchecked Sendable {
                 }
             } else {
                 let frame = attributes.frame(users: [Int32?](repeating: context.user, count: items.count), items: items,
-                                             timestamps: [Double](repeating: context.now, count: items.count))
+                                             timestamps: [Double](repeating: context.now, count: items.count),
+                                             context: preUsesHistory ? attributes.history!.values(history: context.history, items: items) : [:])
                 let batch = try pp.encode(frame, labels: "\u{0}none")
                 let vectors = try cacheLock.withLock { try cache.vectors(keys: items.map { String($0) }, batch: batch) }
                 var scratch: [Float] = []
@@ -148,7 +180,7 @@ public final class OnlineRanker: @unchecked Sendable {
         guard !candidates.isEmpty else { return candidates }
         let t = DispatchTime.now().uptimeNanoseconds
         let items = candidates.map(\.item)
-        let batch = try encode(user: context.user, items: items, now: context.now)
+        let batch = try encode(user: context.user, items: items, now: context.now, history: context.history)
         let tf = DispatchTime.now().uptimeNanoseconds
         stages.append(StageTiming(stage: "features", candidatesIn: items.count, candidatesOut: items.count, microseconds: Double(tf - t) / 1_000))
         let p = try model.predict(batch, threads: 1)
@@ -191,13 +223,14 @@ public final class OnlineRanker: @unchecked Sendable {
 
     /// The ranker's input rows for one request: through the per-item table when available,
     /// else the full encode of the frame (the reference the table path is tested against).
-    func encode(user: Int32?, items: [Int32], now: Double) throws -> EncodedBatch {
+    func encode(user: Int32?, items: [Int32], now: Double, history: [HistoryEvent] = []) throws -> EncodedBatch {
         if let encoder, items.allSatisfy({ $0 >= 0 && Int($0) < encoder.itemCount }) {
             return try encoder.encode(request: attributes.frame(users: [user], items: [items[0]], timestamps: [now]), items: items,
-                                      perCandidate: attributes.perCandidateFrame(items: items, now: now))
+                                      perCandidate: attributes.perCandidateFrame(items: items, now: now, history: rankUsesHistory ? history : nil))
         }
         let frame = attributes.frame(users: [Int32?](repeating: user, count: items.count), items: items,
-                                     timestamps: [Double](repeating: now, count: items.count))
+                                     timestamps: [Double](repeating: now, count: items.count),
+                                     context: rankUsesHistory ? attributes.history!.values(history: history, items: items) : [:])
         return try pipeline.encode(frame, labels: "\u{0}none")
     }
 

@@ -1,6 +1,7 @@
 import CascadeCore
 import CascadeEval
 import CascadeRank
+import CascadeRecall
 import CascadeStore
 import CascadeTensor
 import Foundation
@@ -29,8 +30,10 @@ public enum RankTraining {
     /// Label window after an impression, seconds.
     public static let labelWindow: Double = 86_400
 
-    /// Impression rows with their labels, from a dense event log.
-    public static func records(log: EventLog, registry: EventTypeRegistry, maxSamples: Int) -> ImpressionRecords {
+    /// Impression rows with their labels, from a dense event log; with `history`, each row's
+    /// behaviour features (point in time: from the user's events before it) in `contextColumns`.
+    public static func records(log: EventLog, registry: EventTypeRegistry, maxSamples: Int,
+                               history: HistoryFeatures? = nil, userCount: Int? = nil) -> ImpressionRecords {
         guard let impression = registry.code(of: .impression) else { return ImpressionRecords() }
         let weights = registry.weightsByCode
         let likeCodes = Set([EventType.like, .favorite, .share].compactMap { registry.code(of: $0) })
@@ -65,6 +68,10 @@ public enum RankTraining {
             r.liked.append(like)
             r.finished.append(finish)
         }
+        if let history {
+            let users = userCount ?? (Int(log.users.max() ?? -1) + 1)
+            r.contextColumns = history.values(log: log, rows: impressions, userCount: users)
+        }
         return r
     }
 
@@ -74,15 +81,18 @@ public enum RankTraining {
         guard config.model.lowercased() != "none" else { return nil }
         let start = Date()
         let registry = try store.eventTypes()
-        let records = records(log: log, registry: registry, maxSamples: config.maxSamples)
+        let ids = try store.idSnapshot()
+        var attributes = try RankAttributes.load(store: store, ids: ids)
+        if !config.historyFeatures { attributes.history = nil }
+        let records = records(log: log, registry: registry, maxSamples: config.maxSamples, history: attributes.history, userCount: ids.users.count)
         guard records.count >= config.minImpressions else {
             logger.info("ranker not trained: too few impressions", metadata: ["impressions": "\(records.count)", "needed": "\(config.minImpressions)"])
             return nil
         }
-        let attributes = try RankAttributes.load(store: store, ids: try store.idSnapshot())
         // The ranker's rows: attributes joined to each impression.
         let (trainRows, validRows) = split(records.count)
-        let frame = attributes.frame(users: records.users.map { Optional($0) }, items: records.items, timestamps: records.timestamps)
+        let frame = attributes.frame(users: records.users.map { Optional($0) }, items: records.items, timestamps: records.timestamps,
+                                     context: records.contextColumns)
         var labels: [String: [Bool]] = ["click": records.clicked, "like": records.liked, "finish": records.finished]
         let tasks = config.tasks.filter { labels[$0]?[trainRows].contains(true) == true }
         guard !tasks.isEmpty else {

@@ -43,6 +43,14 @@ import Testing
             let se = (r.rows[k].ctr.hi - r.rows[k].ctr.lo) / (2 * 1.96)
             #expect(abs(r.rows[k].ctr.value - r.truth[k].expectedCTR) < 3 * se, "\(r.line(k))")
         }
+        // The oracle page of every request is the best page that request allowed: no arm's
+        // true north star beats it, and its impressions are the arm's.
+        for k in 0..<4 {
+            #expect(r.oracle[k].impressions == r.truth[k].impressions)
+            #expect(r.oracle[k].expectedWeighted >= r.truth[k].expectedWeighted, "\(r.line(k))")
+            #expect(r.line(k).contains("oracle_ratio="))
+        }
+        #expect(r.oracle[0].expectedCTR > r.truth[0].expectedCTR, "\(r.line(0))")
         let aa = try #require(r.rows[3].comparison)
         #expect(aa.p > 0.01, "\(r.line(3))")
         // The loop's events reproduce the report through the store path.

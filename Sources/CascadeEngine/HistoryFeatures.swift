@@ -1,0 +1,145 @@
+import CascadeCore
+import CascadeRank
+import CascadeRecall
+
+/// Behaviour ("hit") features of a user toward a candidate item (seed 002's statistics and hit
+/// features): over the user's most recent events, how many positive events and impressions
+/// they had in all, on the candidate's finest category, on its top category and on its author,
+/// and the smoothed positive rates on the category and the author.
+///
+/// Served from the request's history (the newest `limit` events the funnel reads per request);
+/// rebuilt for training from the event log, for every impression, over the user's newest
+/// `limit` events strictly before it. Both paths go through the same ``Window``, so a trained
+/// value and a served one are the same function of the same events (tested).
+///
+/// Cost: O(limit) to fold a request's history, then O(1) hash lookups per candidate; for
+/// training O(events) over the whole log (each event enters and leaves one window once).
+public struct HistoryFeatures: Sendable {
+    /// Column names, in the order ``Window/values(item:)`` returns them.
+    public static let columnNames = ["h_pos", "h_imp", "h_cat_pos", "h_cat_imp", "h_cat_rate", "h_top_pos", "h_top_imp",
+                                 "h_author_pos", "h_author_imp", "h_author_rate"]
+    /// Events of the user that count (the funnel's default history length).
+    public static let defaultLimit = 500
+
+    /// Finest category, top category and author per item index (-1: none).
+    let category: [Int32], top: [Int32], author: [Int32]
+    /// Per event type code: counts as a positive (a positive weight in the registry).
+    let positive: [Bool]
+    let impression: Int
+    public let limit: Int
+
+    public init(items: [Item], ids: IdMap, registry: EventTypeRegistry, limit: Int = HistoryFeatures.defaultLimit) {
+        var category = [Int32](repeating: -1, count: ids.count), top = category, author = category
+        var names: [String: Int32] = [:]
+        func code(_ s: String) -> Int32 {
+            if let c = names[s] { return c }
+            let c = Int32(names.count)
+            names[s] = c
+            return c
+        }
+        for item in items {
+            guard let i = ids.index(of: item.id).map(Int.init) else { continue }
+            if let c = item.categories.last { category[i] = code("c:" + c) }
+            if let c = item.categories.first { top[i] = code("t:" + c) }
+            if let a = item.author { author[i] = code("a:" + a) }
+        }
+        self.category = category
+        self.top = top
+        self.author = author
+        positive = registry.weightsByCode.map { $0 > 0 }
+        impression = registry.code(of: .impression).map(Int.init) ?? -1
+        self.limit = Swift.max(1, limit)
+    }
+
+    /// Feature declarations of the columns: quantile buckets, evaluated per candidate (the
+    /// three-tower pre-ranker's cross side).
+    public static var featureSpecs: [FeatureSpec] {
+        columnNames.map { FeatureSpec(name: $0, kind: .buckets, buckets: 8, side: .context) }
+    }
+
+    /// Counts over a multiset of one user's events.
+    struct Window {
+        struct Tally { var pos: Int32 = 0, imp: Int32 = 0 }
+        var all = Tally()
+        var byKey: [Int64: Tally] = [:]
+
+        @inline(__always) static func key(_ kind: Int64, _ value: Int32) -> Int64 { kind << 32 | Int64(UInt32(bitPattern: value)) }
+
+        mutating func add(item: Int32, type: UInt8, sign: Int32, features f: HistoryFeatures) {
+            let i = Int(item)
+            guard i >= 0, i < f.category.count else { return }
+            let isImpression = Int(type) == f.impression
+            guard isImpression || f.positive[Int(type)] else { return }
+            func bump(_ t: inout Tally) { if isImpression { t.imp += sign } else { t.pos += sign } }
+            bump(&all)
+            for (kind, value) in [(Int64(0), f.category[i]), (1, f.top[i]), (2, f.author[i])] where value >= 0 {
+                bump(&byKey[Self.key(kind, value), default: Tally()])
+            }
+        }
+
+        /// The feature values of `item`, in ``HistoryFeatures/columnNames`` order.
+        func values(item: Int32, features f: HistoryFeatures) -> [String] {
+            let i = Int(item)
+            func tally(_ kind: Int64, _ table: [Int32]) -> Tally {
+                guard i >= 0, i < table.count, table[i] >= 0 else { return Tally() }
+                return byKey[Self.key(kind, table[i])] ?? Tally()
+            }
+            func rate(_ t: Tally) -> String { String((Float(t.pos) + 0.5) / (Float(t.imp) + 5)) }
+            let c = tally(0, f.category), t = tally(1, f.top), a = tally(2, f.author)
+            return [String(all.pos), String(all.imp), String(c.pos), String(c.imp), rate(c), String(t.pos), String(t.imp),
+                    String(a.pos), String(a.imp), rate(a)]
+        }
+    }
+
+    /// The columns for one request's candidates from the user's history (newest first; only
+    /// the newest `limit` events count).
+    public func values(history: [HistoryEvent], items: [Int32]) -> [String: [String]] {
+        var w = Window()
+        for e in history.prefix(limit) { w.add(item: e.item, type: e.type, sign: 1, features: self) }
+        var out = [[String]](repeating: [], count: Self.columnNames.count)
+        for k in out.indices { out[k].reserveCapacity(items.count) }
+        for item in items {
+            for (k, v) in w.values(item: item, features: self).enumerated() { out[k].append(v) }
+        }
+        return Dictionary(uniqueKeysWithValues: zip(Self.columnNames, out))
+    }
+
+    /// The columns for logged impressions `rows` (event indices into `log`, any order): each
+    /// from the user's newest `limit` events strictly before the impression's time.
+    /// O(events + rows).
+    public func values(log: EventLog, rows: [Int], userCount: Int) -> [String: [String]] {
+        var rowOf: [Int: Int] = [:]
+        rowOf.reserveCapacity(rows.count)
+        for (r, e) in rows.enumerated() { rowOf[e] = r }
+        var out = [[String]](repeating: [String](repeating: "", count: rows.count), count: Self.columnNames.count)
+        let index = log.indexByUser(userCount: userCount)
+        for u in 0..<userCount {
+            let lo = index.offsets[u], hi = index.offsets[u + 1]
+            guard hi > lo else { continue }
+            var w = Window()
+            var first = lo  // oldest event still in the window
+            var p = lo
+            while p < hi {
+                // Events at one instant: each sees only what came strictly before.
+                let t = log.timestamps[index.events[p]]
+                var q = p
+                while q < hi && log.timestamps[index.events[q]] == t { q += 1 }
+                for k in p..<q {
+                    guard let r = rowOf[index.events[k]] else { continue }
+                    for (c, v) in w.values(item: log.items[index.events[k]], features: self).enumerated() { out[c][r] = v }
+                }
+                for k in p..<q {
+                    let e = index.events[k]
+                    w.add(item: log.items[e], type: log.types[e], sign: 1, features: self)
+                    if k - first + 1 > limit {
+                        let old = index.events[first]
+                        w.add(item: log.items[old], type: log.types[old], sign: -1, features: self)
+                        first += 1
+                    }
+                }
+                p = q
+            }
+        }
+        return Dictionary(uniqueKeysWithValues: zip(Self.columnNames, out))
+    }
+}
