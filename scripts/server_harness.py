@@ -110,8 +110,8 @@ def request(url, method="GET", body=None, key=None, timeout=10):
     req = urllib.request.Request(url, data=data, method=method)
     if key:
         req.add_header("Authorization", "Bearer " + key)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
+    if data is not None or method in ("POST", "PUT", "PATCH"):
+        req.add_header("Content-Type", "application/json")  # every write declares JSON (SECURITY.md)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             raw = r.read()

@@ -71,7 +71,8 @@ struct Recommend: ParsableCommand {
                 config = try config.includingTrainedChannels(store: s)
             }
             let rec = try Recommender.load(store: s, config: config)
-            if let user {
+            if let given = user {
+                let user = Identifier.canonical(given)
                 let result = try rec.run(user: user, n: n, store: s)
                 let recs = result.recommendations
                 if rec.users.index(of: user) == nil { note("user \(user) is unknown: cold-start recommendations") }
@@ -164,7 +165,8 @@ func readUserColumn(_ path: String) throws -> [String] {
         guard col < f.count, !f[col].isEmpty else {
             throw CascadeError.badInput(file: path, line: n + 2, reason: "missing user value")
         }
-        if seen.insert(f[col]).inserted { out.append(f[col]) }
+        let id = Identifier.canonical(f[col])
+        if seen.insert(id).inserted { out.append(id) }
     }
     return out
 }

@@ -76,6 +76,12 @@ struct Serve: ParsableCommand {
         guard maxN >= 1, maxBatch >= 1, maxBody >= 1024 else { throw ValidationError("--max-n and --max-batch must be >= 1, --max-body >= 1024") }
     }
 
+    /// Whether `host` names this machine only.
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.lowercased()
+        return h == "localhost" || h == "::1" || h == "[::1]" || h.hasPrefix("127.")
+    }
+
     /// Keys from the environment: plain keys (hashed at once) and/or hex SHA-256 digests.
     static func keys(from env: [String: String]) throws -> APIKeys {
         var keys = APIKeys()
@@ -114,8 +120,11 @@ struct Serve: ParsableCommand {
                 config.funnel.rerank.rules = rules
             }
             config.funnel.rerank.explorationTemperature = exploreTemperature
+            if !config.authEnabled && !Self.isLoopback(host) {
+                throw CascadeError.invalid("--host \(host): without API keys the server listens on loopback only (127.0.0.1, ::1, localhost); set CASCADE_ADMIN_KEY_SHA256 and CASCADE_READ_KEY_SHA256 (see `cascade key new`) to serve other hosts")
+            }
             let api = try CascadeAPI(store: try store.open(), config: config)
-            if !config.authEnabled { note("warning: no CASCADE_READ_KEY(_SHA256) or CASCADE_ADMIN_KEY(_SHA256) set: the API is open to anyone who can reach it") }
+            if !config.authEnabled { note("warning: no CASCADE_READ_KEY(_SHA256) or CASCADE_ADMIN_KEY(_SHA256) set: the API is open to every program on this machine (loopback only)") }
             note("serving \(store.display) on http://\(host):\(port) (models: \(api.models.versions.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }.joined(separator: ", ")))")
             let app = api.application(host: host, port: port)
             let reloader = reloadInterval > 0 ? api.startReloading() : nil

@@ -73,4 +73,7 @@ func validateId(_ id: String, kind: String) throws(CascadeError) {
     if id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
         throw .invalid("\(kind) id '\(id)' contains a control character")
     }
+    if !Identifier.isCanonical(id) {
+        throw .invalid("\(kind) id '\(id)' is not in canonical form (Unicode NFC without a byte-order mark; send '\(Identifier.canonical(id))')")
+    }
 }

@@ -151,7 +151,7 @@ private struct MovieLensRow {
     func required(_ i: Int, _ what: String) throws(RowError) -> String {
         let s = text(i)
         if s.isEmpty { throw RowError("missing \(what) (field \(i + 1))") }
-        return s
+        return Identifier.canonical(s)
     }
 
     func number(_ i: Int, _ what: String) throws(RowError) -> Double {

@@ -204,7 +204,7 @@ private struct RecBoleRows {
         var value: Double?
         let c = ratingColumn
         if c >= 0 && !Bytes.isBlank(buf, f[c]) { value = try number(buf, f[c], c) }
-        let e = Event(user: u, item: i, type: .click, timestamp: ts, value: value)
+        let e = Event(user: Identifier.canonical(u), item: Identifier.canonical(i), type: .click, timestamp: ts, value: value)
         do { try e.validate() } catch { throw RowError(reason(error)) }
         return e
     }
@@ -233,11 +233,11 @@ private struct RecBoleRows {
         }
         do throws(CascadeError) {
             if kind == .users {
-                let u = User(id: id, categorical: categorical, numeric: numeric, tags: tags)
+                let u = User(id: Identifier.canonical(id), categorical: categorical, numeric: numeric, tags: tags)
                 try u.validate()
                 result.batch.users.append(u)
             } else {
-                let it = Item(id: id, categories: categories, tags: tags, numeric: numeric, categorical: categorical)
+                let it = Item(id: Identifier.canonical(id), categories: categories, tags: tags, numeric: numeric, categorical: categorical)
                 try it.validate()
                 result.batch.items.append(it)
             }

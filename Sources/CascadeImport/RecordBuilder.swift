@@ -268,7 +268,7 @@ struct RecordBuilder {
 
     private func requiredText<R: MappedRow>(_ row: R, _ slot: Int, _ what: String, _ column: String) throws(RowError) -> String {
         guard slot >= 0, row.has(slot) else { throw RowError("missing \(what) (column '\(column)')") }
-        return try row.text(slot)
+        return Identifier.canonical(try row.text(slot))
     }
 
     private func finiteNumber<R: MappedRow>(_ row: R, _ slot: Int, _ column: String) throws(RowError) -> Double {

@@ -111,9 +111,11 @@ public final class CascadeAPI: Sendable {
     /// A path parameter, percent-decoded.
     func parameter(_ name: String, _ context: BasicRequestContext) throws -> String {
         guard let raw = context.parameters.get(name) else { throw APIError.badRequest("missing path parameter '\(name)'") }
-        guard let value = raw.removingPercentEncoding, !value.isEmpty else {
+        guard let decoded = raw.removingPercentEncoding, !decoded.isEmpty else {
             throw APIError.badRequest("path parameter '\(name)' is not valid percent-encoding")
         }
+        // Ids have one form (Identifier): another spelling of the same id is the same id.
+        let value = Identifier.canonical(decoded)
         // Every path parameter is a user or item id: one that no write could have stored (control
         // characters, over 256 bytes) is refused here, before it reaches the store.
         do { try User(id: value).validate() } catch {

@@ -34,7 +34,7 @@ extension CascadeAPI {
         router.put("/api/users/:id") { request, context in
             let id = try self.parameter("id", context)
             let body = try await self.decode(UserBody.self, from: request)
-            if let b = body.id, b != id { throw APIError.invalid("body id '\(b)' differs from the path's '\(id)'") }
+            if let b = body.id, !Identifier.canonical(b).utf8.elementsEqual(id.utf8) { throw APIError.invalid("body id '\(b)' differs from the path's '\(id)'") }
             let user = User(id: id, categorical: body.categorical ?? [:], numeric: body.numeric ?? [:],
                             tags: body.tags ?? [], location: body.location)
             try user.validate()
@@ -54,7 +54,7 @@ extension CascadeAPI {
         router.put("/api/items/:id") { request, context in
             let id = try self.parameter("id", context)
             let body = try await self.decode(ItemBody.self, from: request)
-            if let b = body.id, b != id { throw APIError.invalid("body id '\(b)' differs from the path's '\(id)'") }
+            if let b = body.id, !Identifier.canonical(b).utf8.elementsEqual(id.utf8) { throw APIError.invalid("body id '\(b)' differs from the path's '\(id)'") }
             let item = Item(id: id, categories: body.categories ?? [], tags: body.tags ?? [], author: body.author,
                             location: body.location, publishedAt: body.publishedAt, numeric: body.numeric ?? [:],
                             categorical: body.categorical ?? [:], hidden: body.hidden ?? false)

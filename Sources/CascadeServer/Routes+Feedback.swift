@@ -41,12 +41,13 @@ extension CascadeAPI {
                     throw APIError.invalid("events[\(k)].type: unknown event type '\(type.name)'; known: \(registry.entries.map(\.name).joined(separator: ", "))")
                 }
             }
-            let event = Event(user: e.user, item: e.item, type: type, timestamp: e.timestamp ?? now, value: e.value, scene: e.scene)
+            let event = Event(user: Identifier.canonical(e.user), item: Identifier.canonical(e.item), type: type,
+                              timestamp: e.timestamp ?? now, value: e.value, scene: e.scene)
             do { try event.validate() } catch {
                 throw APIError.invalid("events[\(k)]: \(error.description.replacingOccurrences(of: "invalid input: ", with: ""))")
             }
-            if recommender.items.index(of: e.item) == nil, try store.item(e.item) == nil {
-                throw APIError.notFound("events[\(k)].item: unknown item '\(e.item)'; add it with PUT /api/items/{id} first")
+            if recommender.items.index(of: event.item) == nil, try store.item(event.item) == nil {
+                throw APIError.notFound("events[\(k)].item: unknown item '\(event.item)'; add it with PUT /api/items/{id} first")
             }
             events.append(event)
         }
