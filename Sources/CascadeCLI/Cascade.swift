@@ -115,6 +115,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Embedding size of the ranker and pre-ranker (the ranker's cost grows with its square).")
     var rankDim: Int = FunnelConfig().rank.embeddingDim
 
+    @Flag(inversion: .prefixedNo, help: "Give the ranker the user's behaviour toward each candidate (positives and impressions on its category, top category and author among the user's recent events).")
+    var rankHistory = FunnelConfig().rank.historyFeatures
+
     @Option(help: "Item-CF: neighbours kept per item.")
     var neighbours: Int = ItemCF.Parameters().neighbours
 
@@ -214,6 +217,7 @@ struct ModelOptions: ParsableArguments {
             c.rank.embeddingDim = rankDim
             c.rank.model = rank.lowercased()
             c.rank.epochs = rankEpochs
+            c.rank.historyFeatures = rankHistory
             return apply(c)
         }
     }

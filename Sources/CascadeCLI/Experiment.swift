@@ -149,6 +149,8 @@ struct ExperimentCommand: ParsableCommand {
         @Option(help: "Tested metric: ctr, engagement or northstar.") var metric: String = ReportMetric.northstar.rawValue
         @Option(help: "North-star metric: weighted or time.") var northstar: String = NorthStar.weighted.rawValue
         @Option(help: "Write the world and the loop's events into this new SQLite file.") var db: String?
+        @Flag(inversion: .prefixedNo, help: "Train the ranker with the user's behaviour toward each candidate (see `cascade train --help`).")
+        var rankHistory = FunnelConfig().rank.historyFeatures
 
         func validate() throws {
             guard rounds >= 1, pageSize >= 1 else { throw ValidationError("--rounds and --page-size must be at least 1") }
@@ -172,7 +174,9 @@ struct ExperimentCommand: ParsableCommand {
                 p.metric = ReportMetric(rawValue: metric)!
                 p.northStar = NorthStar(rawValue: northstar)!
                 let bar = ProgressBar("ab")
-                let r = try ABSimulation.run(world: world, experiments: c, parameters: p) { bar.stage($0) }
+                var base = FunnelConfig()
+                base.rank.historyFeatures = rankHistory
+                let r = try ABSimulation.run(world: world, experiments: c, base: base, parameters: p) { bar.stage($0) }
                 bar.finish()
                 note("world: \(world.users.count) users, \(world.items.count) items, \(world.log.count) events; trained in \(String(format: "%.1f", r.trainSeconds))s; \(r.requests) requests in \(String(format: "%.1f", r.serveSeconds))s; \(r.events.count) new events")
                 for k in r.rows.indices { print(r.line(k)) }
