@@ -26,7 +26,10 @@ struct EvalRecall: ParsableCommand {
         try runReporting {
             let s = try store.open()
             let bar = ProgressBar("eval recall")
-            let r = try OfflineEvaluation.run(store: s, testFraction: testFrac, ks: [10, 50, 200, 1000], config: try model.config) { bar.stage($0) }
+            // The recall view: channels and their merge, without the ranking stages.
+            var config = try model.config
+            config.rank.model = "none"
+            let r = try OfflineEvaluation.run(store: s, testFraction: testFrac, ks: [10, 50, 200, 1000], config: config) { bar.stage($0) }
             bar.finish()
             print("protocol=temporal test_frac=\(testFrac) train_events=\(r.trainEvents) test_events=\(r.testEvents)")
             print(OfflineEvaluation.recallTable(r), terminator: "")

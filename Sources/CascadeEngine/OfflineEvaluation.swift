@@ -40,13 +40,22 @@ public enum OfflineEvaluation {
         let documents = try Trainer.itemsInIndexOrder(store: store, ids: ids.items)
         let catalog = ItemCatalog(items: documents, ids: ids.items, unavailable: try store.unavailableItems())
         let locations = try Recommender.userLocations(store: store, ids: ids.users)
+        let attributes = config.rank.model.lowercased() == "none" ? nil
+            : try RankAttributes.load(users: try store.allUsers(), items: documents, ids: ids)
+        var rankAttributes = attributes
+        rankAttributes?.history = HistoryFeatures(items: documents, ids: ids.items, registry: registry)
         return try run(log: log, users: ids.users, items: ids.items, registry: registry, catalog: catalog, itemDocuments: documents,
-                       userLocations: locations,
+                       userLocations: locations, rankAttributes: rankAttributes,
                        protocol: proto, testFraction: testFraction, k: k, ks: ks, config: config, progress: progress)
     }
 
+    /// With `rankAttributes` (and a ranker model in `config.rank`), the "cascade" row is the whole
+    /// funnel as served: a ranker and pre-ranker are fitted on every event each user had before
+    /// their first held-out pair (impressions included, nothing of the test period), and each
+    /// user's page is ranked from that history; a "recall" row then shows the merged recall
+    /// order. Without impressions enough to train a ranker, "cascade" is the recall order.
     public static func run(log: EventLog, users: IdMap, items: IdMap, registry: EventTypeRegistry, catalog: ItemCatalog? = nil,
-                           itemDocuments: [Item] = [], userLocations: [GeoPoint?] = [],
+                           itemDocuments: [Item] = [], userLocations: [GeoPoint?] = [], rankAttributes: RankAttributes? = nil,
                            protocol proto: SplitProtocol = .temporal, testFraction: Double = 0.2, k: Int = 10,
                            ks: [Int]? = nil, config: FunnelConfig = FunnelConfig(), progress: ((String) -> Void)? = nil) throws -> Result {
         let cutoffs = ks ?? [k]
@@ -75,7 +84,25 @@ public enum OfflineEvaluation {
                                         items: itemDocuments, config: config)
         let evalUsers = (0..<users.count).filter { test.count(of: $0) > 0 }
         let requested = evalUsers.map { users.external(Int32($0)) }
+        // The ranked funnel: fitted on each user's events before their first test pair.
+        var ranker: OnlineRanker?
+        var rankLog = split.train
+        if let rankAttributes, config.rank.model.lowercased() != "none" {
+            var cut = [Double](repeating: .infinity, count: users.count)
+            for i in 0..<split.test.count {
+                let u = Int(split.test.users[i])
+                cut[u] = Swift.min(cut[u], split.test.timestamps[i])
+            }
+            let before = log.subset((0..<log.count).filter { log.timestamps[$0] < cut[Int(log.users[$0])] })
+            progress?("training the ranker on \(before.count) events")
+            if let fitted = try RankTraining.fit(log: before, registry: registry, attributes: rankAttributes, userCount: users.count,
+                                                 config: config.rank) {
+                ranker = try fitted.online(config: config.rank)
+                rankLog = before
+            }
+        }
         var systems: [(String, FunnelConfig)] = [("cascade", config)]
+        if ranker != nil { systems.append(("recall", config)) }
         for q in config.quotas {
             var single = config
             single.quotas = [ChannelQuota(channel: q.channel, quota: max(q.quota, longest + 200), weight: 1)]
@@ -84,10 +111,13 @@ public enum OfflineEvaluation {
         var rows: [(system: String, metrics: TopKMetrics)] = []
         for (name, cfg) in systems {
             progress?("recommending: \(name)")
-            let rec = Recommender(funnel: Funnel(channels: trained.channels, config: cfg, itemCount: items.count),
+            let ranked = name == "cascade" ? ranker : nil
+            let rec = Recommender(funnel: Funnel(channels: trained.channels, config: cfg, itemCount: items.count, ranker: ranked,
+                                                 catalog: ranked == nil ? nil : catalog),
                                   users: users, items: items, catalog: catalog ?? ItemCatalog(items: [], ids: items), registry: registry,
                                   userLocations: userLocations)
-            let lists = rec.recommendAll(requested, log: split.train, n: longest)
+            let lists = rec.recommendAll(requested, log: ranked == nil ? split.train : rankLog, n: longest,
+                                         now: ranked == nil ? nil : split.train.maxTimestamp)
             var all = [[Int32]](repeating: [], count: users.count)
             for (u, list) in zip(evalUsers, lists) { all[u] = list.map(\.item) }
             for cut in cutoffs {

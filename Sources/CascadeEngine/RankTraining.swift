@@ -75,16 +75,58 @@ public enum RankTraining {
         return r
     }
 
+    /// A ranker and pre-ranker fitted in memory, not yet published.
+    public struct Fitted {
+        public var model: any RankModel
+        public var pipeline: FeaturePipeline
+        public var modelConfig: RankModelConfig
+        public var preRanker: ThreeTower?
+        public var attributes: RankAttributes
+        public var samples: Int
+        public var tasks: [String]
+        public var validAUC: [String: Double]
+        public var epochs: Int
+
+        /// The ranker as the funnel serves it.
+        public func online(config: RankStageConfig) throws -> OnlineRanker {
+            try OnlineRanker(model: model, pipeline: pipeline, preRanker: preRanker.map { ($0, pipeline) }, attributes: attributes,
+                             config: config, versions: (0, preRanker == nil ? nil : 0))
+        }
+    }
+
     /// Trains on `store` and publishes; returns nil (with the reason logged) when the store has
     /// too few impressions or `config.model` is "none".
     public static func train(store: any Store, log: EventLog, config: RankStageConfig) throws -> Report? {
         guard config.model.lowercased() != "none" else { return nil }
         let start = Date()
-        let registry = try store.eventTypes()
         let ids = try store.idSnapshot()
-        var attributes = try RankAttributes.load(store: store, ids: ids)
+        let attributes = try RankAttributes.load(store: store, ids: ids)
+        guard let f = try fit(log: log, registry: try store.eventTypes(), attributes: attributes, userCount: ids.users.count, config: config) else {
+            return nil
+        }
+        var versions: [String: Int] = [:]
+        let manifest = ["kind": "rank", "model": f.model.kind, "tasks": f.tasks.joined(separator: ","), "samples": "\(f.samples)",
+                        "valid_auc": f.tasks.map { String(format: "%.4f", f.validAUC[$0] ?? .nan) }.joined(separator: ",")]
+        // The pre-ranker first: a ranker is never served with a pre-ranker of another training.
+        if let student = f.preRanker {
+            versions["prerank"] = try store.putArtifact(name: "prerank", manifest: ["kind": "prerank", "rank_samples": "\(f.samples)"],
+                                                        blob: try ThreeTowerFile.encode(student, pipeline: f.pipeline), activate: true)
+        }
+        versions["rank"] = try store.putArtifact(name: "rank", manifest: manifest,
+                                                 blob: try RankModelFile.encode(model: f.model, pipeline: f.pipeline, config: f.modelConfig), activate: true)
+        logger.info("trained ranker", metadata: ["model": "\(f.model.kind)", "samples": "\(f.samples)", "epochs": "\(f.epochs)",
+                                                 "valid_auc": "\(f.validAUC)"])
+        return Report(samples: f.samples, tasks: f.tasks, validAUC: f.validAUC, versions: versions, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Fits the ranker (and, with `config.preRank`, its pre-ranker) on the impressions of `log`;
+    /// nil (with the reason logged) when there are too few impressions or no positive label.
+    public static func fit(log: EventLog, registry: EventTypeRegistry, attributes loaded: RankAttributes, userCount: Int,
+                           config: RankStageConfig) throws -> Fitted? {
+        guard config.model.lowercased() != "none" else { return nil }
+        var attributes = loaded
         if !config.historyFeatures { attributes.history = nil }
-        let records = records(log: log, registry: registry, maxSamples: config.maxSamples, history: attributes.history, userCount: ids.users.count)
+        let records = records(log: log, registry: registry, maxSamples: config.maxSamples, history: attributes.history, userCount: userCount)
         guard records.count >= config.minImpressions else {
             logger.info("ranker not trained: too few impressions", metadata: ["impressions": "\(records.count)", "needed": "\(config.minImpressions)"])
             return nil
@@ -128,27 +170,20 @@ public enum RankTraining {
                 auc[t] = try ClassificationMetrics.auc(labels: valid.labelColumn(j) ?? [], scores: p.map { $0[j] })
             }
         }
-        var versions: [String: Int] = [:]
-        let manifest = ["kind": "rank", "model": model.kind, "tasks": tasks.joined(separator: ","), "samples": "\(records.count)",
-                        "valid_auc": tasks.map { String(format: "%.4f", auc[$0] ?? .nan) }.joined(separator: ",")]
-        // The pre-ranker first: a ranker is never served with a pre-ranker of another training.
+        var student: ThreeTower?
         if config.preRank {
             var tc = ThreeTowerConfig()
             tc.embeddingDim = config.embeddingDim
             tc.hidden = [64]
-            let student = try ThreeTower(pipeline: pipeline, config: tc)
+            let s = try ThreeTower(pipeline: pipeline, config: tc)
             var d = DistillationOptions()
             d.epochs = Swift.max(1, config.epochs - 1)
             d.threads = nil
-            _ = try ThreeTowerTrainer.distill(student, teacher: model, train: train, options: d)
-            versions["prerank"] = try store.putArtifact(name: "prerank", manifest: ["kind": "prerank", "rank_samples": "\(records.count)"],
-                                                        blob: try ThreeTowerFile.encode(student, pipeline: pipeline), activate: true)
+            _ = try ThreeTowerTrainer.distill(s, teacher: model, train: train, options: d)
+            student = s
         }
-        versions["rank"] = try store.putArtifact(name: "rank", manifest: manifest,
-                                                 blob: try RankModelFile.encode(model: model, pipeline: pipeline, config: mc), activate: true)
-        logger.info("trained ranker", metadata: ["model": "\(model.kind)", "samples": "\(records.count)", "epochs": "\(fit.epochs.count)",
-                                                 "valid_auc": "\(auc)"])
-        return Report(samples: records.count, tasks: tasks, validAUC: auc, versions: versions, seconds: Date().timeIntervalSince(start))
+        return Fitted(model: model, pipeline: pipeline, modelConfig: mc, preRanker: student, attributes: attributes,
+                      samples: records.count, tasks: tasks, validAUC: auc, epochs: fit.epochs.count)
     }
 
     static func slice(_ f: FeatureFrame, _ r: Range<Int>) -> FeatureFrame {

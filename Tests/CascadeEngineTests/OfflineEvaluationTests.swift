@@ -32,4 +32,21 @@ import Testing
         #expect(throws: CascadeError.self) { _ = try OfflineEvaluation.run(store: s, testFraction: 1.5, k: 3) }
         #expect(throws: CascadeError.self) { _ = try OfflineEvaluation.run(store: s, testFraction: 0.2, k: 0) }
     }
+
+    /// With impressions and a ranker model, "cascade" is the ranked funnel and "recall" the merged
+    /// recall order; with `--rank none` the cascade row is the recall order and nothing is fitted.
+    @Test func theCascadeRowIsTheFunnelAsServed() throws {
+        let s = try impressionWorld(seed: 11)
+        let config = try rankConfig()
+        let ranked = try OfflineEvaluation.run(store: s, testFraction: 0.2, k: 10, config: config)
+        let byName = Dictionary(uniqueKeysWithValues: ranked.rows.map { ($0.system, $0.metrics) })
+        let cascade = try #require(byName["cascade"]), recall = try #require(byName["recall"])
+        #expect(cascade != recall, "the ranked pages differ from the recall order")
+        var none = config
+        none.rank.model = "none"
+        let plain = try OfflineEvaluation.run(store: s, testFraction: 0.2, k: 10, config: none)
+        #expect(!plain.rows.contains { $0.system == "recall" })
+        #expect(plain.rows.first { $0.system == "cascade" }?.metrics == recall)
+        #expect(try s.activeArtifact(name: "rank") == nil, "evaluation publishes nothing")
+    }
 }
