@@ -58,7 +58,7 @@ public struct HistoryFeatures: Sendable {
     }
 
     /// Counts over a multiset of one user's events.
-    struct Window {
+    struct Window: Sendable {
         struct Tally { var pos: Int32 = 0, imp: Int32 = 0 }
         var all = Tally()
         var byKey: [Int64: Tally] = [:]
@@ -77,31 +77,55 @@ public struct HistoryFeatures: Sendable {
             }
         }
 
-        /// The feature values of `item`, in ``HistoryFeatures/columnNames`` order.
-        func values(item: Int32, features f: HistoryFeatures) -> [String] {
+        /// The feature values of `item`, in ``HistoryFeatures/columnNames`` order. Numbers
+        /// whose text (`String(_:)`, which reads back exactly) is what training stores, so a
+        /// served number and a trained text bucket alike.
+        func values(item: Int32, features f: HistoryFeatures, into out: inout [Double]) {
             let i = Int(item)
             func tally(_ kind: Int64, _ table: [Int32]) -> Tally {
                 guard i >= 0, i < table.count, table[i] >= 0 else { return Tally() }
                 return byKey[Self.key(kind, table[i])] ?? Tally()
             }
-            func rate(_ t: Tally) -> String { String((Float(t.pos) + 0.5) / (Float(t.imp) + 5)) }
+            func rate(_ t: Tally) -> Double { (Double(t.pos) + 0.5) / (Double(t.imp) + 5) }
             let c = tally(0, f.category), t = tally(1, f.top), a = tally(2, f.author)
-            return [String(all.pos), String(all.imp), String(c.pos), String(c.imp), rate(c), String(t.pos), String(t.imp),
-                    String(a.pos), String(a.imp), rate(a)]
+            out[0] = Double(all.pos); out[1] = Double(all.imp)
+            out[2] = Double(c.pos); out[3] = Double(c.imp); out[4] = rate(c)
+            out[5] = Double(t.pos); out[6] = Double(t.imp)
+            out[7] = Double(a.pos); out[8] = Double(a.imp); out[9] = rate(a)
         }
     }
 
-    /// The columns for one request's candidates from the user's history (newest first; only
-    /// the newest `limit` events count).
-    public func values(history: [HistoryEvent], items: [Int32]) -> [String: [String]] {
+    /// A user's history folded into counts once per request (newest first; only the newest
+    /// `limit` events count). O(limit).
+    public struct Folded: Sendable { let window: Window }
+
+    public func fold(_ history: [HistoryEvent]) -> Folded {
         var w = Window()
         for e in history.prefix(limit) { w.add(item: e.item, type: e.type, sign: 1, features: self) }
-        var out = [[String]](repeating: [], count: Self.columnNames.count)
-        for k in out.indices { out[k].reserveCapacity(items.count) }
-        for item in items {
-            for (k, v) in w.values(item: item, features: self).enumerated() { out[k].append(v) }
+        return Folded(window: w)
+    }
+
+    /// The columns for one request's candidates as numbers, from the user's history (newest
+    /// first; only the newest `limit` events count). O(limit + candidates).
+    public func numbers(history: [HistoryEvent], items: [Int32]) -> [String: [Double]] {
+        numbers(fold(history), items: items)
+    }
+
+    /// The columns for candidates `items` from a folded history. O(candidates).
+    public func numbers(_ folded: Folded, items: [Int32]) -> [String: [Double]] {
+        let w = folded.window
+        var out = [[Double]](repeating: [Double](repeating: 0, count: items.count), count: Self.columnNames.count)
+        var row = [Double](repeating: 0, count: Self.columnNames.count)
+        for (r, item) in items.enumerated() {
+            w.values(item: item, features: self, into: &row)
+            for k in row.indices { out[k][r] = row[k] }
         }
         return Dictionary(uniqueKeysWithValues: zip(Self.columnNames, out))
+    }
+
+    /// The same as text columns (the frame path).
+    public func values(history: [HistoryEvent], items: [Int32]) -> [String: [String]] {
+        numbers(history: history, items: items).mapValues { $0.map { String($0) } }
     }
 
     /// The columns for logged impressions `rows` (event indices into `log`, any order): each
@@ -113,6 +137,7 @@ public struct HistoryFeatures: Sendable {
         for (r, e) in rows.enumerated() { rowOf[e] = r }
         var out = [[String]](repeating: [String](repeating: "", count: rows.count), count: Self.columnNames.count)
         let index = log.indexByUser(userCount: userCount)
+        var row = [Double](repeating: 0, count: Self.columnNames.count)
         for u in 0..<userCount {
             let lo = index.offsets[u], hi = index.offsets[u + 1]
             guard hi > lo else { continue }
@@ -126,7 +151,8 @@ public struct HistoryFeatures: Sendable {
                 while q < hi && log.timestamps[index.events[q]] == t { q += 1 }
                 for k in p..<q {
                     guard let r = rowOf[index.events[k]] else { continue }
-                    for (c, v) in w.values(item: log.items[index.events[k]], features: self).enumerated() { out[c][r] = v }
+                    w.values(item: log.items[index.events[k]], features: self, into: &row)
+                    for c in row.indices { out[c][r] = String(row[c]) }
                 }
                 for k in p..<q {
                     let e = index.events[k]

@@ -73,11 +73,19 @@ public struct RankAttributes: Sendable {
     /// encoded per candidate.
     public static let perCandidateColumns: Set<String> = Set(["item_age_hours"] + HistoryFeatures.columnNames)
 
-    /// The per-candidate columns of `items` at time `now` for a user with `history` (newest
-    /// first; nil: the history features are left out).
-    public func perCandidateFrame(items: [Int32], now: Double, history events: [HistoryEvent]? = nil) -> FeatureFrame {
+    /// The per-candidate columns of `items` at time `now` as numbers (the item age, hours),
+    /// equal to what the text of ``frame(users:items:timestamps:context:)`` reads as.
+    public func perCandidateNumbers(items: [Int32], now: Double) -> [String: [Double]] {
+        guard let pub = itemPublishedAt else { return [:] }
+        return ["item_age_hours": items.map { i in
+            Int(i) < pub.count && pub[Int(i)].isFinite ? Swift.max(0, (now - pub[Int(i)]) / 3_600) : .nan
+        }]
+    }
+
+    /// The per-candidate text columns of `items` at time `now` (the history features go to the
+    /// encoder as numbers: ``HistoryFeatures/numbers(history:items:)``).
+    public func perCandidateFrame(items: [Int32], now: Double) -> FeatureFrame {
         var c: [String: [String]] = [:]
-        if let history, let events { c.merge(history.values(history: events, items: items)) { a, _ in a } }
         if let pub = itemPublishedAt {
             c["item_age_hours"] = items.map { i in
                 Int(i) < pub.count && pub[Int(i)].isFinite ? String(Swift.max(0, (now - pub[Int(i)]) / 3_600)) : ""

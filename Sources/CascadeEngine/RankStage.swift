@@ -129,6 +129,8 @@ public final class OnlineRanker: @unchecked Sendable {
               traces: inout [Int32: ItemTrace], stages: inout [StageTiming]) throws -> [MergedCandidate] {
         var candidates = merged
         let preLimit = Swift.max(config.preRankLimit, n)
+        // The user's behaviour, folded once for both stages.
+        let folded = (rankUsesHistory || preUsesHistory) ? attributes.history?.fold(context.history) : nil
         if let pre = preRanker, let pp = prePipeline, let cache, candidates.count > preLimit {
             let t = DispatchTime.now().uptimeNanoseconds
             let items = candidates.map(\.item)
@@ -137,7 +139,8 @@ public final class OnlineRanker: @unchecked Sendable {
                items.allSatisfy({ $0 >= 0 && Int($0) < preEncoder.itemCount }) {
                 // Cached item vectors, the user tower once, the cross tower per candidate.
                 let batch = try preEncoder.encode(request: attributes.frame(users: [context.user], items: [items[0]], timestamps: [context.now]),
-                                                  items: items, perCandidate: attributes.perCandidateFrame(items: items, now: context.now, history: context.history))
+                                                  items: items, perCandidate: FeatureFrame(rowCount: items.count, columns: [:]),
+                                                  numeric: attributes.history!.numbers(folded!, items: items))
                 let u = pre.userVector(batch)
                 let d = u.count
                 let vectors = Tensor(uninitializedShape: Shape(items.count, d))
@@ -180,7 +183,7 @@ public final class OnlineRanker: @unchecked Sendable {
         guard !candidates.isEmpty else { return candidates }
         let t = DispatchTime.now().uptimeNanoseconds
         let items = candidates.map(\.item)
-        let batch = try encode(user: context.user, items: items, now: context.now, history: context.history)
+        let batch = try encode(user: context.user, items: items, now: context.now, history: context.history, folded: folded)
         let tf = DispatchTime.now().uptimeNanoseconds
         stages.append(StageTiming(stage: "features", candidatesIn: items.count, candidatesOut: items.count, microseconds: Double(tf - t) / 1_000))
         let p = try model.predict(batch, threads: 1)
@@ -223,10 +226,14 @@ public final class OnlineRanker: @unchecked Sendable {
 
     /// The ranker's input rows for one request: through the per-item table when available,
     /// else the full encode of the frame (the reference the table path is tested against).
-    func encode(user: Int32?, items: [Int32], now: Double, history: [HistoryEvent] = []) throws -> EncodedBatch {
+    func encode(user: Int32?, items: [Int32], now: Double, history: [HistoryEvent] = [], folded: HistoryFeatures.Folded? = nil) throws -> EncodedBatch {
         if let encoder, items.allSatisfy({ $0 >= 0 && Int($0) < encoder.itemCount }) {
+            var numeric = attributes.perCandidateNumbers(items: items, now: now)
+            if rankUsesHistory, let h = attributes.history {
+                numeric.merge(h.numbers(folded ?? h.fold(history), items: items)) { a, _ in a }
+            }
             return try encoder.encode(request: attributes.frame(users: [user], items: [items[0]], timestamps: [now]), items: items,
-                                      perCandidate: attributes.perCandidateFrame(items: items, now: now, history: rankUsesHistory ? history : nil))
+                                      perCandidate: FeatureFrame(rowCount: items.count, columns: [:]), numeric: numeric)
         }
         let frame = attributes.frame(users: [Int32?](repeating: user, count: items.count), items: items,
                                      timestamps: [Double](repeating: now, count: items.count),

@@ -422,10 +422,7 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
             return v.isEmpty ? 0 : Int32(1 + Int(BloomFilter.fnv1a(v) % UInt64(f.buckets!)))
         case .buckets:
             guard let x = numeric(f, v) else { return 0 }
-            let c = cuts[f.name]!
-            var lo = 0, hi = c.count
-            while lo < hi { let mid = (lo + hi) / 2; if c[mid] <= x { lo = mid + 1 } else { hi = mid } }
-            return Int32(1 + lo)
+            return bucketLocalId(f, x)
         case .bag, .numeric, .sequence:
             return 0
         }
@@ -440,6 +437,15 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
         case .hour: return String(Int(t.truncatingRemainder(dividingBy: 86_400) / 3_600 + 24) % 24)
         case .weekday: return String(((Int((t / 86_400).rounded(.down)) + 3) % 7 + 7) % 7)  // 1970-01-01 was a Thursday
         }
+    }
+
+    /// The local id of the `.buckets` feature `f` for the number `x`: what ``localId(_:_:)``
+    /// gives for a text that reads as `x` (0 for a non-finite number), without the text.
+    public func bucketLocalId(_ f: FeatureSpec, _ x: Double) -> Int32 {
+        guard x.isFinite, let c = cuts[f.name] else { return 0 }
+        var lo = 0, hi = c.count
+        while lo < hi { let mid = (lo + hi) / 2; if c[mid] <= x { lo = mid + 1 } else { hi = mid } }
+        return Int32(1 + lo)
     }
 
     func numeric(_ f: FeatureSpec, _ v: String) -> Double? {

@@ -21,18 +21,18 @@ import Testing
         }
         let f = HistoryFeatures(items: items, ids: ids, registry: reg)
         let offline = f.values(log: log, rows: [4], userCount: 1)
-        let expected: [String: String] = ["h_pos": "1", "h_imp": "2", "h_cat_pos": "1", "h_cat_imp": "1", "h_cat_rate": "\(Float(1.5) / 6)",
-                                          "h_top_pos": "1", "h_top_imp": "1", "h_author_pos": "0", "h_author_imp": "1",
-                                          "h_author_rate": "\(Float(0.5) / 6)"]
-        for (k, v) in expected { #expect(offline[k] == [v], "\(k)") }
+        let expected: [String: Double] = ["h_pos": 1, "h_imp": 2, "h_cat_pos": 1, "h_cat_imp": 1, "h_cat_rate": 1.5 / 6,
+                                          "h_top_pos": 1, "h_top_imp": 1, "h_author_pos": 0, "h_author_imp": 1, "h_author_rate": 0.5 / 6]
+        for (k, v) in expected { #expect(offline[k].map { $0.map { Double($0) } } == [v], "\(k)") }
         // The same from a served history, newest first.
         let history = [HistoryEvent(item: 1, type: dislike, timestamp: 3.5), HistoryEvent(item: 1, type: imp, timestamp: 3),
                        HistoryEvent(item: 0, type: click, timestamp: 2), HistoryEvent(item: 0, type: imp, timestamp: 1)]
         #expect(f.values(history: history, items: [2]) == offline)
+        #expect(f.numbers(history: history, items: [2]).mapValues { $0.map { String($0) } } == offline)
         // With a window of two events only the dislike and the impression of b are left.
         let short = HistoryFeatures(items: items, ids: ids, registry: reg, limit: 2)
-        #expect(short.values(log: log, rows: [4], userCount: 1)["h_imp"] == ["1"])
-        #expect(short.values(log: log, rows: [4], userCount: 1)["h_pos"] == ["0"])
+        #expect(short.values(log: log, rows: [4], userCount: 1)["h_imp"] == ["1.0"])
+        #expect(short.values(log: log, rows: [4], userCount: 1)["h_pos"] == ["0.0"])
         #expect(short.values(history: history, items: [2]) == short.values(log: log, rows: [4], userCount: 1))
     }
 

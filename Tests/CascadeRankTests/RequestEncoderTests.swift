@@ -40,6 +40,10 @@ import Testing
                 "age_hours": candidates.map { String((time - published[$0]) / 3_600) }])
             let fast = try encoder.encode(request: request, items: candidates.map { Int32($0) }, perCandidate: perCandidate)
             #expect(fast.sparseIds.toArray() == full.sparseIds.toArray())
+            // Bucketed columns given as numbers encode as their text does.
+            let numbers = try encoder.encode(request: request, items: candidates.map { Int32($0) }, perCandidate: FeatureFrame(rowCount: candidates.count, columns: [:]),
+                                             numeric: ["age_hours": candidates.map { (time - published[$0]) / 3_600 }])
+            #expect(numbers.sparseIds.toArray() == full.sparseIds.toArray())
             #expect(fast.bags.count == full.bags.count)
             for (a, b) in zip(fast.bags, full.bags) {
                 #expect(a.offsets == b.offsets)

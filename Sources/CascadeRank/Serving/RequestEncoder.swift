@@ -48,7 +48,11 @@ public final class RequestEncoder: @unchecked Sendable {
     /// - Parameters:
     ///   - request: a one-row frame with the user and context columns (any item).
     ///   - perCandidate: a frame of `items.count` rows with the per-candidate columns.
-    public func encode(request: FeatureFrame, items: [Int32], perCandidate: FeatureFrame) throws -> EncodedBatch {
+    ///   - numeric: per-candidate columns of `.buckets` features given as numbers (`items.count`
+    ///     each), bucketed without a round trip through text; they take precedence over
+    ///     `perCandidate`. A number gives the id its shortest decimal text would.
+    public func encode(request: FeatureFrame, items: [Int32], perCandidate: FeatureFrame,
+                       numeric: [String: [Double]] = [:]) throws -> EncodedBatch {
         let n = items.count, s = sparse.count
         guard request.rowCount == 1, perCandidate.rowCount == n else {
             throw RankError.data("request encoder: one request row and \(n) candidate rows expected")
@@ -67,6 +71,10 @@ public final class RequestEncoder: @unchecked Sendable {
                 for r in 0..<n { ids.base[r * s + j] = itemSparse[Int(items[r]) * s + j] }
             default:
                 let base = pipeline.bases[f.name]!, col = perCandidate.columns[f.column]
+                if f.kind == .buckets, f.derive == nil, let xs = numeric[f.column], xs.count == n {
+                    for r in 0..<n { ids.base[r * s + j] = base + pipeline.bucketLocalId(f, xs[r]) }
+                    continue
+                }
                 for r in 0..<n {
                     var v = col?[r] ?? ""
                     if v.isEmpty, let d = f.defaultValue { v = d }
