@@ -50,7 +50,7 @@ struct Quickstart: ParsableCommand {
             let tb = ProgressBar("   train")
             let r = try Trainer.train(store: s) { tb.stage($0) }
             tb.finish()
-            print("   \(r.versions.keys.sorted().map { "recall/\($0) v\(r.versions[$0]!)" }.joined(separator: ", ")) in \(String(format: "%.2f", r.trainSeconds))s")
+            print("   \(r.versions.keys.sorted().map { "\($0 == "rank" || $0 == "prerank" ? $0 : "recall/\($0)") v\(r.versions[$0]!)" }.joined(separator: ", ")) in \(String(format: "%.1f", r.trainSeconds))s")
 
             print("3. recommend (item, its category, the channels that recalled it)")
             let rec = try Recommender.load(store: s)

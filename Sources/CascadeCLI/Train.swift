@@ -59,6 +59,9 @@ struct Train: ParsableCommand {
             for (name, v) in r.versions.sorted(by: { $0.key < $1.key }) {
                 emit("  \(name == "rank" || name == "prerank" ? name : "recall/\(name)") v\(v) active")
             }
+            if !r.deactivated.isEmpty {
+                emit("  \(r.deactivated.joined(separator: " and ")) deactivated: no ranker (--rank none), pages are served in recall order")
+            }
             if let k = r.rank {
                 emit("ranker: \(k.samples) impressions, tasks \(k.tasks.joined(separator: ",")), valid AUC " +
                       k.tasks.map { "\($0) \(String(format: "%.4f", k.validAUC[$0] ?? .nan))" }.joined(separator: ", ") +

@@ -113,8 +113,14 @@ public enum Trainer {
         progress?("ranker")
         let rank = try RankTraining.train(store: store, log: log, config: config.rank)
         for (k, v) in rank?.versions ?? [:] { versions[k] = v }
+        var deactivated: [String] = []
+        if config.rank.model.lowercased() == "none" {
+            // "No ranker" means the recall order is served: an earlier ranker stops being active.
+            for name in ["rank", "prerank"] where try store.deactivateArtifact(name: name) { deactivated.append(name) }
+        }
         return TrainReport(events: log.count, users: ids.users.count, items: ids.items.count,
-                           loadSeconds: loadSeconds, trainSeconds: trained.seconds, versions: versions, rank: rank)
+                           loadSeconds: loadSeconds, trainSeconds: Date().timeIntervalSince(t0) - loadSeconds, versions: versions, rank: rank,
+                           deactivated: deactivated)
     }
 
     /// How each kind of channel artifact is read back, by the `kind` in its manifest.
@@ -168,6 +174,8 @@ public struct TrainReport: Sendable {
     public var versions: [String: Int]
     /// The ranker's training, when one was trained.
     public var rank: RankTraining.Report? = nil
+    /// Artifacts this run left inactive (`rank` and `prerank` when trained with no ranker).
+    public var deactivated: [String] = []
     /// The ranker's incremental update, when `refresh` made one.
     public var rankRefresh: RankTraining.RefreshReport? = nil
 }

@@ -117,6 +117,15 @@ extension PostgresStore {
         }
     }
 
+    @discardableResult
+    public func deactivateArtifact(name: String) throws -> Bool {
+        let logger = self.logger
+        return try transaction("deactivating artifact \(name)") { conn in
+            let rows = try await conn.query("DELETE FROM active_artifacts WHERE name = \(name) RETURNING version", logger: logger)
+            return try await rows.collect().count > 0
+        }
+    }
+
     static func infos(_ conn: PostgresConnection, name: String, version: Int?, logger: Logger) async throws -> [ArtifactInfo] {
         var active: Int?
         for try await v in try await conn.query("SELECT version FROM active_artifacts WHERE name = \(name)", logger: logger).decode(Int.self) { active = v }

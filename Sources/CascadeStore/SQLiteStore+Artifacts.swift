@@ -31,6 +31,14 @@ extension SQLiteStore {
         }
     }
 
+    @discardableResult
+    public func deactivateArtifact(name: String) throws -> Bool {
+        try write("deactivating artifact \(name)") { db in
+            try db.execute(sql: "DELETE FROM active_artifacts WHERE name = ?", arguments: [name])
+            return db.changesCount > 0
+        }
+    }
+
     private func info(_ row: Row, active: Int?) throws -> ArtifactInfo {
         let name: String = row["name"]
         let version: Int = row["version"]

@@ -68,6 +68,9 @@ public protocol Store: AnyObject, Sendable {
     func putArtifact(name: String, manifest: [String: String], blob: Data, activate: Bool) throws -> Int
     /// Makes `version` the active one for `name`, atomically.
     func activateArtifact(name: String, version: Int) throws
+    /// Leaves `name` with no active version (its versions stay in the registry); true when one
+    /// was active. Servers then stop serving it at their next reload.
+    @discardableResult func deactivateArtifact(name: String) throws -> Bool
     /// The active version of `name`, or nil when none.
     func activeArtifact(name: String) throws -> Artifact?
     func artifact(name: String, version: Int) throws -> Artifact?

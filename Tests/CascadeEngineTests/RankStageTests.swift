@@ -93,6 +93,25 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
         #expect(!result.stages.contains { $0.stage == "rank" })
     }
 
+    /// `train --rank none` means recall order: an earlier ranker and pre-ranker stop being served.
+    @Test func trainingWithNoRankerDeactivatesTheEarlierOne() throws {
+        let store = try impressionWorld(seed: 6)
+        let config = try rankConfig()
+        try Trainer.train(store: store, config: config)
+        #expect(try Recommender.load(store: store, config: config).funnel.ranker != nil)
+        var none = config
+        none.rank.model = "none"
+        let report = try Trainer.train(store: store, config: none)
+        #expect(report.deactivated.sorted() == ["prerank", "rank"])
+        #expect(try store.activeArtifact(name: "rank") == nil && store.activeArtifact(name: "prerank") == nil)
+        #expect(try store.artifactVersions(name: "rank").count == 1, "versions stay in the registry")
+        #expect(try Recommender.load(store: store, config: config).funnel.ranker == nil)
+        #expect(try FunnelConfig.activeVersions(store: store)["rank"] == nil, "servers see the change at their next reload")
+        // Training a ranker again activates a new version.
+        try Trainer.train(store: store, config: config)
+        #expect(try store.activeArtifact(name: "rank")?.info.version == 2)
+    }
+
     @Test func tooFewImpressionsTrainNoRanker() throws {
         let store = try groupWorld()
         let report = try Trainer.train(store: store)

@@ -54,6 +54,7 @@ final class MemoryStore: Store, @unchecked Sendable {
     func counts() throws -> StoreCounts { throw unsupported() }
     func putArtifact(name: String, manifest: [String: String], blob: Data, activate: Bool) throws -> Int { throw unsupported() }
     func activateArtifact(name: String, version: Int) throws { throw unsupported() }
+    func deactivateArtifact(name: String) throws -> Bool { throw unsupported() }
     func activeArtifact(name: String) throws -> Artifact? { throw unsupported() }
     func artifact(name: String, version: Int) throws -> Artifact? { throw unsupported() }
     func artifactVersions(name: String) throws -> [ArtifactInfo] { throw unsupported() }

@@ -119,6 +119,20 @@ enum TempDir {
         #expect(try s.events(from: 7, to: 7).isEmpty)
     }
 
+    @Test(arguments: StoreBackend.all)
+    func deactivationLeavesNoActiveVersion(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        #expect(try !s.deactivateArtifact(name: "m"))
+        try s.putArtifact(name: "m", manifest: [:], blob: Data([1]), activate: true)
+        try s.putArtifact(name: "m", manifest: [:], blob: Data([2]), activate: true)
+        #expect(try s.deactivateArtifact(name: "m"))
+        #expect(try s.activeArtifact(name: "m") == nil)
+        #expect(try s.artifactVersions(name: "m").map(\.version) == [1, 2])
+        #expect(try s.artifactVersions(name: "m").allSatisfy { !$0.active })
+        try s.activateArtifact(name: "m", version: 1)
+        #expect(try s.activeArtifact(name: "m")?.blob == Data([1]))
+    }
+
     /// Milliseconds sent as seconds, overflowing and negative times, the far future: each is
     /// refused with the field named, and nothing of its batch is stored.
     @Test(arguments: StoreBackend.all)
