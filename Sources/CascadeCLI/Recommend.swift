@@ -19,6 +19,9 @@ struct Recommend: ParsableCommand {
     @Option(help: "One user id.")
     var user: String?
 
+    @Option(name: .customLong("now"), help: "The request time: Unix seconds or an ISO 8601 date (default: the time of the store's newest event, so pages do not change with the day they are computed).")
+    var nowOption: String?
+
     @Option(help: "A CSV file with a `user` column: recommend for each distinct user in it.")
     var usersFrom: String?
 
@@ -71,9 +74,11 @@ struct Recommend: ParsableCommand {
                 config = try config.includingTrainedChannels(store: s)
             }
             let rec = try Recommender.load(store: s, config: config)
+            // One "now" for both paths: --now, else the newest event's time.
+            let now = try nowOption.map { try parseTime($0, option: "--now") } ?? Recommender.referenceTime(store: s)
             if let given = user {
                 let user = Identifier.canonical(given)
-                let result = try rec.run(user: user, n: n, store: s)
+                let result = try rec.run(user: user, n: n, store: s, now: now)
                 let recs = result.recommendations
                 if rec.users.index(of: user) == nil { note("user \(user) is unknown: cold-start recommendations") }
                 if debug {
@@ -93,7 +98,7 @@ struct Recommend: ParsableCommand {
             let log = try s.loadEventLog()
             let bar = ProgressBar("recommend")
             bar.stage("\(users.count) users")
-            let lists = rec.recommendAll(users, log: log, n: n)
+            let lists = rec.recommendAll(users, log: log, n: n, now: now)
             bar.finish()
             var text = "user,item,rank\n"
             for (u, list) in zip(users, lists) {

@@ -52,6 +52,14 @@ public struct Recommender: Sendable {
                            userLocations: try userLocations(store: store, ids: ids.users))
     }
 
+    /// The "now" of offline commands (recommend, eval, quickstart): the time of the store's
+    /// newest event, so a page computed from a store is the same whenever it is computed and
+    /// fresh, trending and item-age features measure from the data's present; the wall clock
+    /// for an empty store. A server answers live traffic and takes the wall clock.
+    public static func referenceTime(store: any Store) throws -> Double {
+        try store.newestEventTime() ?? Date().timeIntervalSince1970
+    }
+
     /// Home locations by user index, from the stored profiles.
     public static func userLocations(store: any Store, ids: IdMap) throws -> [GeoPoint?] {
         var out = [GeoPoint?](repeating: nil, count: ids.count)

@@ -127,6 +127,16 @@ extension PostgresStore {
         }
     }
 
+    /// One seek of the (time, id) index.
+    public func newestEventTime() throws -> Double? {
+        let logger = self.logger
+        return try run("reading the newest event time", read: true) { conn in
+            var out: Double?
+            for try await v in try await conn.query("SELECT MAX(ts) FROM events", logger: logger).decode(Double?.self) { out = v }
+            return out
+        }
+    }
+
     public func events(from: Double, to: Double) throws -> [Event] {
         guard from < to else { return [] }
         let logger = self.logger

@@ -94,6 +94,13 @@ extension SQLiteStore {
         }
     }
 
+    /// Two index seeks: the newest day, then the newest time within it.
+    public func newestEventTime() throws -> Double? {
+        try read("reading the newest event time") { db in
+            try Double.fetchOne(db, sql: "SELECT MAX(ts) FROM events WHERE day = (SELECT MAX(day) FROM events)")
+        }
+    }
+
     public func events(from: Double, to: Double) throws -> [Event] {
         guard from < to else { return [] }
         let reg = try eventTypes()

@@ -37,6 +37,8 @@ public protocol Store: AnyObject, Sendable {
     func lastEvents(user: String, limit: Int, types: Set<EventType>?) throws -> [Event]
     /// Events with `from <= timestamp < to`, oldest first.
     func events(from: Double, to: Double) throws -> [Event]
+    /// The time of the newest event (nil when there is none): the "now" of offline commands.
+    func newestEventTime() throws -> Double?
     /// Every event in dense form, in batches of up to `batchSize`, in insertion order.
     func scanEvents(batchSize: Int, _ body: (EventLog) throws -> Void) throws
     /// Every event in dense form (convenience over ``scanEvents(batchSize:_:)``).

@@ -64,7 +64,10 @@ func groupWorld() throws -> SQLiteStore {
         for (u, list) in zip(users, batch) {
             let single = try rec.recommend(user: u, n: 4, store: s, now: log.maxTimestamp)
             #expect(list == single, "user \(u)")
+            // The offline commands' "now" is the store's newest event: the same for both paths.
+            #expect(try rec.recommend(user: u, n: 4, store: s, now: Recommender.referenceTime(store: s)) == list)
         }
+        #expect(try Recommender.referenceTime(store: s) == log.maxTimestamp)
     }
 
     @Test func recommendingBeforeTrainingIsAClearError() throws {

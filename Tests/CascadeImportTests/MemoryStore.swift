@@ -55,6 +55,7 @@ final class MemoryStore: Store, @unchecked Sendable {
     func putArtifact(name: String, manifest: [String: String], blob: Data, activate: Bool) throws -> Int { throw unsupported() }
     func activateArtifact(name: String, version: Int) throws { throw unsupported() }
     func deactivateArtifact(name: String) throws -> Bool { throw unsupported() }
+    func newestEventTime() throws -> Double? { throw unsupported() }
     func activeArtifact(name: String) throws -> Artifact? { throw unsupported() }
     func artifact(name: String, version: Int) throws -> Artifact? { throw unsupported() }
     func artifactVersions(name: String) throws -> [ArtifactInfo] { throw unsupported() }

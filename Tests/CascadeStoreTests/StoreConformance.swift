@@ -113,6 +113,7 @@ enum TempDir {
         #expect(try s.lastEvents(user: "u", limit: 4, types: nil).map(\.timestamp) == [late, 40 * day, 5 * day + 10, day + 3])
         #expect(try s.lastEvents(user: "u", limit: 100, types: nil).map(\.timestamp) == [late, 40 * day, 5 * day + 10, day + 3, day + 1, 0])
         #expect(try s.lastEvents(user: "v", limit: 100, types: nil).map(\.timestamp) == [3 * day])
+        #expect(try s.newestEventTime() == late)
         #expect(try s.lastEvents(user: "u", limit: 0, types: nil).isEmpty)
         #expect(try s.events(from: -day, to: day + 2).map(\.timestamp) == [0, day + 1])
         #expect(try s.events(from: day + 2, to: 40 * day).map(\.timestamp) == [day + 3, 3 * day, 5 * day + 10])
@@ -122,6 +123,7 @@ enum TempDir {
     @Test(arguments: StoreBackend.all)
     func deactivationLeavesNoActiveVersion(_ backend: StoreBackend) throws {
         let s = try backend.make()
+        #expect(try s.newestEventTime() == nil)
         #expect(try !s.deactivateArtifact(name: "m"))
         try s.putArtifact(name: "m", manifest: [:], blob: Data([1]), activate: true)
         try s.putArtifact(name: "m", manifest: [:], blob: Data([2]), activate: true)
