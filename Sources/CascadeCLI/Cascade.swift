@@ -81,6 +81,14 @@ struct StoreOptions: ParsableArguments {
         if isPostgres { return try PostgresStore(url: location) }
         return try SQLiteStore(path: location, durability: relaxedDurability ? .normal : .full)
     }
+
+    /// For commands that only read (stats, recommend, eval, experiment report): the store must
+    /// exist (a mistyped path is an error, not a new empty store) and an SQLite file is opened
+    /// read-only, so a read-only file or folder works and nothing is changed.
+    func openForReading() throws -> any Store {
+        if isPostgres { return try PostgresStore(url: location) }
+        return try SQLiteStore(path: location, readOnly: true)
+    }
 }
 
 /// Prints a message to standard error.

@@ -24,7 +24,7 @@ struct EvalRecall: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            let s = try store.open()
+            let s = try store.openForReading()
             let bar = ProgressBar("eval recall")
             // The recall view: channels and their merge, without the ranking stages.
             var config = try model.config
@@ -66,7 +66,7 @@ struct EvalTopK: ParsableCommand {
             guard let proto = OfflineEvaluation.SplitProtocol(rawValue: self.protocol) else {
                 throw CascadeError.invalid("--protocol must be one of \(OfflineEvaluation.SplitProtocol.allCases.map(\.rawValue).joined(separator: ", ")), got '\(self.protocol)'")
             }
-            let s = try store.open()
+            let s = try store.openForReading()
             let bar = ProgressBar("eval")
             let r = try OfflineEvaluation.run(store: s, protocol: proto, testFraction: testFrac, k: k, config: try model.config) { bar.stage($0) }
             bar.finish()

@@ -115,7 +115,7 @@ struct ExperimentCommand: ParsableCommand {
                 let hi = try to.map { try parseTime($0, option: "--to") } ?? 1e15
                 guard lo < hi else { throw CascadeError.invalid("--from must be before --to") }
                 guard store.exists else { throw CascadeError.notFound("database \(store.display)") }
-                let s = try store.open()
+                let s = try store.openForReading()
                 let events = try s.events(from: lo, to: hi)
                 let outcomes = ExperimentReport.outcomes(of: events, registry: try s.eventTypes())
                 let m = ReportMetric(rawValue: metric)!

@@ -60,7 +60,7 @@ struct Recommend: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            let s = try store.open()
+            let s = try store.openForReading()
             var config = FunnelConfig()
             config.rerank.mode = RerankConfig.Mode(rawValue: rerank) ?? .none
             config.rerank.theta = rerankTheta

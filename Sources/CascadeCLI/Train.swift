@@ -88,7 +88,7 @@ struct Stats: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            let s = try store.open()
+            let s = try store.openForReading()
             let c = try s.counts()
             print("users \(c.users)  items \(c.items)  events \(c.events)")
             for (t, n) in c.eventsByType.sorted(by: { $0.value > $1.value }) { print("  \(t.padding(toLength: 12, withPad: " ", startingAt: 0)) \(n)") }

@@ -83,7 +83,7 @@ extension SQLiteStore {
         return try read("reading events of user \(user)") { db in
             guard let uidx = try Int.fetchOne(db, sql: "SELECT idx FROM users WHERE ext_id = ?", arguments: [user]) else { return [] }
             let stmt = try db.cachedStatement(sql: """
-                SELECT u.ext_id, i.ext_id, e.type, e.ts, e.value, e.scene FROM events e INDEXED BY events_by_user
+                SELECT u.ext_id, i.ext_id, e.type, e.ts, e.value, e.scene FROM events e
                 JOIN users u ON u.idx = e.user_idx JOIN items i ON i.idx = e.item_idx
                 WHERE e.user_idx = ?\(typeClause) ORDER BY e.ts DESC, e.id DESC LIMIT ?
                 """)

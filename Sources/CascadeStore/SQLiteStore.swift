@@ -11,10 +11,9 @@ import Logging
 /// Dense indices are kept in the `idx` column of `users` and `items`; rows are never physically
 /// removed (deletion clears attributes and sets a flag), so indices stay dense.
 ///
-/// Events carry their UTC day (`floor(ts / 86400)`) and are indexed by (day, user, time): the
-/// inserts of one batch land in the few index pages of the current days, rather than in a page
-/// per user all over a single (user, time) index, which keeps durable ingest fast as the table
-/// grows. A user's LastN walks the days backwards; a time range is a range of days.
+/// Events carry their UTC day (`floor(ts / 86400)`) and are indexed by (day, user, time), so a
+/// time range is a range of days, and by (user, time), so a user's LastN is one backwards range
+/// whatever span of days the store holds.
 ///
 /// Several processes may share the file: id interning reads the database inside the write
 /// transaction, and the in-memory id cache only learns ids after their transaction commits.
@@ -34,9 +33,30 @@ public final class SQLiteStore: Store, @unchecked Sendable {
     var itemIds = IdMap()
     var registry = EventTypeRegistry()
 
-    /// Opens (creating when needed) the database at `path` and migrates its schema.
-    public init(path: String, durability: Durability = .full) throws {
+    /// Whether this handle only reads (see ``init(path:durability:readOnly:)``).
+    public let readOnly: Bool
+
+    /// Opens (creating when needed) the database at `path` and migrates its schema. With
+    /// `readOnly`, the file must exist and is opened for reading only: nothing is created,
+    /// migrated or written (a read-only file or folder works), and writes fail with a clear error.
+    public init(path: String, durability: Durability = .full, readOnly: Bool = false) throws {
         self.path = path
+        self.readOnly = readOnly
+        if readOnly {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
+                throw CascadeError.notFound("no store at \(path): check the path (`cascade simulate` or `cascade import` create a store)")
+            }
+            var config = Configuration()
+            config.readonly = true
+            config.busyMode = .timeout(10)
+            do { writer = try DatabaseQueue(path: path, configuration: config) } catch {
+                throw CascadeError.storage("cannot open database \(path) for reading: \(Self.describe(error))")
+            }
+            try checkSchemaForReading()
+            try reloadCaches()
+            return
+        }
         var config = Configuration()
         config.busyMode = .timeout(10)
         let sync = durability == .full ? "FULL" : "NORMAL"
@@ -66,6 +86,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
     /// A private in-memory database (tests, evaluation scratch).
     public init(inMemory: Void = ()) throws {
         path = ":memory:"
+        readOnly = false
         do { writer = try DatabaseQueue() } catch { throw CascadeError.storage("cannot open in-memory database: \(Self.describe(error))") }
         try setUp()
     }
@@ -78,6 +99,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     /// Runs `body` in a write transaction, turning database errors into ``CascadeError``.
     func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        if readOnly { throw CascadeError.invalid("\(what): the store \(path) is open for reading only") }
         do {
             return try writer.write(body)
         } catch let e as CascadeError {
@@ -97,7 +119,31 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         }
     }
 
+    /// A read-only handle cannot migrate: a store written by an earlier version is refused
+    /// with what to do, rather than read with a schema it does not have.
+    private func checkSchemaForReading() throws {
+        let done: Bool
+        do { done = try writer.read { try Self.migrator.hasCompletedMigrations($0) } } catch {
+            throw CascadeError.storage("cannot read database \(path): \(Self.describe(error))")
+        }
+        guard done else {
+            throw CascadeError.storage("database \(path) has an older schema; open it once with a command that writes (cascade train) to upgrade it")
+        }
+    }
+
     private func setUp() throws {
+        let migrator = Self.migrator
+        do {
+            let pending = try writer.read { try migrator.hasCompletedMigrations($0) ? [] : migrator.migrations }
+            if !pending.isEmpty { Logger(label: "cascade.store").info("migrating database schema", metadata: ["path": "\(path)"]) }
+            try migrator.migrate(writer)
+        } catch {
+            throw CascadeError.storage("cannot prepare database \(path): \(Self.describe(error))")
+        }
+        try reloadCaches()
+    }
+
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -126,14 +172,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         migrator.registerMigration("v3-events-by-user") { db in
             try db.execute(sql: "CREATE INDEX events_by_user ON events(user_idx, ts)")
         }
-        do {
-            let pending = try writer.read { try migrator.hasCompletedMigrations($0) ? [] : migrator.migrations }
-            if !pending.isEmpty { Logger(label: "cascade.store").info("migrating database schema", metadata: ["path": "\(path)"]) }
-            try migrator.migrate(writer)
-        } catch {
-            throw CascadeError.storage("cannot prepare database \(path): \(Self.describe(error))")
-        }
-        try reloadCaches()
+        return migrator
     }
 
     /// Reloads ids and event types from the database (another process may have added some).

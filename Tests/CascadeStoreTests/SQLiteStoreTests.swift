@@ -21,6 +21,34 @@ import Testing
         #expect(try s.idSnapshot().users.ids == ["u1", "u2"])
     }
 
+    /// Read-only commands open the file read-only: they read everything, write nothing, and a
+    /// mistyped path is an error instead of a new empty store.
+    @Test func readOnlyHandlesReadAndNeverWriteOrCreate() throws {
+        let dir = TempDir.make()
+        let path = dir.appendingPathComponent("ro.sqlite").path
+        do {
+            let s = try SQLiteStore(path: path)
+            try s.appendEvents([Event(user: "u1", item: "i1", type: .like, timestamp: 10), Event(user: "u1", item: "i2", timestamp: 20)])
+            try s.putArtifact(name: "m", manifest: [:], blob: Data([9]), activate: true)
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let r = try SQLiteStore(path: path, readOnly: true)
+        #expect(try r.counts().events == 2)
+        #expect(try r.lastEvents(user: "u1", limit: 5, types: nil).map(\.item) == ["i2", "i1"])
+        #expect(try r.activeArtifact(name: "m")?.blob == Data([9]))
+        #expect(try r.newestEventTime() == 20)
+        #expect(throws: CascadeError.self) { try r.appendEvents([Event(user: "u2", item: "i1", timestamp: 30)]) }
+        #expect(throws: CascadeError.self) { try r.putArtifact(name: "m", manifest: [:], blob: Data([1]), activate: true) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        let missing = dir.appendingPathComponent("typo.sqlite").path
+        #expect {
+            _ = try SQLiteStore(path: missing, readOnly: true)
+        } throws: { error in
+            "\(error)".contains("no store at \(missing)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: missing), "a mistyped path creates nothing")
+    }
+
     @Test func twoHandlesOnOneFileAgreeOnIds() throws {
         let path = TempDir.make().appendingPathComponent("shared.sqlite").path
         let a = try SQLiteStore(path: path)
