@@ -89,10 +89,12 @@ public struct Recommender: Sendable {
         return f
     }
 
-    /// Runs the funnel for `user` given their recent events, newest first (dense ids).
+    /// Runs the funnel for `user` given their recent events, newest first (dense ids). With
+    /// `known: false` the user is served as one never seen (the cold-start path), whatever the
+    /// models know of them: a deleted user.
     public func run(user: String, history: [HistoryEvent], n: Int, now: Double, exposure: ExposureFilter? = nil,
-                    scene: String? = nil) -> FunnelResult {
-        let index = users.index(of: user)
+                    scene: String? = nil, known: Bool = true) -> FunnelResult {
+        let index = known ? users.index(of: user) : nil
         let location = index.flatMap { Int($0) < userLocations.count ? userLocations[Int($0)] : nil }
         let ctx = RecallContext(user: index, history: history, location: location, now: now, scene: scene)
         return funnel.run(ctx, n: n, filter: filter(history: history, exposure: exposure, now: now))
@@ -113,8 +115,17 @@ public struct Recommender: Sendable {
     /// Recommends for `user`, reading their recent events and exposure filter from `store`.
     public func run(user: String, n: Int, store: any Store, now: Double? = nil, scene: String? = nil) throws -> FunnelResult {
         let exposure = try store.exposureFilter(user: user).map { try ExposureFilter(serialized: $0) }
-        return run(user: user, history: try history(of: user, store: store), n: n, now: now ?? Date().timeIntervalSince1970,
-                   exposure: exposure, scene: scene)
+        let history = try history(of: user, store: store)
+        return run(user: user, history: history, n: n, now: now ?? Date().timeIntervalSince1970,
+                   exposure: exposure, scene: scene, known: try !isDeleted(user: user, history: history, store: store))
+    }
+
+    /// Whether `user`, known to the models, was deleted from `store` since they were trained
+    /// (then they are served as a stranger). A store read only when their history is empty,
+    /// as a deleted user's is.
+    public func isDeleted(user: String, history: [HistoryEvent], store: any Store) throws -> Bool {
+        guard history.isEmpty, users.index(of: user) != nil else { return false }
+        return try store.user(user) == nil
     }
 
     public func recommend(user: String, n: Int, store: any Store, now: Double? = nil, scene: String? = nil) throws -> [Recommendation] {

@@ -36,8 +36,13 @@ extension CascadeAPI {
             metrics.degradedStage("exposure")
             logger.warning("exposure filter unavailable; serving without it", metadata: ["user": "\(user)", "error": "\(error)"])
         }
+        // A user deleted since the models were trained is served as a stranger.
+        var known = true
+        do { known = try !recommender.isDeleted(user: user, history: history, store: store) } catch {
+            metrics.degradedStage("history")
+        }
         let result = recommender.run(user: user, history: history, n: n, now: Date().timeIntervalSince1970,
-                                     exposure: exposure, scene: scene)
+                                     exposure: exposure, scene: scene, known: known)
         let totalMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         for c in result.channels { metrics.stage("recall/\(c.channel)", milliseconds: c.microseconds / 1000) }
         metrics.stage("funnel", milliseconds: totalMs)
@@ -50,7 +55,7 @@ extension CascadeAPI {
         let stages = result.channels.map { APIModels.StageTiming(stage: "recall/\($0.channel)", candidates: $0.candidates, ms: $0.microseconds / 1000) }
             + result.stages.map { APIModels.StageTiming(stage: $0.stage, candidates: $0.candidatesOut, ms: $0.microseconds / 1000) }
         let body = APIModels.RecommendResponse(
-            user: user, scene: scene, items: items, coldStart: recommender.users.index(of: user) == nil,
+            user: user, scene: scene, items: items, coldStart: !known || recommender.users.index(of: user) == nil,
             models: models.versions, experiment: assignment.map(\.tag),
             debug: debug ? APIModels.Debug(merged: result.merged, stages: stages, totalMs: totalMs,
                                            overrides: assignment?.overrides ?? [:], degraded: result.degraded) : nil)

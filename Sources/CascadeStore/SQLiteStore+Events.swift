@@ -19,12 +19,29 @@ extension SQLiteStore {
         let s = stmt.sqliteStatement
         var codes: [String: UInt8] = [:]
         for e in registry.entries { codes[e.name] = e.code }
+        // Deleted users and items are gone until re-created: checked per distinct id, and only
+        // when the store holds a deletion at all (two seeks of partial indexes).
+        let anyDeleted = try Bool.fetchOne(db, sql: """
+            SELECT EXISTS(SELECT 1 FROM users INDEXED BY users_deleted WHERE deleted = 1)
+                OR EXISTS(SELECT 1 FROM items INDEXED BY items_deleted WHERE deleted = 1)
+            """) ?? false
+        var checkedUsers = Set<Int32>(), checkedItems = Set<Int32>()
         for e in events {
             guard let code = codes[e.type.name] else {
                 throw CascadeError.invalid("event of user \(e.user) on item \(e.item): unknown event type '\(e.type.name)' (register it first; known: \(registry.entries.map(\.name).joined(separator: ", ")))")
             }
             let u = try users.index(e.user, db: db)
             let i = try items.index(e.item, db: db)
+            if anyDeleted {
+                if checkedUsers.insert(u).inserted,
+                   try Bool.fetchOne(db, sql: "SELECT deleted FROM users WHERE idx = ?", arguments: [Int(u)]) == true {
+                    throw CascadeError.notFound(StoreSupport.deletedMessage("user", e.user))
+                }
+                if checkedItems.insert(i).inserted,
+                   try Bool.fetchOne(db, sql: "SELECT deleted FROM items WHERE idx = ?", arguments: [Int(i)]) == true {
+                    throw CascadeError.notFound(StoreSupport.deletedMessage("item", e.item))
+                }
+            }
             sqlite3_reset(s)
             sqlite3_bind_int64(s, 1, Self.day(e.timestamp))
             sqlite3_bind_int64(s, 2, Int64(u))
@@ -81,7 +98,8 @@ extension SQLiteStore {
             typeClause = " AND e.type IN (\(codes.map(String.init).joined(separator: ",")))"
         }
         return try read("reading events of user \(user)") { db in
-            guard let uidx = try Int.fetchOne(db, sql: "SELECT idx FROM users WHERE ext_id = ?", arguments: [user]) else { return [] }
+            // A deleted user has no history until re-created.
+            guard let uidx = try Int.fetchOne(db, sql: "SELECT idx FROM users WHERE ext_id = ? AND deleted = 0", arguments: [user]) else { return [] }
             let stmt = try db.cachedStatement(sql: """
                 SELECT u.ext_id, i.ext_id, e.type, e.ts, e.value, e.scene FROM events e
                 JOIN users u ON u.idx = e.user_idx JOIN items i ON i.idx = e.item_idx

@@ -172,6 +172,11 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         migrator.registerMigration("v3-events-by-user") { db in
             try db.execute(sql: "CREATE INDEX events_by_user ON events(user_idx, ts)")
         }
+        // Whether the store holds any deletion at all, in one seek (writes of events check it).
+        migrator.registerMigration("v4-deleted-indexes") { db in
+            try db.execute(sql: "CREATE INDEX users_deleted ON users(idx) WHERE deleted = 1")
+            try db.execute(sql: "CREATE INDEX items_deleted ON items(idx) WHERE deleted = 1")
+        }
         return migrator
     }
 

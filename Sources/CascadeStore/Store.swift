@@ -33,7 +33,8 @@ public protocol Store: AnyObject, Sendable {
     func appendEvents(_ events: [Event]) throws
     /// Users, items and events in one atomic transaction (what importers call).
     func importBatch(users: [User], items: [Item], events: [Event]) throws
-    /// A user's most recent events, newest first, optionally of some types only.
+    /// A user's most recent events, newest first, optionally of some types only (none for a
+    /// deleted user).
     func lastEvents(user: String, limit: Int, types: Set<EventType>?) throws -> [Event]
     /// Events with `from <= timestamp < to`, oldest first.
     func events(from: Double, to: Double) throws -> [Event]

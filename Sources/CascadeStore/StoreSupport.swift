@@ -27,6 +27,11 @@ package enum StoreSupport {
         }
     }
 
+    /// Why a batch naming a deleted user or item is refused.
+    package static func deletedMessage(_ kind: String, _ id: String) -> String {
+        "\(kind) \(id) was deleted: events naming it are refused until it is created again (PUT /api/\(kind)s/{id}, or an import of it)"
+    }
+
     /// Checks a whole import batch before any of it is written: every record valid, no id twice.
     package static func validateBatch(users: [User], items: [Item], events: [Event]) throws {
         for u in users { try u.validate() }

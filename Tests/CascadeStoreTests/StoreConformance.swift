@@ -120,6 +120,28 @@ enum TempDir {
         #expect(try s.events(from: 7, to: 7).isEmpty)
     }
 
+    /// Deleted users and items are gone until re-created: their events are refused (the whole
+    /// batch), a deleted user has no history; an upsert brings them back.
+    @Test(arguments: StoreBackend.all)
+    func deletedEntitiesTakeNoEventsUntilRecreated(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        try s.upsertItems([Item(id: "a"), Item(id: "b")])
+        try s.appendEvents([Event(user: "u", item: "a", timestamp: 1), Event(user: "v", item: "b", timestamp: 2)])
+        #expect(try s.deleteItem("a"))
+        #expect(try s.deleteUser("v"))
+        #expect(throws: CascadeError.self) { try s.appendEvents([Event(user: "u", item: "b", timestamp: 3), Event(user: "u", item: "a", timestamp: 4)]) }
+        #expect(throws: CascadeError.self) { try s.appendEvents([Event(user: "v", item: "b", timestamp: 5)]) }
+        #expect(try s.counts().events == 2)
+        #expect(try s.lastEvents(user: "v", limit: 10, types: nil).isEmpty)
+        #expect(try s.lastEvents(user: "u", limit: 10, types: nil).map(\.item) == ["a"])
+        // Re-created: events are taken again (in the same batch as the upsert, too).
+        try s.importBatch(users: [User(id: "v")], items: [], events: [Event(user: "v", item: "b", timestamp: 6)])
+        try s.upsertItems([Item(id: "a")])
+        try s.appendEvents([Event(user: "u", item: "a", timestamp: 7)])
+        #expect(try s.counts().events == 4)
+        #expect(try s.lastEvents(user: "v", limit: 10, types: nil).map(\.timestamp) == [6, 2])
+    }
+
     @Test(arguments: StoreBackend.all)
     func deactivationLeavesNoActiveVersion(_ backend: StoreBackend) throws {
         let s = try backend.make()
