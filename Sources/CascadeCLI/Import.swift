@@ -47,8 +47,14 @@ struct Import: ParsableCommand {
     @Flag(help: "Keep unknown columns of users and items files as attributes instead of failing.")
     var keepOtherColumns = false
 
+    @Option(name: .customLong("ignore"), help: "A column to read and drop (csv/jsonl, any file kind; repeat for several), e.g. --ignore rating_source.")
+    var ignoredColumns: [String] = []
+
     @Flag(help: "Import the good rows and count the bad ones instead of importing nothing.")
     var skipBadRows = false
+
+    @Flag(help: "Import events from a file whose bytes were imported into this store before (its events are appended again, doubling them).")
+    var allowRepeat = false
 
     func validate() throws {
         if events == nil && users == nil && items == nil && files.isEmpty {
@@ -61,7 +67,8 @@ struct Import: ParsableCommand {
 
     func mapping(_ kind: RecordKind) throws -> ColumnMapping {
         var m = ColumnMapping(kind: kind)
-        if keepOtherColumns { m = m.keepingOtherColumns() }
+        if keepOtherColumns && kind != .events { m = m.keepingOtherColumns() }
+        for c in ignoredColumns { m.attributes[c] = .ignore }
         for entry in mappings {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[1].isEmpty else { throw ValidationError("--map expects KEY=COLUMN, got '\(entry)'") }
@@ -108,10 +115,23 @@ struct Import: ParsableCommand {
         try runReporting {
             let srcs = try sources()
             let s = try store.open()
+            // A file imported before would have its events appended a second time: say so.
+            var history = try ImportHistory.load(from: s)
+            let paths = [users, items, events].compactMap { $0 } + files
+            let prints = try paths.map { (path: $0, fingerprint: try ImportHistory.fingerprint(path: $0)) }
+            if !allowRepeat {
+                for f in prints {
+                    if let e = history.earlierEventImport(fingerprint: f.fingerprint) {
+                        let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: e.importedAt))
+                        throw CascadeError.invalid("\(f.path) has the same bytes as \(e.file), whose events were imported into \(store.display) at \(when); importing it again would append its events a second time (pass --allow-repeat to do so)")
+                    }
+                }
+            }
             let bar = ProgressBar("import")
             bar.stage("reading \(srcs.count) file(s)")
             let report = try Importer.run(srcs, into: s, skipBadRows: skipBadRows)
             bar.finish()
+            try history.record(prints, events: report.events > 0, store: s)
             print(report.description)
         }
     }

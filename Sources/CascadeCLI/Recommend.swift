@@ -68,6 +68,9 @@ struct Recommend: ParsableCommand {
             config.rerank.window = rerankWindow
             if let channel {
                 let q = try config.restricted(to: [channel]).quotas[0]
+                if try s.activeArtifact(name: FunnelConfig.artifactName(channel: channel)) == nil {
+                    throw CascadeError.notFound("channel \(channel) is not trained in \(store.display): train it with `cascade train --channels ...,\(channel)`")
+                }
                 config.quotas = [ChannelQuota(channel: channel, quota: max(q.quota, n), weight: 1)]
             } else {
                 // Channels trained only on request (BPR, two-tower) are served once they exist.
@@ -94,6 +97,7 @@ struct Recommend: ParsableCommand {
                 }
                 return
             }
+            if let out { try checkWritableFile(out) }
             let users = try readUserColumn(usersFrom!)
             let log = try s.loadEventLog()
             let bar = ProgressBar("recommend")
@@ -105,8 +109,9 @@ struct Recommend: ParsableCommand {
                 for (r, x) in list.enumerated() { text += "\(csvField(u)),\(csvField(rec.items.external(x.item))),\(r + 1)\n" }
             }
             if let out {
+                try checkWritableFile(out)
                 do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
-                    throw CascadeError.invalid("cannot write \(out): \(error.localizedDescription)")
+                    throw CascadeError.invalid("cannot write \(out): \(String(cString: strerror(errno)))")
                 }
                 let cold = users.filter { rec.users.index(of: $0) == nil }.count
                 note("wrote \(lists.map(\.count).reduce(0, +)) recommendations for \(users.count) users (\(cold) cold-start) to \(out)")
@@ -174,4 +179,16 @@ func readUserColumn(_ path: String) throws -> [String] {
         if seen.insert(id).inserted { out.append(id) }
     }
     return out
+}
+
+/// Refuses an output path that is a folder or sits in a missing folder, before any work is done.
+func checkWritableFile(_ path: String) throws {
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+        throw CascadeError.invalid("cannot write \(path): it is a folder; give a file name, e.g. \((path as NSString).appendingPathComponent("recs.csv"))")
+    }
+    let dir = (path as NSString).deletingLastPathComponent
+    if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) || !isDir.boolValue {
+        throw CascadeError.invalid("cannot write \(path): folder \(dir) does not exist")
+    }
 }

@@ -39,6 +39,13 @@ struct Simulate: ParsableCommand {
             let t0 = Date()
             let world = SimulatedWorld.generate(config) { gen.update($0) }
             gen.finish("generated \(world.users.count) users, \(world.items.count) items, \(world.log.count) events in \(String(format: "%.1f", Date().timeIntervalSince(t0)))s")
+            // Sessions are drawn whole, so the count is near the one asked, rarely equal; say so.
+            if events > 0 && world.log.count == 0 {
+                throw CascadeError.invalid("the simulator produced no events of the \(events) asked: \(users) users and \(items) items are too few for its sessions (try at least 50 users and 100 items); nothing was written")
+            }
+            if world.log.count < events * 95 / 100 || world.log.count > events * 105 / 100 {
+                note("note: \(world.log.count) events were produced of the \(events) asked (sessions are drawn whole; a small world ends them early)")
+            }
             let bar = ProgressBar("write")
             let r = try SimulationLoader.write(world, to: s) { bar.update($0) }
             bar.finish()

@@ -117,8 +117,8 @@ struct RecordBuilder {
             var reason = "unknown column\(unknownColumns.count > 1 ? "s" : "") \(names); accepted columns for \(mapping.kind): "
                 + mapping.acceptedColumns.joined(separator: ", ")
             reason += mapping.kind == .events
-                ? " (declare extra columns as ignored in the column mapping to drop them)"
-                : " (declare them as attributes in the column mapping, or keep other columns as attributes)"
+                ? " (drop them with --ignore COLUMN, or declare them .ignore in the column mapping)"
+                : " (keep them as attributes with --keep-other-columns, or drop them with --ignore COLUMN)"
             throw .badInput(file: file, line: line, reason: reason)
         }
         guard requireAll else { return }

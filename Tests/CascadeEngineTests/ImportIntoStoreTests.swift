@@ -76,4 +76,27 @@ import Testing
         }
         #expect(try s.counts() == before)
     }
+
+    /// A file is known by its bytes: the same events file under another name is an earlier
+    /// import; a changed file is not; users files never block.
+    @Test func importHistoryRecognisesAFileByItsBytes() throws {
+        let s = try seeded()
+        let a = try file("events.csv", "user,item,timestamp\nu1,i1,1\n")
+        let copy = try file("renamed.csv", "user,item,timestamp\nu1,i1,1\n")
+        let other = try file("events.csv", "user,item,timestamp\nu1,i1,2\n")
+        var h = try ImportHistory.load(from: s)
+        #expect(h.entries.isEmpty)
+        let fa = try ImportHistory.fingerprint(path: a)
+        #expect(h.earlierEventImport(fingerprint: fa) == nil)
+        try h.record([(a, fa)], events: true, store: s)
+        let again = try ImportHistory.load(from: s)
+        #expect(again.earlierEventImport(fingerprint: try ImportHistory.fingerprint(path: copy))?.file == "events.csv")
+        #expect(again.earlierEventImport(fingerprint: try ImportHistory.fingerprint(path: other)) == nil)
+        var h2 = again
+        let users = try file("users.csv", "id\nu1\n")
+        let fu = try ImportHistory.fingerprint(path: users)
+        try h2.record([(users, fu)], events: false, store: s)
+        #expect(try ImportHistory.load(from: s).earlierEventImport(fingerprint: fu) == nil)
+        #expect(try ImportHistory.load(from: s).entries.count == 2)
+    }
 }
