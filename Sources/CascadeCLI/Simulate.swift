@@ -31,8 +31,7 @@ struct Simulate: ParsableCommand {
         try runReporting {
             let config = SimConfig(users: users, items: items, events: events, seed: seed)
             try config.validate()
-            let s = try store.open()
-            if try s.counts().events > 0 {
+            if store.exists, try store.openForReading().counts().events > 0 {
                 throw CascadeError.invalid("\(store.display) already holds events; simulate into a new, empty store")
             }
             let gen = ProgressBar("simulate")
@@ -46,6 +45,7 @@ struct Simulate: ParsableCommand {
             if world.log.count < events * 95 / 100 || world.log.count > events * 105 / 100 {
                 note("note: \(world.log.count) events were produced of the \(events) asked (sessions are drawn whole; a small world ends them early)")
             }
+            let s = try store.open()
             let bar = ProgressBar("write")
             let r = try SimulationLoader.write(world, to: s) { bar.update($0) }
             bar.finish()

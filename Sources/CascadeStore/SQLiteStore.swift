@@ -50,10 +50,15 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             var config = Configuration()
             config.readonly = true
             config.busyMode = .timeout(10)
+            // A store of an earlier version is upgraded first when its file can be written.
+            if !(try Self.schemaIsCurrent(path: path, config: config)) {
+                do { _ = try SQLiteStore(path: path, durability: durability) } catch {
+                    throw CascadeError.storage("database \(path) has an older schema and cannot be upgraded here (\(Self.describe(error))); open it once with a command that writes, e.g. cascade train")
+                }
+            }
             do { writer = try DatabaseQueue(path: path, configuration: config) } catch {
                 throw CascadeError.storage("cannot open database \(path) for reading: \(Self.describe(error))")
             }
-            try checkSchemaForReading()
             try reloadCaches()
             return
         }
@@ -119,15 +124,13 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         }
     }
 
-    /// A read-only handle cannot migrate: a store written by an earlier version is refused
-    /// with what to do, rather than read with a schema it does not have.
-    private func checkSchemaForReading() throws {
-        let done: Bool
-        do { done = try writer.read { try Self.migrator.hasCompletedMigrations($0) } } catch {
-            throw CascadeError.storage("cannot read database \(path): \(Self.describe(error))")
-        }
-        guard done else {
-            throw CascadeError.storage("database \(path) has an older schema; open it once with a command that writes (cascade train) to upgrade it")
+    /// Whether the file at `path` has every migration (read through a read-only handle).
+    private static func schemaIsCurrent(path: String, config: Configuration) throws -> Bool {
+        do {
+            let q = try DatabaseQueue(path: path, configuration: config)
+            return try q.read { try migrator.hasCompletedMigrations($0) }
+        } catch {
+            throw CascadeError.storage("cannot read database \(path): \(describe(error))")
         }
     }
 
