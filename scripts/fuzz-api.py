@@ -31,10 +31,11 @@ def random_body(rng, items):
         return b'{"events":[' + b",".join([b'{"user":"u1","item":"x"}'] * rng.choice([1, 999, 1001, 5000])) + b"]}"
     if kind == 4:
         return b"x" * rng.choice([10, 2_000_000])
-    event = {"user": rng.choice(["u1", "", "u" * 300, "a\u0001b", "fuzz-user", 5, None]),
+    event = {"user": rng.choice(["u1", "", "u" * 300, "a\u0001b", "fuzz-user", 5, None,
+                                 "cafe\u0301", "caf\u00e9", "\ufeffu1", "\ufeff", "e\u0301\u0301"]),
              "item": rng.choice(items + ["", "no-such-item", None, 3.5]),
              "type": rng.choice(["click", "impression", "like", "dislike", "teleport", "", 7]),
-             "timestamp": rng.choice([None, 1.7e9, -1, "now", 1e308]),
+             "timestamp": rng.choice([None, 1.7e9, -1, "now", 1e308, 1765000000000, 99999999999, -1e15, 1e300, 0]),
              "value": rng.choice([None, 1, "x", float("inf") if rng.random() < 0.1 else 2.5])}
     event = {k: v for k, v in event.items() if v is not None or rng.random() < 0.5}
     if kind == 5:
@@ -53,7 +54,8 @@ def main():
     db, items = prepared_world(args, "fuzz.sqlite", 50)
     server = Server(args.cascade, db, args.port)
     rng = random.Random(args.seed)
-    ids = items[:10] + ["u1", "u2", "", "%", "%00", "%2F", "..", "z" * 300, "u%20x", "%C3%A9", "a%0Ab", "?", "#"]
+    ids = items[:10] + ["u1", "u2", "", "%", "%00", "%2F", "..", "z" * 300, "u%20x", "%C3%A9", "a%0Ab", "?", "#",
+                        "e%CC%81", "cafe%CC%81", "%EF%BB%BFu1", "%EF%BB%BF"]
     paths = ["/api/recommend/{}", "/api/users/{}", "/api/items/{}", "/api/items/{}/similar", "/api/items/{}/hide",
              "/api/items/{}/unhide", "/api/feedback", "/health", "/metrics", "/api/", "/", "/api/recommend/"]
     queries = ["", "?n=5", "?n=0", "?n=-3", "?n=99999999999999999999", "?n=abc", "?debug=1&n=3", "?debug=maybe",

@@ -10,6 +10,9 @@
   import-fuzz   malformed and adversarial files through `cascade import`: crashes (must be 0) and
                 rejected files that changed the store (must be 0)
   api-fuzz      scripts/fuzz-api.py against a server on PostgreSQL
+  hostile       hostile events (millisecond, overflowing and negative times, unnormalised ids) posted
+                under read load: every one refused (must be 0 accepted) and the readers' p99 after
+                them within 1.5x of before
 
 Each phase prints `phase=NAME key=value ...` lines and the run ends with `verdict=pass|fail`.
 The cluster must be one this script may restart (scripts/postgres-local.sh start DIR PORT):
@@ -315,8 +318,51 @@ def phase_api_fuzz(args):
     check("api-fuzz", out.returncode == 0, out.stdout[-300:] + out.stderr[-300:])
 
 
+def phase_hostile(args):
+    """Hostile events (milliseconds sent as seconds, overflowing and negative times, unnormalised
+    and BOM-prefixed ids) posted under read load: each must be refused, and the other users'
+    p99 must stay where it was without them."""
+    if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
+    store = fresh_store(args, "hostile")
+    items = visible_items(store, 50)
+    server = Server(args.cascade, store, args.port)
+    base = wrk(args, server.url, args.hostile_seconds, 4, 0, items, script="wrk-recommend.lua")
+    stop = threading.Event()
+    posted, accepted = [0], []
+    rng = random.Random(11)
+
+    def post():
+        while not stop.is_set():
+            event = {"user": rng.choice([f"u{rng.randrange(1, args.users)}", "cafe\u0301", "\ufeffu1", "e\u0301\u0301"]),
+                     "item": rng.choice(items),
+                     "timestamp": rng.choice([1765000000000, 1e300, -1e15, 99999999999, 4102444800])}
+            status, _ = request(server.url + "/api/feedback", "POST", {"events": [event]}, key="admin")
+            posted[0] += 1
+            if 200 <= status < 300:  # every timestamp drawn here is out of range
+                accepted.append(event)
+            time.sleep(0.002)
+
+    poster = threading.Thread(target=post)
+    poster.start()
+    under = wrk(args, server.url, args.hostile_seconds, 4, 0, items, script="wrk-recommend.lua")
+    stop.set()
+    poster.join()
+    after = wrk(args, server.url, 5, 4, 0, items, script="wrk-recommend.lua")
+    alive = server.alive()
+    server.kill(15)
+    p99_base, p99_under, p99_after = (float(x.get("p99_ms", "nan")) for x in (base, under, after))
+    ratio = p99_after / p99_base if p99_base > 0 else float("nan")
+    say("hostile", posted=posted[0], accepted_hostile=len(accepted), p99_base_ms=base.get("p99_ms"), p99_under_ms=under.get("p99_ms"),
+        p99_after_ms=after.get("p99_ms"), p99_after_ratio=f"{ratio:.2f}")
+    # The posts themselves share the cores with the readers while they run; once they stop, the
+    # readers must be back where they were (nothing stored slows every request).
+    check("hostile", alive and not accepted and ratio < 1.5, f"alive={alive} accepted={len(accepted)} p99 ratio={ratio:.2f}")
+
+
 PHASES = {"server-kill": phase_server_kill, "trainer-kill": phase_trainer_kill, "db-restart": phase_db_restart,
-          "soak": phase_soak, "import-fuzz": phase_import_fuzz, "api-fuzz": phase_api_fuzz}
+          "soak": phase_soak, "import-fuzz": phase_import_fuzz, "api-fuzz": phase_api_fuzz, "hostile": phase_hostile}
 
 
 def main():
@@ -336,6 +382,7 @@ def main():
     ap.add_argument("--soak-seconds", type=int, default=1800)
     ap.add_argument("--soak-connections", type=int, default=8, help="connections of the peak measurement (the soak paces twice as many)")
     ap.add_argument("--fuzz-requests", type=int, default=3000)
+    ap.add_argument("--hostile-seconds", type=int, default=15, help="length of each read-load measurement of the hostile phase")
     args = ap.parse_args()
     t0 = time.time()
     for name in args.phases.split(","):

@@ -139,8 +139,15 @@ import Testing
         let items = try store.allItems().prefix(20).map(\.id)
         let fragments = ["", "{", "}", "[]", "null", "\"", "{\"events\":", "[{\"user\":1}]", "\\u0000", "\u{1}", "1e999", "-1",
                          "{\"events\":[{\"user\":\"u1\",\"item\":\"\(items[0])\",\"type\":\"click\",\"value\":1e308}]}", "\"item\":", "true"]
+            // Hostile classes: extreme and millisecond timestamps, unnormalised and BOM-prefixed ids.
+            + ["1765000000000", "1e300", "-1e15", "99999999999", "0", "1.7e9"].map {
+                "{\"events\":[{\"user\":\"u1\",\"item\":\"\(items[1])\",\"timestamp\":\($0)}]}"
+            }
+            + ["cafe\u{301}", "\u{FEFF}u2", "\u{FEFF}", "e\u{301}\u{301}"].map {
+                "{\"events\":[{\"user\":\"\($0)\",\"item\":\"\(items[2])\",\"timestamp\":1700000000}]}"
+            }
         let paths = ["/api/recommend/", "/api/users/", "/api/items/", "/api/feedback", "/health", "/metrics", "/api/", "/"]
-        let ids = items + ["u1", "", "%", "%00", "%2F", "..", String(repeating: "z", count: 300), "u%20x", "é"]
+        let ids = items + ["u1", "", "%", "%00", "%2F", "..", String(repeating: "z", count: 300), "u%20x", "é", "e%CC%81", "%EF%BB%BFu1", "%EF%BB%BF"]
         let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch]
         try await app(api).test(.router) { client in
             var rng = SystemRandomNumberGenerator()
@@ -155,5 +162,10 @@ import Testing
                 }
             }
         }
+        // Whatever got through is in range and in canonical form.
+        let accepted = FieldRanges.timestamps(now: Date().timeIntervalSince1970)
+        let log = try store.loadEventLog()
+        #expect(log.timestamps.allSatisfy { accepted.contains($0) })
+        #expect(try store.idSnapshot().users.ids.allSatisfy(Identifier.isCanonical))
     }
 }
