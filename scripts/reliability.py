@@ -263,6 +263,17 @@ def adversarial_files(rng, items):
         ("items-bad-geo", "csv", "items", b"id,lat,lon\nx1,95,0\n"),
         ("items-dup", "csv", "items", b"id\nx1\nx1\n"),
         ("users-empty-id", "csv", "users", b"id,gender\n,f\n"),
+        # Hostile classes: times in milliseconds (below and above the 1e11 rule), overflowing,
+        # negative and future times, huge values, unnormalised and BOM-prefixed ids.
+        ("time-ms", "csv", "events", f"user,item,timestamp\nfz-a,{items[0]},1765000000000\n".encode()),
+        ("time-5138", "csv", "events", f"user,item,timestamp\nfz-a,{items[0]},99999999999\n".encode()),
+        ("time-huge", "csv", "events", f"user,item,timestamp\nfz-a,{items[0]},1e300\n".encode()),
+        ("time-negative", "csv", "events", f"user,item,timestamp\nfz-a,{items[0]},-1e15\n".encode()),
+        ("time-future", "csv", "events", f"user,item,timestamp\nfz-a,{items[0]},4102444800\n".encode()),
+        ("value-huge", "csv", "events", f"user,item,timestamp,value\nfz-a,{items[0]},1700000000,1e300\n".encode()),
+        ("id-nfd", "csv", "events", f"user,item,timestamp\ncafe\u0301,{items[0]},1700000000\n".encode()),
+        ("id-bom", "jsonl", "events", ('{"user":"\ufeffcaf\u00e9","item":"%s","timestamp":1700000001}\n' % items[0]).encode()),
+        ("published-5138", "csv", "items", b"id,published\nfz-late,99999999999\n"),
     ]
     for k in range(40):  # random mutations of a good file
         data = bytearray(good.encode())
@@ -305,8 +316,14 @@ def phase_import_fuzz(args):
                 counts["changed_on_reject"] += 1
             if "error:" not in p.stderr:
                 counts["no_message"] += 1
+    # Whatever was accepted is in range and in canonical form (NFC, no byte-order mark).
+    counts["out_of_range"] = int(query(store, "SELECT COUNT(*) FROM events WHERE ts < 0 OR ts > extract(epoch FROM now()) + 86400 "
+                                              "OR abs(value) > 1e9")[0][0])
+    counts["uncanonical_ids"] = int(query(store, "SELECT (SELECT COUNT(*) FROM users WHERE ext_id <> normalize(ext_id, NFC) "
+                                                 "OR ext_id LIKE U&'\\FEFF%') + (SELECT COUNT(*) FROM items WHERE ext_id <> normalize(ext_id, NFC))")[0][0])
     say("import-fuzz", **counts)
-    check("import-fuzz", counts["crashes"] == 0 and counts["changed_on_reject"] == 0 and counts["no_message"] == 0, str(counts))
+    check("import-fuzz", counts["crashes"] == 0 and counts["changed_on_reject"] == 0 and counts["no_message"] == 0
+          and counts["out_of_range"] == 0 and counts["uncanonical_ids"] == 0, str(counts))
 
 
 def phase_api_fuzz(args):
