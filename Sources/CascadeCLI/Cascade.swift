@@ -126,6 +126,9 @@ struct ModelOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Give the ranker the user's behaviour toward each candidate (positives and impressions on its category, top category and author among the user's recent events).")
     var rankHistory = FunnelConfig().rank.historyFeatures
 
+    @Flag(inversion: .prefixedNo, help: "Calibrate each task's probability (piecewise linear on held-out impressions) before the fusion weighs them.")
+    var rankCalibrate = FunnelConfig().rank.calibrate
+
     @Option(help: "Item-CF: neighbours kept per item.")
     var neighbours: Int = ItemCF.Parameters().neighbours
 
@@ -226,6 +229,7 @@ struct ModelOptions: ParsableArguments {
             c.rank.model = rank.lowercased()
             c.rank.epochs = rankEpochs
             c.rank.historyFeatures = rankHistory
+            c.rank.calibrate = rankCalibrate
             return apply(c)
         }
     }

@@ -151,6 +151,8 @@ struct ExperimentCommand: ParsableCommand {
         @Option(help: "Write the world and the loop's events into this new SQLite file.") var db: String?
         @Flag(inversion: .prefixedNo, help: "Train the ranker with the user's behaviour toward each candidate (see `cascade train --help`).")
         var rankHistory = FunnelConfig().rank.historyFeatures
+        @Flag(inversion: .prefixedNo, help: "Calibrate the ranker's task probabilities before fusion (see `cascade train --help`).")
+        var rankCalibrate = FunnelConfig().rank.calibrate
 
         func validate() throws {
             guard rounds >= 1, pageSize >= 1 else { throw ValidationError("--rounds and --page-size must be at least 1") }
@@ -176,6 +178,7 @@ struct ExperimentCommand: ParsableCommand {
                 let bar = ProgressBar("ab")
                 var base = FunnelConfig()
                 base.rank.historyFeatures = rankHistory
+                base.rank.calibrate = rankCalibrate
                 let r = try ABSimulation.run(world: world, experiments: c, base: base, parameters: p) { bar.stage($0) }
                 bar.finish()
                 note("world: \(world.users.count) users, \(world.items.count) items, \(world.log.count) events; trained in \(String(format: "%.1f", r.trainSeconds))s; \(r.requests) requests in \(String(format: "%.1f", r.serveSeconds))s; \(r.events.count) new events")

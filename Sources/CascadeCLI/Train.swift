@@ -66,6 +66,10 @@ struct Train: ParsableCommand {
                 emit("ranker: \(k.samples) impressions, tasks \(k.tasks.joined(separator: ",")), valid AUC " +
                       k.tasks.map { "\($0) \(String(format: "%.4f", k.validAUC[$0] ?? .nan))" }.joined(separator: ", ") +
                       String(format: " (%.1fs)", k.seconds))
+                for c in k.calibration {
+                    func f(_ x: Double?) -> String { x.map { String(format: "%.3f", $0) } ?? "n/a" }
+                    emit("  calibration \(c.task): predicted/observed \(f(c.ratioBefore)) -> \(f(c.ratioAfter)), logloss \(String(format: "%.4f", c.logLossBefore)) -> \(String(format: "%.4f", c.logLossAfter)) (\(c.rows) held-out impressions)")
+                }
             }
             if let k = r.rankRefresh {
                 emit("ranker refreshed on \(k.samples) impressions; AUC of the served ranker on them before the update " +

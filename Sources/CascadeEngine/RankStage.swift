@@ -27,6 +27,8 @@ public struct RankStageConfig: Sendable, Equatable {
     /// Give the ranker the user's behaviour toward each candidate (``HistoryFeatures``: positives
     /// and impressions on its category, top category and author among the user's recent events).
     public var historyFeatures = true
+    /// Calibrate each task's probability (piecewise linear on held-out impressions) before fusion.
+    public var calibrate = true
     /// Train the three-tower pre-ranker (distilled from the ranker).
     public var preRank = true
     /// Candidates the pre-ranker keeps for the ranker.
@@ -87,13 +89,16 @@ public final class OnlineRanker: @unchecked Sendable {
     let encoder: RequestEncoder?
     /// The same for the pre-ranker's pipeline (used when its cross tower varies per candidate).
     let preEncoder: RequestEncoder?
+    /// Per-task calibration applied to the ranker's probabilities before fusion (nil: raw).
+    public let calibration: RankCalibration?
     /// Whether the ranker / the pre-ranker read ``HistoryFeatures``.
     let rankUsesHistory: Bool
     let preUsesHistory: Bool
 
     public init(model: any RankModel, pipeline: FeaturePipeline, preRanker: (ThreeTower, FeaturePipeline)?,
-                attributes: RankAttributes, config: RankStageConfig, versions: (Int, Int?)) throws {
+                attributes: RankAttributes, config: RankStageConfig, versions: (Int, Int?), calibration: RankCalibration? = nil) throws {
         self.model = model
+        self.calibration = calibration.flatMap { $0.tasks == model.tasks ? $0 : nil }
         self.pipeline = pipeline
         self.preRanker = preRanker?.0
         prePipeline = preRanker?.1
@@ -186,7 +191,8 @@ public final class OnlineRanker: @unchecked Sendable {
         let batch = try encode(user: context.user, items: items, now: context.now, history: context.history, folded: folded)
         let tf = DispatchTime.now().uptimeNanoseconds
         stages.append(StageTiming(stage: "features", candidatesIn: items.count, candidatesOut: items.count, microseconds: Double(tf - t) / 1_000))
-        let p = try model.predict(batch, threads: 1)
+        var p = try model.predict(batch, threads: 1)
+        if let calibration { p = calibration.apply(p) }
         let t1 = DispatchTime.now().uptimeNanoseconds
         stages.append(StageTiming(stage: "rank", candidatesIn: items.count, candidatesOut: items.count, microseconds: Double(t1 - tf) / 1_000))
         let fused = fusion.scores(p)
@@ -282,8 +288,14 @@ extension OnlineRanker {
                 }
             }
             let attributes = try RankAttributes.load(store: store, ids: ids)
+            var calibration: RankCalibration?
+            if let text = a.info.manifest[RankTraining.calibrationKey] {
+                do { calibration = try JSONDecoder().decode(RankCalibration.self, from: Data(text.utf8)) } catch {
+                    logger.error("ranker calibration skipped: unreadable", metadata: ["version": "\(a.info.version)", "error": "\(error)"])
+                }
+            }
             return try OnlineRanker(model: model, pipeline: pipeline, preRanker: pre, attributes: attributes, config: config,
-                                    versions: (a.info.version, preVersion))
+                                    versions: (a.info.version, preVersion), calibration: config.calibrate ? calibration : nil)
         } catch {
             logger.error("ranker skipped: unreadable artifact", metadata: ["error": "\(error)"])
             return nil

@@ -25,6 +25,8 @@ public enum RankTraining {
         public var validAUC: [String: Double]
         public var versions: [String: Int]
         public var seconds: Double
+        /// Per task: mean predicted over mean observed on held-out rows, before and after calibration.
+        public var calibration: [CalibrationReport] = []
     }
 
     /// Label window after an impression, seconds.
@@ -86,11 +88,15 @@ public enum RankTraining {
         public var tasks: [String]
         public var validAUC: [String: Double]
         public var epochs: Int
+        /// Per-task calibration of the probabilities (nil with too few held-out rows), and how
+        /// calibrated each task is before and after it on held-out rows it was not fitted on.
+        public var calibration: RankCalibration?
+        public var calibrationReport: [CalibrationReport]
 
         /// The ranker as the funnel serves it.
         public func online(config: RankStageConfig) throws -> OnlineRanker {
             try OnlineRanker(model: model, pipeline: pipeline, preRanker: preRanker.map { ($0, pipeline) }, attributes: attributes,
-                             config: config, versions: (0, preRanker == nil ? nil : 0))
+                             config: config, versions: (0, preRanker == nil ? nil : 0), calibration: calibration)
         }
     }
 
@@ -105,8 +111,10 @@ public enum RankTraining {
             return nil
         }
         var versions: [String: Int] = [:]
-        let manifest = ["kind": "rank", "model": f.model.kind, "tasks": f.tasks.joined(separator: ","), "samples": "\(f.samples)",
+        var manifest = ["kind": "rank", "model": f.model.kind, "tasks": f.tasks.joined(separator: ","), "samples": "\(f.samples)",
                         "valid_auc": f.tasks.map { String(format: "%.4f", f.validAUC[$0] ?? .nan) }.joined(separator: ",")]
+        // The calibration travels in the ranker's own manifest: served together or not at all.
+        if let c = f.calibration { manifest[calibrationKey] = String(decoding: try JSONEncoder().encode(c), as: UTF8.self) }
         // The pre-ranker first: a ranker is never served with a pre-ranker of another training.
         if let student = f.preRanker {
             versions["prerank"] = try store.putArtifact(name: "prerank", manifest: ["kind": "prerank", "rank_samples": "\(f.samples)"],
@@ -116,8 +124,12 @@ public enum RankTraining {
                                                  blob: try RankModelFile.encode(model: f.model, pipeline: f.pipeline, config: f.modelConfig), activate: true)
         logger.info("trained ranker", metadata: ["model": "\(f.model.kind)", "samples": "\(f.samples)", "epochs": "\(f.epochs)",
                                                  "valid_auc": "\(f.validAUC)"])
-        return Report(samples: f.samples, tasks: f.tasks, validAUC: f.validAUC, versions: versions, seconds: Date().timeIntervalSince(start))
+        return Report(samples: f.samples, tasks: f.tasks, validAUC: f.validAUC, versions: versions, seconds: Date().timeIntervalSince(start),
+                      calibration: f.calibrationReport)
     }
+
+    /// The manifest key of the ranker's calibration (JSON of ``RankCalibration``).
+    public static let calibrationKey = "calibration"
 
     /// Fits the ranker (and, with `config.preRank`, its pre-ranker) on the impressions of `log`;
     /// nil (with the reason logged) when there are too few impressions or no positive label.
@@ -170,6 +182,20 @@ public enum RankTraining {
                 auc[t] = try ClassificationMetrics.auc(labels: valid.labelColumn(j) ?? [], scores: p.map { $0[j] })
             }
         }
+        // Calibration: piecewise-linear per task (monotone, so each task's order is kept), fitted
+        // on the first half of the held-out rows and reported on the second.
+        var calibration: RankCalibration?
+        var calibrationReport: [CalibrationReport] = []
+        if config.calibrate, valid.rows >= 200 {
+            let half = valid.rows / 2
+            let p = try model.predict(valid, threads: nil)
+            let w = tasks.count
+            let y = (0..<valid.rows).map { r in (0..<w).map { valid.labels!.base[r * w + $0] } }
+            if let c = try? RankCalibration.fit(.piecewiseLinear, tasks: tasks, predictions: Array(p[..<half]), labels: Array(y[..<half])) {
+                calibration = c
+                calibrationReport = (try? c.report(predictions: Array(p[half...]), labels: Array(y[half...]))) ?? []
+            }
+        }
         var student: ThreeTower?
         if config.preRank {
             var tc = ThreeTowerConfig()
@@ -183,7 +209,8 @@ public enum RankTraining {
             student = s
         }
         return Fitted(model: model, pipeline: pipeline, modelConfig: mc, preRanker: student, attributes: attributes,
-                      samples: records.count, tasks: tasks, validAUC: auc, epochs: fit.epochs.count)
+                      samples: records.count, tasks: tasks, validAUC: auc, epochs: fit.epochs.count,
+                      calibration: calibration, calibrationReport: calibrationReport)
     }
 
     static func slice(_ f: FeatureFrame, _ r: Range<Int>) -> FeatureFrame {

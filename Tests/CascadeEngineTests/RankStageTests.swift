@@ -38,9 +38,13 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
         let rank = try #require(report.rank)
         #expect(rank.samples >= 100 && rank.tasks.first == "click")
         #expect(report.versions["rank"] == 1 && report.versions["prerank"] == 1)
+        // Each task is calibrated on held-out impressions, reported on others, and served.
+        #expect(rank.calibration.map(\.task) == rank.tasks)
+        #expect(rank.calibration.allSatisfy { $0.rows > 0 && $0.logLossAfter.isFinite })
         let rec = try Recommender.load(store: store, config: config)
         let ranker = try #require(rec.funnel.ranker)
         #expect(ranker.preRanker != nil)
+        #expect(ranker.calibration?.tasks == ranker.model.tasks)
         let result = try rec.run(user: "u5", n: 10, store: store, now: 2e9)
         #expect(result.recommendations.count == 10)
         #expect(result.degraded.isEmpty)
