@@ -66,6 +66,9 @@ struct Train: ParsableCommand {
                 emit("ranker: \(k.samples) impressions, tasks \(k.tasks.joined(separator: ",")), valid AUC " +
                       k.tasks.map { "\($0) \(String(format: "%.4f", k.validAUC[$0] ?? .nan))" }.joined(separator: ", ") +
                       String(format: " (%.1fs)", k.seconds))
+                if let f = k.preRankFidelity {
+                    emit("  pre-ranker keeps \(String(format: "%.1f", f.kept * Double(f.rankTop))) of the ranker's top \(f.rankTop) in its top \(f.preTop) (\(String(format: "%.1f%%", 100 * f.kept)); \(f.requests) held-out requests of \(f.candidates) candidates)")
+                }
                 for c in k.calibration {
                     func f(_ x: Double?) -> String { x.map { String(format: "%.3f", $0) } ?? "n/a" }
                     emit("  calibration \(c.task): predicted/observed \(f(c.ratioBefore)) -> \(f(c.ratioAfter)), logloss \(String(format: "%.4f", c.logLossBefore)) -> \(String(format: "%.4f", c.logLossAfter)) (\(c.rows) held-out impressions)")

@@ -27,6 +27,8 @@ public enum RankTraining {
         public var seconds: Double
         /// Per task: mean predicted over mean observed on held-out rows, before and after calibration.
         public var calibration: [CalibrationReport] = []
+        /// How many of the ranker's favourites the pre-ranker keeps (see ``PreRankFidelity``).
+        public var preRankFidelity: PreRankFidelity.Result?
     }
 
     /// Label window after an impression, seconds.
@@ -92,6 +94,8 @@ public enum RankTraining {
         /// calibrated each task is before and after it on held-out rows it was not fitted on.
         public var calibration: RankCalibration?
         public var calibrationReport: [CalibrationReport]
+        /// The pre-ranker's recall of the ranker's favourites on sampled requests (nil without a pre-ranker).
+        public var preRankFidelity: PreRankFidelity.Result?
 
         /// The ranker as the funnel serves it.
         public func online(config: RankStageConfig) throws -> OnlineRanker {
@@ -125,7 +129,7 @@ public enum RankTraining {
         logger.info("trained ranker", metadata: ["model": "\(f.model.kind)", "samples": "\(f.samples)", "epochs": "\(f.epochs)",
                                                  "valid_auc": "\(f.validAUC)"])
         return Report(samples: f.samples, tasks: f.tasks, validAUC: f.validAUC, versions: versions, seconds: Date().timeIntervalSince(start),
-                      calibration: f.calibrationReport)
+                      calibration: f.calibrationReport, preRankFidelity: f.preRankFidelity)
     }
 
     /// The manifest key of the ranker's calibration (JSON of ``RankCalibration``).
@@ -208,9 +212,16 @@ public enum RankTraining {
             _ = try ThreeTowerTrainer.distill(s, teacher: model, train: train, options: d)
             student = s
         }
+        var fidelity: PreRankFidelity.Result?
+        if let student, validRows.count > 0 {
+            let fusion = try OnlineRanker.compile(config.fusion, tasks: tasks)
+            fidelity = try PreRankFidelity.measure(ranker: model, preRanker: student, pipeline: pipeline, attributes: attributes, fusion: fusion,
+                                                   log: log, userCount: userCount,
+                                                   heldOut: (Array(records.users[validRows]), Array(records.items[validRows]), Array(records.timestamps[validRows])))
+        }
         return Fitted(model: model, pipeline: pipeline, modelConfig: mc, preRanker: student, attributes: attributes,
                       samples: records.count, tasks: tasks, validAUC: auc, epochs: fit.epochs.count,
-                      calibration: calibration, calibrationReport: calibrationReport)
+                      calibration: calibration, calibrationReport: calibrationReport, preRankFidelity: fidelity)
     }
 
     static func slice(_ f: FeatureFrame, _ r: Range<Int>) -> FeatureFrame {

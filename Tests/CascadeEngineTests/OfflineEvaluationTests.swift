@@ -50,3 +50,33 @@ import Testing
         #expect(try s.activeArtifact(name: "rank") == nil, "evaluation publishes nothing")
     }
 }
+
+@Suite struct PreRankFidelityTests {
+    /// The distilled pre-ranker keeps more of the ranker's favourites than chance would (300 of
+    /// 1,000 candidates keep 30% of any 50), and keeping every candidate keeps them all.
+    @Test func theDistilledPreRankerBeatsChanceAndAFullCutKeepsAll() throws {
+        let store = try impressionWorld(seed: 8)
+        let config = try rankConfig()
+        let ids = try store.idSnapshot()
+        let log = try store.loadEventLog()
+        let fitted = try #require(try RankTraining.fit(log: log, registry: try store.eventTypes(),
+                                                       attributes: try RankAttributes.load(store: store, ids: ids),
+                                                       userCount: ids.users.count, config: config.rank))
+        let reported = try #require(fitted.preRankFidelity)
+        #expect(reported.kept > 0 && reported.kept <= 1)
+        let pre = try #require(fitted.preRanker)
+        let fusion = try OnlineRanker.compile(config.rank.fusion, tasks: fitted.tasks)
+        let records = RankTraining.records(log: log, registry: try store.eventTypes(), maxSamples: 1_000)
+        let f = try #require(try PreRankFidelity.measure(ranker: fitted.model, preRanker: pre, pipeline: fitted.pipeline,
+                                                         attributes: fitted.attributes, fusion: fusion, log: log, userCount: ids.users.count,
+                                                         heldOut: (records.users, records.items, records.timestamps),
+                                                         requests: 30, candidates: 200, rankTop: 20, preTop: 60))
+        #expect(f.candidates == 200)
+        #expect(f.kept > 0.3 + 0.15, "kept \(f.kept) of the top 20 in the top 60 of 200 (chance: 0.3)")
+        let all = try #require(try PreRankFidelity.measure(ranker: fitted.model, preRanker: pre, pipeline: fitted.pipeline,
+                                                           attributes: fitted.attributes, fusion: fusion, log: log, userCount: ids.users.count,
+                                                           heldOut: (records.users, records.items, records.timestamps),
+                                                           requests: 10, candidates: 60, rankTop: 10, preTop: 60))
+        #expect(all.kept == 1)
+    }
+}
