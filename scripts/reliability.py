@@ -175,6 +175,13 @@ def rss_kb(pid):
     return 0
 
 
+def ensure_wrk():
+    """Installs wrk (Debian's package) when it is missing."""
+    if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
+
+
 def wrk(args, url, seconds, conns, delay_ms, items, script="wrk-soak.lua"):
     env = dict(os.environ, USERS=str(args.users), DELAY_MS=str(delay_ms), ITEMS=",".join(items))
     out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "-s", os.path.join(HERE, script), url],
@@ -184,9 +191,7 @@ def wrk(args, url, seconds, conns, delay_ms, items, script="wrk-soak.lua"):
 
 
 def phase_soak(args):
-    if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
+    ensure_wrk()
     store = fresh_store(args, "soak")
     items = visible_items(store, 200)
     server = Server(args.cascade, store, args.port)
@@ -339,9 +344,7 @@ def phase_hostile(args):
     """Hostile events (milliseconds sent as seconds, overflowing and negative times, unnormalised
     and BOM-prefixed ids) posted under read load: each must be refused, and the other users'
     p99 must stay where it was without them."""
-    if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
+    ensure_wrk()
     store = fresh_store(args, "hostile")
     items = visible_items(store, 50)
     server = Server(args.cascade, store, args.port)
