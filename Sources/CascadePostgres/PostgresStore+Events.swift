@@ -59,14 +59,15 @@ extension PostgresStore {
             try await Self.writeUsers(users, ids: ui, conn: conn, logger: logger)
             try await Self.writeItems(items, ids: ii, conn: conn, logger: logger)
             if !events.isEmpty {
-                // Deleted users and items are gone until re-created (upserted, as this batch may do).
-                for (table, ids) in [(EntityTable.users, Set(events.map { ui[$0.user]! })), (.items, Set(events.map { ii[$0.item]! }))] {
-                    let rows = try await conn.query(PostgresQuery(unsafeSQL: "SELECT ext_id FROM \(table.rawValue) WHERE deleted AND idx = ANY($1) LIMIT 1",
-                                                                  binds: { var b = PostgresBindings(); b.append(ids.map { Int32($0) }); return b }()),
-                                                    logger: logger)
-                    for try await id in rows.decode(String.self) {
-                        throw CascadeError.notFound(StoreSupport.deletedMessage(table == .users ? "user" : "item", id))
-                    }
+                // Deleted users and items are gone until re-created (upserted, as this batch may
+                // do): one round trip checks both.
+                let userIdx = Array(Set(events.map { ui[$0.user]! })), itemIdx = Array(Set(events.map { ii[$0.item]! }))
+                let rows = try await conn.query("""
+                    (SELECT 'user', ext_id FROM users WHERE deleted AND idx = ANY(\(userIdx)) LIMIT 1)
+                    UNION ALL (SELECT 'item', ext_id FROM items WHERE deleted AND idx = ANY(\(itemIdx)) LIMIT 1)
+                    """, logger: logger)
+                for try await (kind, id) in rows.decode((String, String).self) {
+                    throw CascadeError.notFound(StoreSupport.deletedMessage(kind, id))
                 }
                 try await conn.copyFrom(table: "events", columns: ["day", "user_idx", "item_idx", "type", "ts", "value", "scene"], logger: logger) { writer in
                     var buffer = ByteBuffer()
