@@ -126,6 +126,24 @@ struct ModelOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Give the ranker the user's behaviour toward each candidate (positives and impressions on its category, top category and author among the user's recent events).")
     var rankHistory = FunnelConfig().rank.historyFeatures
 
+    @Option(help: "Hidden layer sizes of the ranker, comma-separated.")
+    var rankHidden: String = FunnelConfig().rank.hidden.map(String.init).joined(separator: ",")
+
+    @Option(help: "Adam learning rate of the ranker.")
+    var rankLr: Float = FunnelConfig().rank.learningRate
+
+    @Option(help: "Dropout rate of the ranker's deep layers.")
+    var rankDropout: Float = FunnelConfig().rank.dropout
+
+    @Option(help: "L2 on the ranker's embedding rows each batch touches.")
+    var rankEmbeddingL2: Float = FunnelConfig().rank.embeddingL2
+
+    @Option(help: "Decay of a moving average of the ranker's weights (e.g. 0.999), used for validation and the kept model. Default: off.")
+    var rankWeightAverage: Float?
+
+    @Option(help: "Feature-id dropout of the ranker while training, e.g. user=0.1,item=0.05 (the unknown row learns about new users and items).")
+    var rankIdDropout: String?
+
     @Flag(inversion: .prefixedNo, help: "Calibrate each task's probability (piecewise linear on held-out impressions) before the fusion weighs them.")
     var rankCalibrate = FunnelConfig().rank.calibrate
 
@@ -228,6 +246,27 @@ struct ModelOptions: ParsableArguments {
             c.rank.embeddingDim = rankDim
             c.rank.model = rank.lowercased()
             c.rank.epochs = rankEpochs
+            let hidden = rankHidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !hidden.isEmpty, hidden.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                throw CascadeError.invalid("--rank-hidden: expected positive sizes such as 128,64, got '\(rankHidden)'")
+            }
+            c.rank.hidden = hidden.map { $0! }
+            guard rankLr > 0, rankLr.isFinite else { throw CascadeError.invalid("--rank-lr must be positive, got \(rankLr)") }
+            guard (0..<1).contains(rankDropout) else { throw CascadeError.invalid("--rank-dropout must be in [0, 1), got \(rankDropout)") }
+            guard rankEmbeddingL2 >= 0, rankEmbeddingL2.isFinite else { throw CascadeError.invalid("--rank-embedding-l2 must be >= 0") }
+            if let d = rankWeightAverage, !(d > 0 && d < 1) { throw CascadeError.invalid("--rank-weight-average must be in (0, 1), got \(d)") }
+            c.rank.learningRate = rankLr
+            c.rank.dropout = rankDropout
+            c.rank.embeddingL2 = rankEmbeddingL2
+            c.rank.weightAverageDecay = rankWeightAverage
+            c.rank.idDropout = [:]
+            for entry in (rankIdDropout ?? "").split(separator: ",") {
+                let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, let rate = Float(parts[1]), rate >= 0, rate < 1 else {
+                    throw CascadeError.invalid("--rank-id-dropout: '\(entry)' is not name=rate with a rate in [0, 1)")
+                }
+                c.rank.idDropout[parts[0]] = rate
+            }
             c.rank.historyFeatures = rankHistory
             c.rank.calibrate = rankCalibrate
             return apply(c)

@@ -24,6 +24,17 @@ public struct RankStageConfig: Sendable, Equatable {
     public var crossLayers = 2
     public var experts = 4
     public var expertHidden = [64]
+    /// Adam learning rate of the ranker.
+    public var learningRate: Float = 1e-3
+    /// Dropout rate of the ranker's deep layers.
+    public var dropout: Float = 0
+    /// L2 on the embedding rows each batch touches.
+    public var embeddingL2: Float = 0
+    /// Decay of a moving average of the weights used for validation and the kept model (nil: off).
+    public var weightAverageDecay: Float?
+    /// Feature-id dropout while training, by feature name (e.g. `["user": 0.1]`): the unknown
+    /// row learns what an unseen user or item looks like.
+    public var idDropout: [String: Float] = [:]
     /// Give the ranker the user's behaviour toward each candidate (``HistoryFeatures``: positives
     /// and impressions on its category, top category and author among the user's recent events).
     public var historyFeatures = true

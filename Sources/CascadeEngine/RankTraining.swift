@@ -173,11 +173,16 @@ public enum RankTraining {
         mc.crossLayers = config.crossLayers
         mc.experts = config.experts
         mc.expertHidden = config.expertHidden
+        mc.dropout = config.dropout
         let model = try RankModels.make(config.model, pipeline: pipeline, config: mc)
         var options = RankTrainingOptions()
         options.epochs = config.epochs
         options.patience = 1
         options.threads = nil
+        options.learningRate = config.learningRate
+        options.embeddingL2 = config.embeddingL2
+        options.weightAverageDecay = config.weightAverageDecay
+        options.idDropout = try config.idDropout.keys.sorted().map { try pipeline.idDropout($0, rate: config.idDropout[$0]!) }
         let fit = try RankTrainer.fit(model, train: train, valid: valid.rows > 0 ? valid : nil, options: options)
         var auc: [String: Double] = [:]
         if valid.rows > 0 {

@@ -116,6 +116,21 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
         #expect(try store.activeArtifact(name: "rank")?.info.version == 2)
     }
 
+    /// The ranker's training settings reach it from the funnel config (what `train --rank-*` sets).
+    @Test func rankerTrainingOptionsApplyAndBadOnesAreRefused() throws {
+        let store = try impressionWorld(seed: 9)
+        var config = try rankConfig()
+        config.rank.weightAverageDecay = 0.99
+        config.rank.embeddingL2 = 0.001
+        config.rank.dropout = 0.1
+        config.rank.idDropout = ["user": 0.1]
+        let report = try Trainer.train(store: store, config: config)
+        #expect(report.rank != nil)
+        config.rank.idDropout = ["no_such_feature": 0.1]
+        #expect(throws: (any Error).self) { try Trainer.train(store: store, config: config) }
+        #expect(try store.artifactVersions(name: "rank").count == 1, "a refused setting publishes nothing")
+    }
+
     @Test func tooFewImpressionsTrainNoRanker() throws {
         let store = try groupWorld()
         let report = try Trainer.train(store: store)
