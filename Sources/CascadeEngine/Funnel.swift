@@ -98,13 +98,18 @@ public struct Funnel: Sendable {
         var traces: [Int32: ItemTrace] = [:]
         for (r, m) in merged.enumerated() { traces[m.item] = ItemTrace(recallScore: m.score, recallRank: r + 1) }
         if let ranker, let fusion, n > 0, config.rank.model.lowercased() != "none" {
-            do {
-                if deadline.passed { throw CascadeError.invalid("request deadline of \(config.deadline) s passed before ranking") }
-                merged = try ranker.rank(merged, context: context, n: n, stage: config.rank, fusion: fusion,
-                                         traces: &traces, stages: &stages)
-            } catch {
+            if deadline.passed {
+                // Counted by the caller (degraded); not logged per request, which would flood
+                // the log exactly when the machine is overloaded.
                 degraded.append("rank")
-                Trainer.logger.warning("rank stage skipped", metadata: ["error": "\(error)"])
+            } else {
+                do {
+                    merged = try ranker.rank(merged, context: context, n: n, stage: config.rank, fusion: fusion,
+                                             traces: &traces, stages: &stages)
+                } catch {
+                    degraded.append("rank")
+                    Trainer.logger.warning("rank stage skipped", metadata: ["error": "\(error)"])
+                }
             }
         }
         t = DispatchTime.now().uptimeNanoseconds
