@@ -180,6 +180,12 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             try db.execute(sql: "CREATE INDEX users_deleted ON users(idx) WHERE deleted = 1")
             try db.execute(sql: "CREATE INDEX items_deleted ON items(idx) WHERE deleted = 1")
         }
+        // Time ranges need (day, time) only: an index that grows at its end as events arrive,
+        // where (day, user, time) touched a page per user of the day on every batch.
+        migrator.registerMigration("v5-events-by-day-time") { db in
+            try db.execute(sql: "CREATE INDEX events_by_day_ts ON events(day, ts)")
+            try db.execute(sql: "DROP INDEX events_by_day_user")
+        }
         return migrator
     }
 
