@@ -11,7 +11,7 @@ import Logging
 /// Dense indices are kept in the `idx` column of `users` and `items`; rows are never physically
 /// removed (deletion clears attributes and sets a flag), so indices stay dense.
 ///
-/// Events carry their UTC day (`floor(ts / 86400)`) and are indexed by (day, user, time), so a
+/// Events carry their UTC day (`floor(ts / 86400)`) and are indexed by (day, time), so a
 /// time range is a range of days, and by (user, time), so a user's LastN is one backwards range
 /// whatever span of days the store holds.
 ///
