@@ -50,6 +50,9 @@ struct Import: ParsableCommand {
     @Option(name: .customLong("ignore"), help: "A column to read and drop (csv/jsonl, any file kind; repeat for several), e.g. --ignore rating_source.")
     var ignoredColumns: [String] = []
 
+    @Option(help: "How numeric timestamps of csv/jsonl events are read: auto (seconds; numbers above 1e11 are milliseconds, and the report says how many), s (always seconds) or ms (always milliseconds).")
+    var timestampUnit: String = TimestampParser.Unit.auto.rawValue
+
     @Flag(help: "Import the good rows and count the bad ones instead of importing nothing.")
     var skipBadRows = false
 
@@ -68,6 +71,10 @@ struct Import: ParsableCommand {
     func mapping(_ kind: RecordKind) throws -> ColumnMapping {
         var m = ColumnMapping(kind: kind)
         if keepOtherColumns && kind != .events { m = m.keepingOtherColumns() }
+        guard let unit = TimestampParser.Unit(rawValue: timestampUnit) else {
+            throw ValidationError("--timestamp-unit must be auto, s or ms, got \(timestampUnit)")
+        }
+        m.timestampUnit = unit
         for c in ignoredColumns { m.attributes[c] = .ignore }
         for entry in mappings {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)

@@ -227,7 +227,9 @@ struct CSVRow: MappedRow {
 
     func number(_ slot: Int) -> Double? { withField(slot) { Bytes.double($0, $1) } }
 
-    func timestamp(_ slot: Int) -> Double? { withField(slot) { TimestampParser.parse($0, $1) } }
+    func timestamp(_ slot: Int, unit: TimestampParser.Unit) -> (seconds: Double, milliseconds: Bool)? {
+        withField(slot) { TimestampParser.parse($0, $1, unit: unit) }
+    }
 
     func list(_ slot: Int, separator: String) throws(RowError) -> [String] {
         splitList(try text(slot), separator: separator)

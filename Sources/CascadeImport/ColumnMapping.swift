@@ -52,6 +52,8 @@ public struct ColumnMapping: Sendable, Equatable {
     public var scene: String?
     /// The type of events whose row has no type.
     public var defaultType: EventType
+    /// How numeric timestamps are read (events).
+    public var timestampUnit: TimestampParser.Unit = .auto
 
     // Users and items.
     public var id: String

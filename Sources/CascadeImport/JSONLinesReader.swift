@@ -273,10 +273,10 @@ struct JSONRow: MappedRow {
         }
     }
 
-    func timestamp(_ slot: Int) -> Double? {
+    func timestamp(_ slot: Int, unit: TimestampParser.Unit) -> (seconds: Double, milliseconds: Bool)? {
         switch values[slot] {
-        case .number(let d, _): return TimestampParser.fromNumber(d)
-        case .string(let s): return TimestampParser.parse(s)
+        case .number(let d, _): return TimestampParser.fromNumber(d, unit: unit)
+        case .string(let s): return TimestampParser.parse(s, unit: unit)
         default: return nil
         }
     }

@@ -8,8 +8,9 @@ protocol MappedRow {
     func text(_ slot: Int) throws(RowError) -> String
     /// The value as a number, nil when it is not one (non-finite spellings parse, non-finite).
     func number(_ slot: Int) -> Double?
-    /// The value as a timestamp in seconds (see ``TimestampParser``), nil when it is not one.
-    func timestamp(_ slot: Int) -> Double?
+    /// The value as a timestamp in seconds (see ``TimestampParser``) and whether a number was
+    /// read as milliseconds; nil when it is not one.
+    func timestamp(_ slot: Int, unit: TimestampParser.Unit) -> (seconds: Double, milliseconds: Bool)?
     func list(_ slot: Int, separator: String) throws(RowError) -> [String]
     /// The value for an error message.
     func display(_ slot: Int) -> String
@@ -31,6 +32,8 @@ struct RecordBuilder {
     let file: String
     private let knownTypes: Set<String>
 
+    /// Event timestamps the `.auto` rule read as milliseconds (reported as a warning).
+    private(set) var millisecondTimestamps = 0
     private(set) var columns: [String] = []
     private var slotByColumn: [String: Int] = [:]
     private(set) var unknownColumns: [String] = []
@@ -182,7 +185,12 @@ struct RecordBuilder {
                 }
             }
         }
-        return ParseResult(batch: ImportBatch(users: users, items: items, events: events), badRows: badRows)
+        var warnings: [String] = []
+        if millisecondTimestamps > 0 {
+            // Say which: numbers above 1e11 were taken as milliseconds.
+            warnings.append("\(file): \(millisecondTimestamps) timestamp(s) above 1e11 read as milliseconds (--timestamp-unit s refuses them, ms reads every number as milliseconds)")
+        }
+        return ParseResult(batch: ImportBatch(users: users, items: items, events: events), badRows: badRows, warnings: warnings)
     }
 
     // MARK: records
@@ -191,9 +199,10 @@ struct RecordBuilder {
         let u = try requiredText(row, user, "user", mapping.user)
         let i = try requiredText(row, item, "item", mapping.item)
         guard timestamp >= 0, row.has(timestamp) else { throw RowError("missing timestamp (column '\(mapping.timestamp)')") }
-        guard let ts = row.timestamp(timestamp) else {
+        guard let (ts, fromMilliseconds) = row.timestamp(timestamp, unit: mapping.timestampUnit) else {
             throw RowError("unparseable timestamp '\(row.display(timestamp))' (expected unix seconds, unix milliseconds or ISO 8601)")
         }
+        if fromMilliseconds && mapping.timestampUnit == .auto { millisecondTimestamps += 1 }
         var t = mapping.defaultType
         if type >= 0 && row.has(type) { t = EventType(try row.text(type)) }
         if t.name != lastCheckedType {
@@ -238,7 +247,7 @@ struct RecordBuilder {
         if tags >= 0 && row.has(tags) { it.tags = try row.list(tags, separator: mapping.tagSeparator) }
         if author >= 0 && row.has(author) { it.author = try row.text(author) }
         if published >= 0 && row.has(published) {
-            guard let p = row.timestamp(published) else {
+            guard let (p, _) = row.timestamp(published, unit: mapping.timestampUnit) else {
                 throw RowError("unparseable timestamp '\(row.display(published))' in column '\(mapping.published ?? "")' (expected unix seconds, unix milliseconds or ISO 8601)")
             }
             it.publishedAt = p

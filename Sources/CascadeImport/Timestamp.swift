@@ -19,20 +19,47 @@ public enum TimestampParser {
         return copy.withUTF8 { parse($0, 0..<$0.count) }
     }
 
+    /// How numbers are read (ISO 8601 texts are unaffected).
+    public enum Unit: String, Sendable, CaseIterable {
+        /// Seconds, and milliseconds above ``millisecondsThreshold`` (the default).
+        case auto
+        /// Always seconds: a number in milliseconds is then out of range and refused.
+        case seconds = "s"
+        /// Always milliseconds.
+        case milliseconds = "ms"
+    }
+
     static func parse(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Double? {
+        parse(b, range, unit: .auto)?.seconds
+    }
+
+    /// Seconds, and whether a number was divided by 1000 to get them.
+    static func parse(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, unit: Unit) -> (seconds: Double, milliseconds: Bool)? {
         let r = Bytes.trimmed(b, range)
         guard !r.isEmpty else { return nil }
         if r.count >= 10 && b[r.lowerBound + 4] == 45 && b[r.lowerBound + 7] == 45 {
-            return iso8601(b, r)
+            return iso8601(b, r).map { ($0, false) }
         }
         guard let v = Bytes.double(b, r), v.isFinite else { return nil }
-        return fromNumber(v)
+        return fromNumber(v, unit: unit)
+    }
+
+    /// `text` as seconds with `unit`, and whether it was read as milliseconds.
+    static func parse(_ text: String, unit: Unit) -> (seconds: Double, milliseconds: Bool)? {
+        var copy = text
+        return copy.withUTF8 { parse($0, 0..<$0.count, unit: unit) }
     }
 
     /// Applies the milliseconds rule to a number.
-    static func fromNumber(_ v: Double) -> Double? {
+    static func fromNumber(_ v: Double) -> Double? { fromNumber(v, unit: .auto)?.seconds }
+
+    static func fromNumber(_ v: Double, unit: Unit) -> (seconds: Double, milliseconds: Bool)? {
         guard v.isFinite else { return nil }
-        return abs(v) > millisecondsThreshold ? v / 1000 : v
+        switch unit {
+        case .auto: return abs(v) > millisecondsThreshold ? (v / 1000, true) : (v, false)
+        case .seconds: return (v, false)
+        case .milliseconds: return (v / 1000, true)
+        }
     }
 
     private static func iso8601(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Double? {

@@ -62,4 +62,25 @@ import Testing
         #expect(rb.badRows.count == 5)
         #expect(rb.badRows.allSatisfy { $0.reason.contains("unparseable number") })
     }
+
+    /// `--timestamp-unit`: auto reads numbers above 1e11 as milliseconds and says how many; s
+    /// refuses them as out of range (naming the unit); ms reads every number as milliseconds.
+    @Test func timestampUnitsAndTheirReport() throws {
+        let csv = Data("user,item,timestamp\nu,i,1765000000000\nu,i,1700000000\nu,i,2024-01-02\n".utf8)
+        let auto = try CSVFile.parse(csv, file: "t.csv", mapping: .events, eventTypes: EventTypeRegistry())
+        #expect(auto.batch.events.map(\.timestamp) == [1_765_000_000, 1_700_000_000, 1_704_153_600])
+        #expect(auto.warnings.contains { $0.contains("1 timestamp(s) above 1e11 read as milliseconds") }, "\(auto.warnings)")
+        var seconds = ColumnMapping.events
+        seconds.timestampUnit = .seconds
+        let s = try CSVFile.parse(csv, file: "t.csv", mapping: seconds, eventTypes: EventTypeRegistry())
+        #expect(s.batch.events.map(\.timestamp) == [1_700_000_000, 1_704_153_600])
+        #expect(s.badRows.count == 1 && s.badRows[0].reason.contains("milliseconds"), "\(s.badRows)")
+        #expect(s.warnings.isEmpty)
+        var ms = ColumnMapping.events
+        ms.timestampUnit = .milliseconds
+        let m = try CSVFile.parse(Data("user,item,timestamp\nu,i,1765000000000\nu,i,2024-01-02\n".utf8), file: "t.csv", mapping: ms,
+                                  eventTypes: EventTypeRegistry())
+        #expect(m.batch.events.map(\.timestamp) == [1_765_000_000, 1_704_153_600])
+        #expect(m.warnings.isEmpty, "the unit was asked for: nothing to say")
+    }
 }
