@@ -15,7 +15,7 @@ import CascadeRecall
 /// Cost: O(limit) to fold a request's history, then O(1) hash lookups per candidate; for
 /// training O(events) over the whole log (each event enters and leaves one window once).
 public struct HistoryFeatures: Sendable {
-    /// Column names, in the order ``Window/values(item:)`` returns them.
+    /// Column names, in the order ``Window/values(item:features:into:)`` writes them.
     public static let columnNames = ["h_pos", "h_imp", "h_cat_pos", "h_cat_imp", "h_cat_rate", "h_top_pos", "h_top_imp",
                                  "h_author_pos", "h_author_imp", "h_author_rate"]
     /// Events of the user that count (the funnel's default history length).
@@ -72,9 +72,10 @@ public struct HistoryFeatures: Sendable {
             guard isImpression || f.positive[Int(type)] else { return }
             func bump(_ t: inout Tally) { if isImpression { t.imp += sign } else { t.pos += sign } }
             bump(&all)
-            for (kind, value) in [(Int64(0), f.category[i]), (1, f.top[i]), (2, f.author[i])] where value >= 0 {
-                bump(&byKey[Self.key(kind, value), default: Tally()])
-            }
+            // Three keyed tallies, without an array per event (this runs per history event).
+            if f.category[i] >= 0 { bump(&byKey[Self.key(0, f.category[i]), default: Tally()]) }
+            if f.top[i] >= 0 { bump(&byKey[Self.key(1, f.top[i]), default: Tally()]) }
+            if f.author[i] >= 0 { bump(&byKey[Self.key(2, f.author[i]), default: Tally()]) }
         }
 
         /// The feature values of `item`, in ``HistoryFeatures/columnNames`` order. Numbers

@@ -40,10 +40,8 @@ public enum OfflineEvaluation {
         let documents = try Trainer.itemsInIndexOrder(store: store, ids: ids.items)
         let catalog = ItemCatalog(items: documents, ids: ids.items, unavailable: try store.unavailableItems())
         let locations = try Recommender.userLocations(store: store, ids: ids.users)
-        let attributes = config.rank.model.lowercased() == "none" ? nil
-            : try RankAttributes.load(users: try store.allUsers(), items: documents, ids: ids)
-        var rankAttributes = attributes
-        rankAttributes?.history = HistoryFeatures(items: documents, ids: ids.items, registry: registry)
+        let rankAttributes = config.rank.model.lowercased() == "none" ? nil
+            : try RankAttributes.load(users: try store.allUsers(), items: documents, ids: ids, registry: registry)
         return try run(log: log, users: ids.users, items: ids.items, registry: registry, catalog: catalog, itemDocuments: documents,
                        userLocations: locations, rankAttributes: rankAttributes,
                        protocol: proto, testFraction: testFraction, k: k, ks: ks, config: config, progress: progress)

@@ -16,14 +16,13 @@ public struct RankAttributes: Sendable {
 
     /// Reads users and items of `store` in index order.
     public static func load(store: any Store, ids: (users: IdMap, items: IdMap)) throws -> RankAttributes {
-        let items = try store.allItems()
-        var a = try load(users: try store.allUsers(), items: items, ids: ids)
-        a.history = HistoryFeatures(items: items, ids: ids.items, registry: try store.eventTypes())
-        return a
+        try load(users: try store.allUsers(), items: try store.allItems(), ids: ids, registry: try store.eventTypes())
     }
 
-    /// The attribute columns of `users` and `items` (ids looked up in `ids`).
-    public static func load(users: [User], items: [Item], ids: (users: IdMap, items: IdMap)) throws -> RankAttributes {
+    /// The attribute columns of `users` and `items` (ids looked up in `ids`), and the behaviour
+    /// features over events typed by `registry`.
+    public static func load(users: [User], items: [Item], ids: (users: IdMap, items: IdMap),
+                            registry: EventTypeRegistry) throws -> RankAttributes {
         var keys = Set<String>()
         for u in users { keys.formUnion(u.categorical.keys) }
         var userColumns: [String: [String]] = [:]
@@ -45,7 +44,8 @@ public struct RankAttributes: Sendable {
         }
         var itemColumns = ["item_category": category, "item_author": author]
         if anyTags { itemColumns["item_tags"] = tags }
-        return RankAttributes(userColumns: userColumns, itemColumns: itemColumns, itemPublishedAt: anyPublished ? published : nil, history: nil)
+        return RankAttributes(userColumns: userColumns, itemColumns: itemColumns, itemPublishedAt: anyPublished ? published : nil,
+                              history: HistoryFeatures(items: items, ids: ids.items, registry: registry))
     }
 
     /// The ranker's features: ids, hour and weekday, item age, the attribute columns; each with
@@ -80,18 +80,6 @@ public struct RankAttributes: Sendable {
         return ["item_age_hours": items.map { i in
             Int(i) < pub.count && pub[Int(i)].isFinite ? Swift.max(0, (now - pub[Int(i)]) / 3_600) : .nan
         }]
-    }
-
-    /// The per-candidate text columns of `items` at time `now` (the history features go to the
-    /// encoder as numbers: ``HistoryFeatures/numbers(history:items:)``).
-    public func perCandidateFrame(items: [Int32], now: Double) -> FeatureFrame {
-        var c: [String: [String]] = [:]
-        if let pub = itemPublishedAt {
-            c["item_age_hours"] = items.map { i in
-                Int(i) < pub.count && pub[Int(i)].isFinite ? String(Swift.max(0, (now - pub[Int(i)]) / 3_600)) : ""
-            }
-        }
-        return FeatureFrame(rowCount: items.count, columns: c)
     }
 
     /// Feature rows for (user, item, time) triples: what training encodes from logged
