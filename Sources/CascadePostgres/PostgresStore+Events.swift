@@ -81,6 +81,13 @@ extension PostgresStore {
                     }
                     if buffer.readableBytes > 0 { try await writer.write(buffer) }
                 }
+                var counted: [(user: Int32, item: Int32, tally: CounterTally, day: Int64)] = []
+                for e in events {
+                    if let t = CounterTally.of(type: e.type.name, value: e.value) {
+                        counted.append((ui[e.user]!, ii[e.item]!, t, CounterTable.day(e.timestamp)))
+                    }
+                }
+                try await Self.addCounters(counted, conn: conn, logger: logger)
             }
             return (ui, ii)
         }

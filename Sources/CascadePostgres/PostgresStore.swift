@@ -109,9 +109,15 @@ public final class PostgresStore: Store, @unchecked Sendable {
             if let schema {
                 try await conn.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), logger: logger)
             }
-            for sql in Self.schemaStatements {
+            // Counter tables created now are filled from the events already stored.
+            var countersExist = false
+            for try await exists in try await conn.query("SELECT to_regclass('user_counters') IS NOT NULL", logger: logger).decode(Bool.self) {
+                countersExist = exists
+            }
+            for sql in Self.schemaStatements + Self.counterStatements {
                 try await conn.query(PostgresQuery(unsafeSQL: sql), logger: logger)
             }
+            if !countersExist { try await Self.backfillCounters(conn, logger: logger) }
             let rows = try await conn.query("SELECT COUNT(*) FROM event_types", logger: logger)
             var count = 0
             for try await n in rows.decode(Int.self) { count = n }

@@ -186,6 +186,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             try db.execute(sql: "CREATE INDEX events_by_day_ts ON events(day, ts)")
             try db.execute(sql: "DROP INDEX events_by_day_user")
         }
+        migrator.registerMigration("v6-counters") { db in try createCounters(db) }
         return migrator
     }
 

@@ -10,7 +10,10 @@ import Foundation
 /// - External ids are interned to dense indices in first-seen order; an index is never reused.
 ///   ``idSnapshot()`` returns them so training can address arrays by index.
 /// - An event naming an unknown user or item creates that user or item with empty attributes.
-public protocol Store: AnyObject, Sendable {
+/// - Every counted event (impression, click, like, watch) adds to the statistics counters
+///   (``CounterTable``) in the same transaction; ``CounterSource/counters(user:items:attributes:now:)``
+///   reads one request's counters in one round trip.
+public protocol Store: AnyObject, Sendable, CounterSource {
     // MARK: users and items
     /// Inserts or replaces users by id.
     func upsertUsers(_ users: [User]) throws
@@ -44,6 +47,10 @@ public protocol Store: AnyObject, Sendable {
     func scanEvents(batchSize: Int, _ body: (EventLog) throws -> Void) throws
     /// Every event in dense form (convenience over ``scanEvents(batchSize:_:)``).
     func loadEventLog() throws -> EventLog
+
+    /// Recounts the statistics counters from the stored events, with the items' current
+    /// attributes (counts are kept by the attributes an item had when each event was written).
+    func rebuildCounters() throws
 
     // MARK: ids, types, counts
     /// External ids by dense index: `users[i]` is the user of index i.
