@@ -126,6 +126,9 @@ struct ModelOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Give the ranker the user's behaviour toward each candidate (positives and impressions on its category, top category and author among the user's recent events).")
     var rankHistory = FunnelConfig().rank.historyFeatures
 
+    @Flag(inversion: .prefixedNo, help: "Give the ranker the statistics counters the store keeps (impressions and click-through of the candidate, of the user, and of the user on its category and author, over a day, a week and all time).")
+    var rankCounters = FunnelConfig().rank.counterFeatures
+
     @Option(help: "Hidden layer sizes of the ranker, comma-separated.")
     var rankHidden: String = FunnelConfig().rank.hidden.map(String.init).joined(separator: ",")
 
@@ -268,6 +271,7 @@ struct ModelOptions: ParsableArguments {
                 c.rank.idDropout[parts[0]] = rate
             }
             c.rank.historyFeatures = rankHistory
+            c.rank.counterFeatures = rankCounters
             c.rank.calibrate = rankCalibrate
             return apply(c)
         }

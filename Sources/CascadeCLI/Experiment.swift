@@ -151,6 +151,8 @@ struct ExperimentCommand: ParsableCommand {
         @Option(help: "Write the world and the loop's events into this new SQLite file.") var db: String?
         @Flag(inversion: .prefixedNo, help: "Train the ranker with the user's behaviour toward each candidate (see `cascade train --help`).")
         var rankHistory = FunnelConfig().rank.historyFeatures
+        @Flag(inversion: .prefixedNo, help: "Train the ranker with the store's statistics counters (see `cascade train --help`).")
+        var rankCounters = FunnelConfig().rank.counterFeatures
         @Flag(inversion: .prefixedNo, help: "Calibrate the ranker's task probabilities before fusion (see `cascade train --help`).")
         var rankCalibrate = FunnelConfig().rank.calibrate
 
@@ -178,6 +180,7 @@ struct ExperimentCommand: ParsableCommand {
                 let bar = ProgressBar("ab")
                 var base = FunnelConfig()
                 base.rank.historyFeatures = rankHistory
+                base.rank.counterFeatures = rankCounters
                 base.rank.calibrate = rankCalibrate
                 let r = try ABSimulation.run(world: world, experiments: c, base: base, parameters: p) { bar.stage($0) }
                 bar.finish()

@@ -127,13 +127,17 @@ public struct CounterTable: Sendable, Equatable {
         add(user: user, item: item, attributes: attributes, tally: t, day: Self.day(timestamp))
     }
 
-    public mutating func add(user: Int32, item: Int32, attributes: CounterAttributes, tally t: CounterTally, day: Int64) {
-        for d in [day, Self.allTime] {
-            for (scope, attribute) in attributes.keys {
-                users[UserRow(user: user, day: d, scope: scope, attribute: attribute), default: CounterTally()] += t
-            }
-            items[ItemRow(item: item, day: d), default: CounterTally()] += t
-        }
+    public mutating func add(user: Int32, item: Int32, attributes a: CounterAttributes, tally t: CounterTally, day: Int64) {
+        addRows(user: user, item: item, attributes: a, tally: t, day: day)
+        addRows(user: user, item: item, attributes: a, tally: t, day: Self.allTime)
+    }
+
+    @inline(__always) private mutating func addRows(user: Int32, item: Int32, attributes a: CounterAttributes, tally t: CounterTally, day d: Int64) {
+        users[UserRow(user: user, day: d, scope: .user, attribute: ""), default: CounterTally()] += t
+        if let c = a.category { users[UserRow(user: user, day: d, scope: .category, attribute: c), default: CounterTally()] += t }
+        if let c = a.topCategory { users[UserRow(user: user, day: d, scope: .topCategory, attribute: c), default: CounterTally()] += t }
+        if let c = a.author { users[UserRow(user: user, day: d, scope: .author, attribute: c), default: CounterTally()] += t }
+        items[ItemRow(item: item, day: d), default: CounterTally()] += t
     }
 
     /// Adds every row of `other`.
@@ -207,12 +211,36 @@ public struct CounterTable: Sendable, Equatable {
     /// this order so two concurrent writers lock shared rows in the same order.
     public var sortedUserRows: [(UserRow, CounterTally)] {
         users.sorted { a, b in
-            (a.key.user, a.key.day, a.key.scope.rawValue) < (b.key.user, b.key.day, b.key.scope.rawValue)
-                || ((a.key.user, a.key.day, a.key.scope.rawValue) == (b.key.user, b.key.day, b.key.scope.rawValue) && a.key.attribute < b.key.attribute)
+            let x = a.key, y = b.key
+            if x.user != y.user { return x.user < y.user }
+            if x.day != y.day { return x.day < y.day }
+            if x.scope != y.scope { return x.scope.rawValue < y.scope.rawValue }
+            return x.attribute < y.attribute
         }.map { ($0.key, $0.value) }
     }
     public var sortedItemRows: [(ItemRow, CounterTally)] {
-        items.sorted { ($0.key.item, $0.key.day) < ($1.key.item, $1.key.day) }.map { ($0.key, $0.value) }
+        items.sorted { $0.key.item != $1.key.item ? $0.key.item < $1.key.item : $0.key.day < $1.key.day }.map { ($0.key, $0.value) }
+    }
+}
+
+/// Counted events of a batch folded by (user, item, day) before they are expanded into the
+/// rows of ``CounterTable`` (a user's impression, click and watch of one item become one entry).
+public struct CounterBatch: Sendable {
+    public struct Pair: Hashable, Sendable { public var user: Int32, item: Int32, day: Int64 }
+    public var pairs: [Pair: CounterTally] = [:]
+    public init() {}
+    public var isEmpty: Bool { pairs.isEmpty }
+    /// Counts one event by its type name (types that are not counted are ignored).
+    public mutating func add(user: Int32, item: Int32, type: String, value: Double?, timestamp: Double) {
+        guard let t = CounterTally.of(type: type, value: value) else { return }
+        pairs[Pair(user: user, item: item, day: CounterTable.day(timestamp)), default: CounterTally()] += t
+    }
+    public var items: Set<Int32> { Set(pairs.keys.map(\.item)) }
+    /// The rows, with each item's attributes from `attributes`.
+    public func table(_ attributes: (Int32) -> CounterAttributes) -> CounterTable {
+        var table = CounterTable()
+        for (p, t) in pairs { table.add(user: p.user, item: p.item, attributes: attributes(p.item), tally: t, day: p.day) }
+        return table
     }
 }
 

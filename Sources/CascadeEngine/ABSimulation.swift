@@ -148,10 +148,14 @@ public enum ABSimulation {
         progress?("serve")
         let t1 = Date()
         let index = world.log.indexByUser(userCount: world.users.count)
+        // The statistics counters as the store holds them at the end of the logged period; each
+        // user's own events in the loop are added on top (other users' are not: users are served
+        // independently).
+        let counters = ranker?.counterTable(log: world.log, registry: world.registry)
         let slots = Slots<(UserOutcome, Truth, Truth, [Event])>(count: served, initial: (UserOutcome(), Truth(), Truth(), []))
         Parallel.forRanges(served, minimumChunk: 8) { range in
             for u in range {
-                slots.set(u, serve(user: u, world: world, recommender: plan[u], index: index, parameters: p))
+                slots.set(u, serve(user: u, world: world, recommender: plan[u], index: index, parameters: p, counters: counters))
             }
         }
         let serveSeconds = Date().timeIntervalSince(t1)
@@ -183,7 +187,8 @@ public enum ABSimulation {
 
     /// Serves every round to user `u` and draws their responses.
     static func serve(user u: Int, world: SimulatedWorld, recommender rec: Recommender,
-                      index: (offsets: [Int], events: [Int]), parameters p: Parameters) -> (UserOutcome, Truth, Truth, [Event]) {
+                      index: (offsets: [Int], events: [Int]), parameters p: Parameters,
+                      counters: CounterTable? = nil) -> (UserOutcome, Truth, Truth, [Event]) {
         let log = world.log
         let registry = world.registry
         let weights = registry.weightsByCode
@@ -206,6 +211,8 @@ public enum ABSimulation {
         var events: [Event] = []
         let location = world.users[u].location
         let exposureWindow = 7 * 86_400.0
+        var ownCounters = CounterTable()
+        let counterAttributes = rec.funnel.ranker?.attributes.counters?.attributes ?? []
         for round in 0..<p.rounds {
             var rng = Xoshiro256(seed: p.seed, stream: UInt64(round), index: UInt64(u))
             // Users come back at different hours of the day.
@@ -214,7 +221,8 @@ public enum ABSimulation {
             var filter = rec.filter(history: recent, now: now)
             filter.seen.formUnion(shown)
             for h in recent where h.type == impression && h.timestamp >= now - exposureWindow { filter.seen.insert(h.item) }
-            let ctx = RecallContext(user: Int32(u), history: recent, location: location, now: now)
+            let ctx = RecallContext(user: Int32(u), history: recent, location: location, now: now,
+                                    counters: counters.map { CombinedCounters([$0, ownCounters]) })
             let page = rec.funnel.run(ctx, n: p.pageSize, filter: filter).recommendations
             oracle.add(oraclePage(user: Int32(u), world: world, filter: filter, now: now, parameters: p))
             var new: [HistoryEvent] = []
@@ -223,6 +231,10 @@ public enum ABSimulation {
                 events.append(Event(user: id, item: world.items[Int(item)].id, type: type, timestamp: t, value: value))
                 outcome.add(type: type, weight: weights[Int(code)], value: value)
                 new.append(HistoryEvent(item: item, type: code, timestamp: t))
+                if counters != nil {
+                    ownCounters.add(user: Int32(u), item: item, attributes: Int(item) < counterAttributes.count ? counterAttributes[Int(item)] : .none,
+                                    type: type.name, value: value, timestamp: t)
+                }
             }
             for (k, r) in page.enumerated() {
                 let item = r.item, t = now + Double(k)

@@ -24,7 +24,7 @@ public enum PreRankFidelity {
     }
 
     static func measure(ranker: any RankModel, preRanker: ThreeTower, pipeline: FeaturePipeline, attributes: RankAttributes,
-                        fusion: ScoreFusion, log: EventLog, userCount: Int, heldOut: (users: [Int32], items: [Int32], timestamps: [Double]),
+                        fusion: ScoreFusion, log: EventLog, registry: EventTypeRegistry, userCount: Int, heldOut: (users: [Int32], items: [Int32], timestamps: [Double]),
                         requests: Int = 100, candidates: Int = 1_000, rankTop: Int = 50, preTop: Int = 300, seed: UInt64 = 7) throws -> Result? {
         var pool = Array(Set(heldOut.items)).sorted()
         guard pool.count > preTop, !heldOut.users.isEmpty else { return nil }
@@ -37,11 +37,32 @@ public enum PreRankFidelity {
         users = Array(users.prefix(requests))
         let index = log.indexByUser(userCount: userCount)
         let limit = attributes.history?.limit ?? HistoryFeatures.defaultLimit
+        var drawn: [Int32: [Int32]] = [:]
+        for u in users {
+            pool.shuffle(using: &rng)
+            drawn[u] = Array(pool.prefix(candidates))
+        }
+        // The statistics counters each request would read, replayed to its instant (an
+        // impression of the user's).
+        var statistics: [Int32: [String: [String]]] = [:]
+        if let c = attributes.counters, pipeline.config.features.contains(where: { CounterFeatures.columnNames.contains($0.name) }) {
+            var queryOf: [Int: Int32] = [:]
+            for u in users {
+                for p in index.offsets[Int(u)]..<index.offsets[Int(u) + 1] where log.timestamps[index.events[p]] == last[u]! {
+                    queryOf[index.events[p]] = u
+                    break
+                }
+            }
+            CounterReplay(registry: registry, attributes: c.attributes).replay(log, queries: Array(queryOf.keys)) { e, table in
+                let u = queryOf[e]!, items = drawn[u]!
+                let snapshot = table.snapshot(user: u, items: items, attributes: c.attributes(items: items), now: last[u]!)
+                statistics[u] = c.numbers(snapshot, items: items).mapValues { $0.map { String($0) } }
+            }
+        }
         var total = 0.0
         for u in users {
             let now = last[u]!
-            pool.shuffle(using: &rng)
-            let items = Array(pool.prefix(candidates))
+            let items = drawn[u]!
             // The user's newest events before `now`, newest first (as a request reads them).
             var history: [HistoryEvent] = []
             var p = index.offsets[Int(u) + 1] - 1
@@ -50,7 +71,8 @@ public enum PreRankFidelity {
                 if log.timestamps[e] < now { history.append(HistoryEvent(item: log.items[e], type: log.types[e], timestamp: log.timestamps[e])) }
                 p -= 1
             }
-            let context = attributes.history?.values(history: history, items: items) ?? [:]
+            var context = attributes.history?.values(history: history, items: items) ?? [:]
+            context.merge(statistics[u] ?? [:]) { a, _ in a }
             let frame = attributes.frame(users: [Int32?](repeating: u, count: items.count), items: items,
                                          timestamps: [Double](repeating: now, count: items.count), context: context)
             let batch = try pipeline.encode(frame, labels: "\u{0}none")

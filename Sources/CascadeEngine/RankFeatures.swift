@@ -13,6 +13,8 @@ public struct RankAttributes: Sendable {
     public var itemPublishedAt: [Double]?
     /// The user's behaviour toward each candidate (nil: not used).
     public var history: HistoryFeatures?
+    /// The statistics counters of the user and the candidate (nil: not used).
+    public var counters: CounterFeatures?
 
     /// Reads users and items of `store` in index order.
     public static func load(store: any Store, ids: (users: IdMap, items: IdMap)) throws -> RankAttributes {
@@ -45,7 +47,8 @@ public struct RankAttributes: Sendable {
         var itemColumns = ["item_category": category, "item_author": author]
         if anyTags { itemColumns["item_tags"] = tags }
         return RankAttributes(userColumns: userColumns, itemColumns: itemColumns, itemPublishedAt: anyPublished ? published : nil,
-                              history: HistoryFeatures(items: items, ids: ids.items, registry: registry))
+                              history: HistoryFeatures(items: items, ids: ids.items, registry: registry),
+                              counters: CounterFeatures(items: items, ids: ids.items))
     }
 
     /// The ranker's features: ids, hour and weekday, item age, the attribute columns; each with
@@ -66,12 +69,13 @@ public struct RankAttributes: Sendable {
                                          : FeatureSpec(name: name, kind: .categorical, side: .item))
         }
         if history != nil { f += HistoryFeatures.featureSpecs }
+        if counters != nil { f += CounterFeatures.featureSpecs }
         return FeatureConfig(label: nil, features: f)
     }
 
     /// Columns that depend on both the item and the request (time, the user's history):
     /// encoded per candidate.
-    public static let perCandidateColumns: Set<String> = Set(["item_age_hours"] + HistoryFeatures.columnNames)
+    public static let perCandidateColumns: Set<String> = Set(["item_age_hours"] + HistoryFeatures.columnNames + CounterFeatures.columnNames)
 
     /// The per-candidate columns of `items` at time `now` as numbers (the item age, hours),
     /// equal to what the text of ``frame(users:items:timestamps:context:)`` reads as.

@@ -38,6 +38,9 @@ public struct RankStageConfig: Sendable, Equatable {
     /// Give the ranker the user's behaviour toward each candidate (``HistoryFeatures``: positives
     /// and impressions on its category, top category and author among the user's recent events).
     public var historyFeatures = true
+    /// Give the ranker the statistics counters (``CounterFeatures``: the candidate's and the
+    /// user's impressions and click-through over a day, a week and all time, read from the store).
+    public var counterFeatures = true
     /// Calibrate each task's probability (piecewise linear on held-out impressions) before fusion.
     public var calibrate = true
     /// Train the three-tower pre-ranker (distilled from the ranker).
@@ -105,6 +108,8 @@ public final class OnlineRanker: @unchecked Sendable {
     /// Whether the ranker / the pre-ranker read ``HistoryFeatures``.
     let rankUsesHistory: Bool
     let preUsesHistory: Bool
+    /// Whether the ranker reads ``CounterFeatures`` (one counter read per request).
+    let rankUsesCounters: Bool
 
     public init(model: any RankModel, pipeline: FeaturePipeline, preRanker: (ThreeTower, FeaturePipeline)?,
                 attributes: RankAttributes, config: RankStageConfig, versions: (Int, Int?), calibration: RankCalibration? = nil) throws {
@@ -125,6 +130,7 @@ public final class OnlineRanker: @unchecked Sendable {
             attributes.history != nil && (p?.config.features.contains { HistoryFeatures.columnNames.contains($0.name) } ?? false)
         }
         rankUsesHistory = readsHistory(pipeline)
+        rankUsesCounters = attributes.counters != nil && pipeline.config.features.contains { CounterFeatures.columnNames.contains($0.name) }
         preUsesHistory = readsHistory(preRanker?.1)
         if let pp = preRanker?.1, preUsesHistory {
             preEncoder = try RequestEncoder(pipeline: pp, items: catalogue, perCandidateColumns: RankAttributes.perCandidateColumns)
@@ -199,7 +205,14 @@ public final class OnlineRanker: @unchecked Sendable {
         guard !candidates.isEmpty else { return candidates }
         let t = DispatchTime.now().uptimeNanoseconds
         let items = candidates.map(\.item)
-        let batch = try encode(user: context.user, items: items, now: context.now, history: context.history, folded: folded)
+        var statistics: [String: [Double]] = [:]
+        if rankUsesCounters, let c = attributes.counters {
+            // One read of the store's counters for the user and the ranked candidates.
+            let snapshot = try context.counters?.counters(user: context.user, items: items, attributes: c.attributes(items: items), now: context.now)
+            statistics = c.numbers(snapshot ?? CounterSnapshot(), items: items)
+        }
+        let batch = try encode(user: context.user, items: items, now: context.now, history: context.history, folded: folded,
+                               statistics: statistics)
         let tf = DispatchTime.now().uptimeNanoseconds
         stages.append(StageTiming(stage: "features", candidatesIn: items.count, candidatesOut: items.count, microseconds: Double(tf - t) / 1_000))
         var p = try model.predict(batch, threads: 1)
@@ -230,6 +243,15 @@ public final class OnlineRanker: @unchecked Sendable {
 
     static let blank = ItemTrace(recallScore: 0, recallRank: 0)
 
+    /// The statistics counters of every event of `log`, as a store holding it would keep them
+    /// (nil when this ranker does not read them): what serving from an in-memory log reads.
+    public func counterTable(log: EventLog, registry: EventTypeRegistry) -> CounterTable? {
+        guard rankUsesCounters, let c = attributes.counters else { return nil }
+        var table = CounterReplay(registry: registry, attributes: c.attributes).table(log, before: .infinity)
+        table.prune(before: CounterTable.day(log.maxTimestamp))
+        return table
+    }
+
     /// `formula` for this ranker's tasks: terms of tasks the model lacks are dropped (a ranker
     /// trained without likes); with none left, the first task alone.
     public func compiledFusion(_ formula: FusionFormula) throws -> ScoreFusion { try Self.compile(formula, tasks: model.tasks) }
@@ -243,18 +265,22 @@ public final class OnlineRanker: @unchecked Sendable {
 
     /// The ranker's input rows for one request: through the per-item table when available,
     /// else the full encode of the frame (the reference the table path is tested against).
-    func encode(user: Int32?, items: [Int32], now: Double, history: [HistoryEvent] = [], folded: HistoryFeatures.Folded? = nil) throws -> EncodedBatch {
+    /// `statistics`: the ``CounterFeatures`` columns of the candidates.
+    func encode(user: Int32?, items: [Int32], now: Double, history: [HistoryEvent] = [], folded: HistoryFeatures.Folded? = nil,
+                statistics: [String: [Double]] = [:]) throws -> EncodedBatch {
         if let encoder, items.allSatisfy({ $0 >= 0 && Int($0) < encoder.itemCount }) {
             var numeric = attributes.perCandidateNumbers(items: items, now: now)
             if rankUsesHistory, let h = attributes.history {
                 numeric.merge(h.numbers(folded ?? h.fold(history), items: items)) { a, _ in a }
             }
+            numeric.merge(statistics) { a, _ in a }
             return try encoder.encode(request: attributes.frame(users: [user], items: [items[0]], timestamps: [now]), items: items,
                                       perCandidate: FeatureFrame(rowCount: items.count, columns: [:]), numeric: numeric)
         }
+        var context = rankUsesHistory ? attributes.history!.values(history: history, items: items) : [:]
+        context.merge(statistics.mapValues { $0.map { String($0) } }) { a, _ in a }
         let frame = attributes.frame(users: [Int32?](repeating: user, count: items.count), items: items,
-                                     timestamps: [Double](repeating: now, count: items.count),
-                                     context: rankUsesHistory ? attributes.history!.values(history: history, items: items) : [:])
+                                     timestamps: [Double](repeating: now, count: items.count), context: context)
         return try pipeline.encode(frame, labels: "\u{0}none")
     }
 

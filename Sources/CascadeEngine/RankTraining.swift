@@ -13,7 +13,8 @@ import Logging
 /// Samples: one row per logged impression (the most recent `maxSamples`). Labels: `click` when
 /// the user acted positively on the item (any event type with a positive weight) within a day
 /// after the impression, `like` for a like, favorite or share, `finish` for a completion.
-/// Features: ``RankAttributes`` (ids, hour, weekday, item age, user and item attributes).
+/// Features: ``RankAttributes`` (ids, hour, weekday, item age, user and item attributes, the
+/// user's behaviour toward the item, the statistics counters).
 /// Split by time: the last 10% of the samples validate (early stopping, the reported AUC).
 public enum RankTraining {
     static let logger = Logger(label: "cascade.train")
@@ -37,7 +38,7 @@ public enum RankTraining {
     /// Impression rows with their labels, from a dense event log; with `history`, each row's
     /// behaviour features (point in time: from the user's events before it) in `contextColumns`.
     public static func records(log: EventLog, registry: EventTypeRegistry, maxSamples: Int,
-                               history: HistoryFeatures? = nil, userCount: Int? = nil) -> ImpressionRecords {
+                               history: HistoryFeatures? = nil, counters: CounterFeatures? = nil, userCount: Int? = nil) -> ImpressionRecords {
         guard let impression = registry.code(of: .impression) else { return ImpressionRecords() }
         let weights = registry.weightsByCode
         let likeCodes = Set([EventType.like, .favorite, .share].compactMap { registry.code(of: $0) })
@@ -75,6 +76,9 @@ public enum RankTraining {
         if let history {
             let users = userCount ?? (Int(log.users.max() ?? -1) + 1)
             r.contextColumns = history.values(log: log, rows: impressions, userCount: users)
+        }
+        if let counters {
+            r.contextColumns.merge(counters.values(log: log, rows: impressions, registry: registry)) { a, _ in a }
         }
         return r
     }
@@ -142,7 +146,9 @@ public enum RankTraining {
         guard config.model.lowercased() != "none" else { return nil }
         var attributes = loaded
         if !config.historyFeatures { attributes.history = nil }
-        let records = records(log: log, registry: registry, maxSamples: config.maxSamples, history: attributes.history, userCount: userCount)
+        if !config.counterFeatures { attributes.counters = nil }
+        let records = records(log: log, registry: registry, maxSamples: config.maxSamples, history: attributes.history,
+                              counters: attributes.counters, userCount: userCount)
         guard records.count >= config.minImpressions else {
             logger.info("ranker not trained: too few impressions", metadata: ["impressions": "\(records.count)", "needed": "\(config.minImpressions)"])
             return nil
@@ -221,7 +227,7 @@ public enum RankTraining {
         if let student, validRows.count > 0 {
             let fusion = try OnlineRanker.compile(config.fusion, tasks: tasks)
             fidelity = try PreRankFidelity.measure(ranker: model, preRanker: student, pipeline: pipeline, attributes: attributes, fusion: fusion,
-                                                   log: log, userCount: userCount,
+                                                   log: log, registry: registry, userCount: userCount,
                                                    heldOut: (Array(records.users[validRows]), Array(records.items[validRows]), Array(records.timestamps[validRows])))
         }
         return Fitted(model: model, pipeline: pipeline, modelConfig: mc, preRanker: student, attributes: attributes,

@@ -92,16 +92,18 @@ public struct Recommender: Sendable {
     /// Runs the funnel for `user` given their recent events, newest first (dense ids). With
     /// `known: false` the user is served as one never seen (the cold-start path), whatever the
     /// models know of them: a deleted user.
+    /// `counters`: where the ranker reads the statistics counters (the store).
     public func run(user: String, history: [HistoryEvent], n: Int, now: Double, exposure: ExposureFilter? = nil,
-                    scene: String? = nil, known: Bool = true) -> FunnelResult {
+                    scene: String? = nil, known: Bool = true, counters: (any CounterSource)? = nil) -> FunnelResult {
         let index = known ? users.index(of: user) : nil
         let location = index.flatMap { Int($0) < userLocations.count ? userLocations[Int($0)] : nil }
-        let ctx = RecallContext(user: index, history: history, location: location, now: now, scene: scene)
+        let ctx = RecallContext(user: index, history: history, location: location, now: now, scene: scene, counters: counters)
         return funnel.run(ctx, n: n, filter: filter(history: history, exposure: exposure, now: now))
     }
 
-    public func recommend(user: String, history: [HistoryEvent], n: Int, now: Double, scene: String? = nil) -> [Recommendation] {
-        run(user: user, history: history, n: n, now: now, scene: scene).recommendations
+    public func recommend(user: String, history: [HistoryEvent], n: Int, now: Double, scene: String? = nil,
+                          counters: (any CounterSource)? = nil) -> [Recommendation] {
+        run(user: user, history: history, n: n, now: now, scene: scene, counters: counters).recommendations
     }
 
     /// The user's recent events from `store`, newest first, in dense form.
@@ -117,7 +119,7 @@ public struct Recommender: Sendable {
         let exposure = try store.exposureFilter(user: user).map { try ExposureFilter(serialized: $0) }
         let history = try history(of: user, store: store)
         return run(user: user, history: history, n: n, now: now ?? Date().timeIntervalSince1970,
-                   exposure: exposure, scene: scene, known: try !isDeleted(user: user, history: history, store: store))
+                   exposure: exposure, scene: scene, known: try !isDeleted(user: user, history: history, store: store), counters: store)
     }
 
     /// Whether `user`, known to the models, was deleted from `store` since they were trained
@@ -138,6 +140,8 @@ public struct Recommender: Sendable {
         let index = log.indexByUser(userCount: users.count)
         let reference = now ?? log.maxTimestamp
         let limit = funnel.config.historyLength
+        // The statistics counters as a store would hold them after `log`, when the ranker reads them.
+        let counters = funnel.ranker?.counterTable(log: log, registry: registry)
         let box = Slots<[Recommendation]>(count: requested.count, initial: [])
         Parallel.forRanges(requested.count, minimumChunk: 16) { range in
             for r in range {
@@ -151,7 +155,7 @@ public struct Recommender: Sendable {
                         p -= 1
                     }
                 }
-                box.set(r, recommend(user: requested[r], history: history, n: n, now: reference))
+                box.set(r, recommend(user: requested[r], history: history, n: n, now: reference, counters: counters))
             }
         }
         return box.values

@@ -50,10 +50,9 @@ extension PostgresStore {
     }
 
     /// Adds the counters of `counted` events (inside the caller's transaction).
-    static func addCounters(_ counted: [(user: Int32, item: Int32, tally: CounterTally, day: Int64)], conn: PostgresConnection,
-                            logger: Logger) async throws {
+    static func addCounters(_ counted: CounterBatch, conn: PostgresConnection, logger: Logger) async throws {
         guard !counted.isEmpty else { return }
-        let itemIdx = Array(Set(counted.map(\.item)))
+        let itemIdx = Array(counted.items)
         var attributes: [Int32: CounterAttributes] = [:]
         let rows = try await conn.query("""
             SELECT idx, data::jsonb->'categories'->>-1, data::jsonb->'categories'->>0, data::jsonb->>'author' FROM items WHERE idx = ANY(\(itemIdx))
@@ -61,8 +60,7 @@ extension PostgresStore {
         for try await (i, c, t, a) in rows.decode((Int32, String?, String?, String?).self) {
             attributes[i] = CounterAttributes(category: c, topCategory: t, author: a)
         }
-        var table = CounterTable()
-        for c in counted { table.add(user: c.user, item: c.item, attributes: attributes[c.item] ?? .none, tally: c.tally, day: c.day) }
+        let table = counted.table { attributes[$0] ?? .none }
         let u = table.sortedUserRows
         try await conn.query("""
             INSERT INTO user_counters SELECT * FROM UNNEST(\(u.map { $0.0.user })::integer[], \(u.map { Int32($0.0.day) })::integer[],

@@ -81,12 +81,8 @@ extension PostgresStore {
                     }
                     if buffer.readableBytes > 0 { try await writer.write(buffer) }
                 }
-                var counted: [(user: Int32, item: Int32, tally: CounterTally, day: Int64)] = []
-                for e in events {
-                    if let t = CounterTally.of(type: e.type.name, value: e.value) {
-                        counted.append((ui[e.user]!, ii[e.item]!, t, CounterTable.day(e.timestamp)))
-                    }
-                }
+                var counted = CounterBatch()
+                for e in events { counted.add(user: ui[e.user]!, item: ii[e.item]!, type: e.type.name, value: e.value, timestamp: e.timestamp) }
                 try await Self.addCounters(counted, conn: conn, logger: logger)
             }
             return (ui, ii)

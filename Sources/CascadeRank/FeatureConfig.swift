@@ -23,7 +23,7 @@ import Foundation
 /// `standardize`, `log1p-standardize`), `buckets` (a numeric value cut at training-set quantiles into
 /// `buckets` ids). `derive` computes a scene feature from a Unix-seconds `source`: `hour` (0-23 UTC)
 /// or `weekday` (0 = Monday). `default` is used when a value is missing or unparseable; each use
-/// is counted. `side` (optional: `user`, `item` or `context`, default `context`) says whose
+/// is counted. `side` (optional: `user`, `item`, `context` or `rank`, default `context`) says whose
 /// attribute the feature is; the pre-rank three-tower model splits its towers by it.
 ///
 /// `sequence` is a user's behaviour sequence: for each row, the `source` values (e.g. items) of the
@@ -123,8 +123,10 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
     public enum Transform: String, Codable, Sendable { case none, log1p, standardize, log1pStandardize = "log1p-standardize" }
     public enum Derivation: String, Codable, Sendable { case hour, weekday }
     /// Whose attribute a feature is: the user's (constant within a request), the item's
-    /// (cacheable per item) or the context's (request x candidate: statistics, crosses, scene).
-    public enum Side: String, Codable, Sendable { case user, item, context }
+    /// (cacheable per item) or the context's (request x candidate: statistics, crosses, scene);
+    /// `rank`: read by the ranker only, left out by the three-tower pre-ranker (request-time
+    /// statistics that would cost a store read for every pre-ranked candidate).
+    public enum Side: String, Codable, Sendable { case user, item, context, rank }
 
     public var name: String
     /// Column read; defaults to `name`.

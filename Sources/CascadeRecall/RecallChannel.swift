@@ -22,13 +22,18 @@ public struct RecallContext: Sendable {
     /// Request time, seconds since 1970 UTC.
     public var now: Double
     public var scene: String?
+    /// Where the ranker reads the request's statistics counters (the store; nil: none, the
+    /// counters read as zero).
+    public var counters: (any CounterSource)?
 
-    public init(user: Int32?, history: [HistoryEvent] = [], location: GeoPoint? = nil, now: Double, scene: String? = nil) {
+    public init(user: Int32?, history: [HistoryEvent] = [], location: GeoPoint? = nil, now: Double, scene: String? = nil,
+                counters: (any CounterSource)? = nil) {
         self.user = user
         self.history = history
         self.location = location
         self.now = now
         self.scene = scene
+        self.counters = counters
     }
 }
 

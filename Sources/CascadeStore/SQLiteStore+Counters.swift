@@ -48,37 +48,65 @@ extension SQLiteStore {
         }
     }
 
+    private static let transientText = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
     /// The attributes counters are kept by, of the items `indices` (as stored now).
     static func counterAttributes(_ indices: Set<Int32>, db: Database) throws -> [Int32: CounterAttributes] {
-        let stmt = try db.cachedStatement(sql: """
+        let s = try db.cachedStatement(sql: """
             SELECT json_extract(data, '$.categories[#-1]'), json_extract(data, '$.categories[0]'), json_extract(data, '$.author')
             FROM items WHERE idx = ?
-            """)
+            """).sqliteStatement
+        func text(_ k: Int32) -> String? {
+            sqlite3_column_type(s, k) == SQLITE_NULL ? nil : String(cString: sqlite3_column_text(s, k))
+        }
         var out: [Int32: CounterAttributes] = [:]
+        out.reserveCapacity(indices.count)
         for i in indices {
-            if let row = try Row.fetchOne(stmt, arguments: [Int(i)]) {
-                out[i] = CounterAttributes(category: row[0], topCategory: row[1], author: row[2])
+            sqlite3_reset(s)
+            sqlite3_bind_int64(s, 1, Int64(i))
+            let rc = sqlite3_step(s)
+            if rc == SQLITE_ROW {
+                out[i] = CounterAttributes(category: text(0), topCategory: text(1), author: text(2))
+            } else if rc != SQLITE_DONE {
+                throw CascadeError.storage("reading attributes of item \(i): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
             }
         }
+        sqlite3_reset(s)
         return out
     }
 
-    /// Adds `table`'s rows to the stored ones (inside the caller's write transaction).
+    /// Adds `table`'s rows to the stored ones (inside the caller's write transaction), bound
+    /// directly (the ingest path).
     static func addCounters(_ table: CounterTable, db: Database) throws {
         guard !table.isEmpty else { return }
-        let u = try db.cachedStatement(sql: """
-            INSERT INTO user_counters VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(user_idx, day, scope, attr) DO UPDATE SET
-            imp = imp + excluded.imp, clk = clk + excluded.clk, lik = lik + excluded.lik, watch = watch + excluded.watch
-            """)
-        for (k, t) in table.sortedUserRows {
-            try u.execute(arguments: [Int(k.user), k.day, Int(k.scope.rawValue), k.attribute, t.impressions, t.clicks, t.likes, t.watchSeconds])
+        let update = "imp = imp + excluded.imp, clk = clk + excluded.clk, lik = lik + excluded.lik, watch = watch + excluded.watch"
+        func step(_ s: OpaquePointer, _ what: String) throws {
+            guard sqlite3_step(s) == SQLITE_DONE else {
+                throw CascadeError.storage("adding \(what) counters: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+            }
+            sqlite3_reset(s)
         }
-        let i = try db.cachedStatement(sql: """
-            INSERT INTO item_counters VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(item_idx, day) DO UPDATE SET
-            imp = imp + excluded.imp, clk = clk + excluded.clk, lik = lik + excluded.lik, watch = watch + excluded.watch
-            """)
+        func bind(_ s: OpaquePointer, from k: Int32, _ t: CounterTally) {
+            sqlite3_bind_int64(s, k, t.impressions)
+            sqlite3_bind_int64(s, k + 1, t.clicks)
+            sqlite3_bind_int64(s, k + 2, t.likes)
+            sqlite3_bind_double(s, k + 3, t.watchSeconds)
+        }
+        let u = try db.cachedStatement(sql: "INSERT INTO user_counters VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(user_idx, day, scope, attr) DO UPDATE SET \(update)").sqliteStatement
+        for (k, t) in table.sortedUserRows {
+            sqlite3_bind_int64(u, 1, Int64(k.user))
+            sqlite3_bind_int64(u, 2, k.day)
+            sqlite3_bind_int64(u, 3, Int64(k.scope.rawValue))
+            sqlite3_bind_text(u, 4, k.attribute, -1, transientText)
+            bind(u, from: 5, t)
+            try step(u, "user")
+        }
+        let i = try db.cachedStatement(sql: "INSERT INTO item_counters VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(item_idx, day) DO UPDATE SET \(update)").sqliteStatement
         for (k, t) in table.sortedItemRows {
-            try i.execute(arguments: [Int(k.item), k.day, t.impressions, t.clicks, t.likes, t.watchSeconds])
+            sqlite3_bind_int64(i, 1, Int64(k.item))
+            sqlite3_bind_int64(i, 2, k.day)
+            bind(i, from: 3, t)
+            try step(i, "item")
         }
     }
 

@@ -27,7 +27,7 @@ extension SQLiteStore {
             """) ?? false
         var checkedUsers = Set<Int32>(), checkedItems = Set<Int32>()
         // Counted events, folded into the statistics counters after the events are written.
-        var counted: [(user: Int32, item: Int32, tally: CounterTally, day: Int64)] = []
+        var counted = CounterBatch()
         for e in events {
             guard let code = codes[e.type.name] else {
                 throw CascadeError.invalid("event of user \(e.user) on item \(e.item): unknown event type '\(e.type.name)' (register it first; known: \(registry.entries.map(\.name).joined(separator: ", ")))")
@@ -44,7 +44,7 @@ extension SQLiteStore {
                     throw CascadeError.notFound(StoreSupport.deletedMessage("item", e.item))
                 }
             }
-            if let t = CounterTally.of(type: e.type.name, value: e.value) { counted.append((u, i, t, CounterTable.day(e.timestamp))) }
+            counted.add(user: u, item: i, type: e.type.name, value: e.value, timestamp: e.timestamp)
             sqlite3_reset(s)
             sqlite3_bind_int64(s, 1, Self.day(e.timestamp))
             sqlite3_bind_int64(s, 2, Int64(u))
@@ -60,10 +60,8 @@ extension SQLiteStore {
         }
         sqlite3_reset(s)
         guard !counted.isEmpty else { return }
-        let attributes = try Self.counterAttributes(Set(counted.map(\.item)), db: db)
-        var table = CounterTable()
-        for c in counted { table.add(user: c.user, item: c.item, attributes: attributes[c.item] ?? .none, tally: c.tally, day: c.day) }
-        try Self.addCounters(table, db: db)
+        let attributes = try Self.counterAttributes(counted.items, db: db)
+        try Self.addCounters(counted.table { attributes[$0] ?? .none }, db: db)
     }
 
     public func appendEvents(_ events: [Event]) throws {

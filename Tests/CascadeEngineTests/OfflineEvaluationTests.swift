@@ -68,13 +68,13 @@ import Testing
         let fusion = try OnlineRanker.compile(config.rank.fusion, tasks: fitted.tasks)
         let records = RankTraining.records(log: log, registry: try store.eventTypes(), maxSamples: 1_000)
         let f = try #require(try PreRankFidelity.measure(ranker: fitted.model, preRanker: pre, pipeline: fitted.pipeline,
-                                                         attributes: fitted.attributes, fusion: fusion, log: log, userCount: ids.users.count,
+                                                         attributes: fitted.attributes, fusion: fusion, log: log, registry: try store.eventTypes(), userCount: ids.users.count,
                                                          heldOut: (records.users, records.items, records.timestamps),
                                                          requests: 30, candidates: 200, rankTop: 20, preTop: 60))
         #expect(f.candidates == 200)
         #expect(f.kept > 0.3 + 0.15, "kept \(f.kept) of the top 20 in the top 60 of 200 (chance: 0.3)")
         let all = try #require(try PreRankFidelity.measure(ranker: fitted.model, preRanker: pre, pipeline: fitted.pipeline,
-                                                           attributes: fitted.attributes, fusion: fusion, log: log, userCount: ids.users.count,
+                                                           attributes: fitted.attributes, fusion: fusion, log: log, registry: try store.eventTypes(), userCount: ids.users.count,
                                                            heldOut: (records.users, records.items, records.timestamps),
                                                            requests: 10, candidates: 60, rankTop: 10, preTop: 60))
         #expect(all.kept == 1)
