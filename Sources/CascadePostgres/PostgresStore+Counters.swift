@@ -60,8 +60,7 @@ extension PostgresStore {
         for try await (i, c, t, a) in rows.decode((Int32, String?, String?, String?).self) {
             attributes[i] = CounterAttributes(category: c, topCategory: t, author: a)
         }
-        let table = counted.table { attributes[$0] ?? .none }
-        let u = table.sortedUserRows
+        let (u, it) = counted.sortedRows(attributes)
         try await conn.query("""
             INSERT INTO user_counters SELECT * FROM UNNEST(\(u.map { $0.0.user })::integer[], \(u.map { Int32($0.0.day) })::integer[],
                 \(u.map { Int16($0.0.scope.rawValue) })::smallint[], \(u.map { $0.0.attribute })::text[], \(u.map { $0.1.impressions })::bigint[],
@@ -69,7 +68,6 @@ extension PostgresStore {
             ON CONFLICT (user_idx, day, scope, attr) DO UPDATE SET imp = user_counters.imp + excluded.imp,
                 clk = user_counters.clk + excluded.clk, lik = user_counters.lik + excluded.lik, watch = user_counters.watch + excluded.watch
             """, logger: logger)
-        let it = table.sortedItemRows
         try await conn.query("""
             INSERT INTO item_counters SELECT * FROM UNNEST(\(it.map { $0.0.item })::integer[], \(it.map { Int32($0.0.day) })::integer[],
                 \(it.map { $0.1.impressions })::bigint[], \(it.map { $0.1.clicks })::bigint[], \(it.map { $0.1.likes })::bigint[],

@@ -61,7 +61,8 @@ extension SQLiteStore {
         sqlite3_reset(s)
         guard !counted.isEmpty else { return }
         let attributes = try Self.counterAttributes(counted.items, db: db)
-        try Self.addCounters(counted.table { attributes[$0] ?? .none }, db: db)
+        let rows = counted.rows(attributes)
+        try Self.addCounters(users: rows.users, items: rows.items, db: db)
     }
 
     public func appendEvents(_ events: [Event]) throws {
