@@ -13,6 +13,9 @@ let kernelFlags: [SwiftSetting] = [
 #else
 let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 #endif
+/// The tensor kernels are optimised in debug builds too: the test suite trains rankers, and
+/// unoptimised GEMM made it several times slower without making anything easier to debug.
+let tensorFlags: [SwiftSetting] = kernelFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 /// Cascade: a recommender engine. Targets follow docs in README.md ("Layout").
 let package = Package(
@@ -38,7 +41,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "CascadeCore"),
-        .target(name: "CascadeTensor", swiftSettings: kernelFlags),
+        .target(name: "CascadeTensor", swiftSettings: tensorFlags),
         .target(name: "CascadeANN", dependencies: ["CascadeCore"], swiftSettings: kernelFlags),
         .target(name: "CascadeStore", dependencies: [
             "CascadeCore",

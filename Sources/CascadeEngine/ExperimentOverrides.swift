@@ -75,8 +75,9 @@ extension FunnelConfig {
         Override(pattern: "rank.rankLimit") { c, key, _, value throws(CascadeError) in c.rank.rankLimit = try int(value, key: key, in: 1...1_000_000) },
         Override(pattern: "fusion.<task>") { c, key, name, value throws(CascadeError) in
             let w = try float(value, key: key) { $0 >= 0 }
-            guard let task = name, ["click", "like", "finish"].contains(task) else {
-                throw .invalid("override \(key)=\(value): fusion weights are fusion.click, fusion.like or fusion.finish")
+            let tasks = RankStageConfig().tasks
+            guard let task = name, tasks.contains(task) else {
+                throw .invalid("override \(key)=\(value): fusion weights are \(tasks.map { "fusion." + $0 }.joined(separator: ", "))")
             }
             if let i = c.rank.fusion.terms.firstIndex(where: { $0.task == task }) { c.rank.fusion.terms[i].weight = Double(w) }
             else { c.rank.fusion.terms.append(FusionFormula.Term(task: task, weight: Double(w))) }

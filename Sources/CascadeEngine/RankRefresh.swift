@@ -41,8 +41,10 @@ extension RankTraining {
         let ids = try store.idSnapshot()
         let attributes = try RankAttributes.load(store: store, ids: ids)
         let usesHistory = pipeline.config.features.contains { HistoryFeatures.columnNames.contains($0.name) }
+        let usesCounters = pipeline.config.features.contains { CounterFeatures.columnNames.contains($0.name) }
         let all = records(log: log, registry: try store.eventTypes(), maxSamples: config.maxSamples,
-                          history: usesHistory ? attributes.history : nil, userCount: ids.users.count)
+                          history: usesHistory ? attributes.history : nil, counters: usesCounters ? attributes.counters : nil,
+                          userCount: ids.users.count)
         let cutoff = log.maxTimestamp - days * 86_400
         let keep = all.timestamps.indices.filter { all.timestamps[$0] >= cutoff }
         guard !keep.isEmpty else {
@@ -53,17 +55,18 @@ extension RankTraining {
                                      timestamps: keep.map { all.timestamps[$0] },
                                      context: all.contextColumns.mapValues { col in keep.map { col[$0] } })
         var columns = frame.columns
-        let outcomes: [String: [Bool]] = ["click": all.clicked, "like": all.liked, "finish": all.finished]
+        let outcomes = labels(all)
         for t in model.tasks {
             guard let y = outcomes[t] else { throw CascadeError.corrupt("rank v\(active.info.version): unknown task '\(t)'") }
-            columns[t] = keep.map { y[$0] ? "1" : "0" }
+            columns[t] = keep.map { String(y[$0]) }
         }
         let rows = try pipeline.encode(FeatureFrame(rowCount: keep.count, columns: columns), labelColumns: model.tasks)
 
         var aucBefore: [String: Double] = [:]
         let p = try model.predict(rows, threads: nil)
         for (j, t) in model.tasks.enumerated() {
-            aucBefore[t] = try ClassificationMetrics.auc(labels: rows.labelColumn(j) ?? [], scores: p.map { $0[j] }) ?? .nan
+            aucBefore[t] = try ClassificationMetrics.auc(labels: (rows.labelColumn(j) ?? []).map { TaskKind.inferred(t).binarized($0) },
+                                                         scores: p.map { $0[j] }) ?? .nan
         }
         var options = RankTrainingOptions()
         options.learningRate /= 3

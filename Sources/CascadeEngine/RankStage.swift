@@ -10,8 +10,9 @@ public struct RankStageConfig: Sendable, Equatable {
     /// Ranker to train (a ``RankModels`` name) or "none". Multi-task DCN-V2 with an MMoE head
     /// by default (Wang et al. 2021; Ma et al. 2018).
     public var model = "dcnv2-mmoe"
-    /// Tasks of the ranker, among click, like, finish (tasks without positives are dropped).
-    public var tasks = ["click", "like", "finish"]
+    /// Tasks of the ranker, among click, like, finish and watch_time (expected seconds watched;
+    /// tasks without positives are dropped).
+    public var tasks = ["click", "like", "finish", "watch_time"]
     /// Fewer logged impressions than this: no ranker is trained (the funnel orders by recall).
     public var minImpressions = 1_000
     /// The most recent impressions used for training.
@@ -50,10 +51,13 @@ public struct RankStageConfig: Sendable, Equatable {
     /// Candidates the ranker keeps for re-ranking and the page.
     public var rankLimit = 50
     /// How per-task probabilities become one score (weighted sum by default; weighted product
-    /// and rank fusion are the other kinds, see ``FusionFormula``).
+    /// and rank fusion are the other kinds, see ``FusionFormula``). Watch time enters in
+    /// expected seconds at 0.003 per second: in the closed loop (worlds 42 and 7) against 0 it
+    /// raised true CTR 4-5% and watch time 19-53%, with the weighted north star +3.5% / -1.9%;
+    /// 0.01 bought more watch time at 6-9% of the weighted north star.
     public var fusion = FusionFormula(kind: .weightedSum, terms: [
         FusionFormula.Term(task: "click", weight: 1), FusionFormula.Term(task: "like", weight: 0.5),
-        FusionFormula.Term(task: "finish", weight: 0.5),
+        FusionFormula.Term(task: "finish", weight: 0.5), FusionFormula.Term(task: "watch_time", weight: 0.003),
     ])
     public init() {}
 }

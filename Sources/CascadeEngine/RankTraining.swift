@@ -12,7 +12,9 @@ import Logging
 ///
 /// Samples: one row per logged impression (the most recent `maxSamples`). Labels: `click` when
 /// the user acted positively on the item (any event type with a positive weight) within a day
-/// after the impression, `like` for a like, favorite or share, `finish` for a completion.
+/// after the impression, `like` for a like, favorite or share, `finish` for a completion,
+/// `watch_time` the seconds of its `watch` events (learned by weighted logistic regression:
+/// the head predicts expected seconds, Covington et al. 2016).
 /// Features: ``RankAttributes`` (ids, hour, weekday, item age, user and item attributes, the
 /// user's behaviour toward the item, the statistics counters).
 /// Split by time: the last 10% of the samples validate (early stopping, the reported AUC).
@@ -43,28 +45,34 @@ public enum RankTraining {
         let weights = registry.weightsByCode
         let likeCodes = Set([EventType.like, .favorite, .share].compactMap { registry.code(of: $0) })
         let finishCode = registry.code(of: .completion)
-        // Positive events by (user, item): (time, type).
-        var outcomes: [UInt64: [(Double, UInt8)]] = [:]
+        let watchCode = registry.code(of: .watch)
+        // Positive events by (user, item): (time, type, value).
+        var outcomes: [UInt64: [(Double, UInt8, Float)]] = [:]
         var impressions: [Int] = []
         for e in 0..<log.count {
             let t = log.types[e]
             if t == impression { impressions.append(e); continue }
             guard Int(t) < weights.count, weights[Int(t)] > 0 else { continue }
             outcomes[UInt64(UInt32(bitPattern: log.users[e])) << 32 | UInt64(UInt32(bitPattern: log.items[e])), default: []]
-                .append((log.timestamps[e], t))
+                .append((log.timestamps[e], t, log.values[e]))
         }
         impressions.sort { log.timestamps[$0] != log.timestamps[$1] ? log.timestamps[$0] < log.timestamps[$1] : $0 < $1 }
         if impressions.count > maxSamples { impressions = Array(impressions.suffix(maxSamples)) }
         var r = ImpressionRecords()
+        var watched: [Float] = []
+        watched.reserveCapacity(impressions.count)
         for e in impressions {
             let ts = log.timestamps[e]
             var click = false, like = false, finish = false
-            for (t, type) in outcomes[UInt64(UInt32(bitPattern: log.users[e])) << 32 | UInt64(UInt32(bitPattern: log.items[e]))] ?? []
+            var seconds: Float = 0
+            for (t, type, value) in outcomes[UInt64(UInt32(bitPattern: log.users[e])) << 32 | UInt64(UInt32(bitPattern: log.items[e]))] ?? []
             where t >= ts - 1 && t <= ts + labelWindow {
                 click = true
                 if likeCodes.contains(type) { like = true }
                 if type == finishCode { finish = true }
+                if type == watchCode, value.isFinite, value > 0 { seconds += value }
             }
+            watched.append(seconds)
             r.users.append(log.users[e])
             r.items.append(log.items[e])
             r.timestamps.append(ts)
@@ -73,6 +81,7 @@ public enum RankTraining {
             r.liked.append(like)
             r.finished.append(finish)
         }
+        r.watchSeconds = watched
         if let history {
             let users = userCount ?? (Int(log.users.max() ?? -1) + 1)
             r.contextColumns = history.values(log: log, rows: impressions, userCount: users)
@@ -157,14 +166,14 @@ public enum RankTraining {
         let (trainRows, validRows) = split(records.count)
         let frame = attributes.frame(users: records.users.map { Optional($0) }, items: records.items, timestamps: records.timestamps,
                                      context: records.contextColumns)
-        var labels: [String: [Bool]] = ["click": records.clicked, "like": records.liked, "finish": records.finished]
-        let tasks = config.tasks.filter { labels[$0]?[trainRows].contains(true) == true }
+        var labels = labels(records)
+        let tasks = config.tasks.filter { labels[$0].map { $0.count == records.count && $0[trainRows].contains { $0 > 0 } } == true }
         guard !tasks.isEmpty else {
             logger.info("ranker not trained: no positive labels among the impressions")
             return nil
         }
         var columns = frame.columns
-        for t in tasks { columns[t] = labels[t]!.map { $0 ? "1" : "0" } }
+        for t in tasks { columns[t] = labels[t]!.map { String($0) } }
         labels = [:]
         let all = FeatureFrame(rowCount: records.count, columns: columns)
         let trainFrame = slice(all, trainRows), validFrame = slice(all, validRows)
@@ -194,7 +203,9 @@ public enum RankTraining {
         if valid.rows > 0 {
             let p = try model.predict(valid, threads: nil)
             for (j, t) in tasks.enumerated() {
-                auc[t] = try ClassificationMetrics.auc(labels: valid.labelColumn(j) ?? [], scores: p.map { $0[j] })
+                // Watch time: how well it orders watched over not watched.
+                auc[t] = try ClassificationMetrics.auc(labels: (valid.labelColumn(j) ?? []).map { TaskKind.inferred(t).binarized($0) },
+                                                       scores: p.map { $0[j] })
             }
         }
         // Calibration: piecewise-linear per task (monotone, so each task's order is kept), fitted
@@ -233,6 +244,14 @@ public enum RankTraining {
         return Fitted(model: model, pipeline: pipeline, modelConfig: mc, preRanker: student, attributes: attributes,
                       samples: records.count, tasks: tasks, validAUC: auc, epochs: fit.epochs.count,
                       calibration: calibration, calibrationReport: calibrationReport, preRankFidelity: fidelity)
+    }
+
+    /// Every task's label column of `records`: 0/1 for click, like and finish, seconds for
+    /// watch_time (the one place a task name meets its label).
+    static func labels(_ r: ImpressionRecords) -> [String: [Float]] {
+        func binary(_ b: [Bool]) -> [Float] { b.map { $0 ? 1 : 0 } }
+        return ["click": binary(r.clicked), "like": binary(r.liked), "finish": binary(r.finished),
+                "watch_time": r.watchSeconds ?? [Float](repeating: 0, count: r.count)]
     }
 
     static func slice(_ f: FeatureFrame, _ r: Range<Int>) -> FeatureFrame {

@@ -16,7 +16,7 @@ import Testing
 
         let report = try Trainer.refresh(store: store, config: config, days: 2)
         let r = try #require(report.rankRefresh)
-        #expect(r.samples > 0 && r.tasks == ["click", "like", "finish"].filter { r.tasks.contains($0) })
+        #expect(r.samples > 0 && r.tasks == ["click", "like", "finish", "watch_time"].filter { r.tasks.contains($0) })
         let click = try #require(r.aucBefore["click"])
         #expect(click > 0.5 && click <= 1, "the served ranker ranks the window's clicks: \(click)")
         #expect(report.versions["rank"] == 2 && report.versions["prerank"] == 2)

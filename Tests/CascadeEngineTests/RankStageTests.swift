@@ -40,7 +40,9 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
         #expect(report.versions["rank"] == 1 && report.versions["prerank"] == 1)
         // Each task is calibrated on held-out impressions, reported on others, and served.
         #expect(rank.calibration.map(\.task) == rank.tasks)
-        #expect(rank.calibration.allSatisfy { $0.rows > 0 && $0.logLossAfter.isFinite })
+        // Probabilities get a logloss; watch time (seconds) a ratio of means only.
+        #expect(rank.calibration.allSatisfy { $0.rows > 0 && ($0.task == "watch_time" ? ($0.ratioAfter ?? .nan).isFinite : $0.logLossAfter.isFinite) })
+        #expect(rank.tasks.contains("watch_time"), "the world logs watch events: the ranker learns watch time")
         let rec = try Recommender.load(store: store, config: config)
         let ranker = try #require(rec.funnel.ranker)
         #expect(ranker.preRanker != nil)
@@ -61,7 +63,8 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
             #expect(fused <= last)
             last = fused
             #expect(Set(t.taskScores?.keys.map { $0 } ?? []) == Set(ranker.model.tasks))
-            #expect(t.taskScores!.values.allSatisfy { $0 > 0 && $0 < 1 })
+            // Probabilities in (0, 1); watch time in expected seconds.
+            #expect(t.taskScores!.allSatisfy { $0.key == "watch_time" ? $0.value > 0 : ($0.value > 0 && $0.value < 1) })
             // The fused score is the configured weighted sum of the task probabilities.
             let expected = ranker.model.tasks.reduce(0.0) { s, task in
                 s + (config.rank.fusion.terms.first { $0.task == task }?.weight ?? 0) * Double(t.taskScores![task]!)

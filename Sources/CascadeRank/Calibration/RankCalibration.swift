@@ -79,10 +79,17 @@ public struct RankCalibration: Codable, Sendable, Equatable {
             throw RankError.data("calibration: \(predictions.count) prediction rows but \(labels.count) label rows")
         }
         let calibrators = try tasks.indices.map { t in
-            try ScoreCalibrator.fit(method, scores: try column(predictions, t, tasks.count, "predictions"),
-                                    labels: try column(labels, t, tasks.count, "labels"), knotCount: knotCount)
+            // Watch time is served in seconds, not as a probability: it keeps its scale.
+            if TaskKind.inferred(tasks[t]) == .watchTime { return try identity() }
+            return try ScoreCalibrator.fit(method, scores: try column(predictions, t, tasks.count, "predictions"),
+                                           labels: try column(labels, t, tasks.count, "labels"), knotCount: knotCount)
         }
         return try RankCalibration(tasks: tasks, calibrators: calibrators)
+    }
+
+    /// A calibrator that leaves scores in [0, 1e9] as they are.
+    static func identity() throws -> ScoreCalibrator {
+        .piecewiseLinear(try PiecewiseLinearCalibrator(knots: [0, 1e9], values: [0, 1e9]))
     }
 
     /// Predicts `heldOut` with `model` and fits on its labels (one column per task).
@@ -112,6 +119,13 @@ public struct RankCalibration: Codable, Sendable, Equatable {
         return try tasks.indices.map { t in
             let y = try Self.column(labels, t, tasks.count, "labels")
             let p0 = try Self.column(predictions, t, tasks.count, "predictions"), p1 = try Self.column(after, t, tasks.count, "predictions")
+            if TaskKind.inferred(tasks[t]) == .watchTime {
+                // Seconds: the ratio of means is meaningful, a logloss is not.
+                let observed = y.reduce(0.0) { $0 + Double($1) }
+                func ratio(_ p: [Float]) -> Double { observed > 0 ? p.reduce(0.0) { $0 + Double($1) } / observed : .nan }
+                return CalibrationReport(task: tasks[t], method: calibrators[t].method, rows: y.count,
+                                         ratioBefore: ratio(p0), ratioAfter: ratio(p1), logLossBefore: .nan, logLossAfter: .nan)
+            }
             do {
                 return CalibrationReport(task: tasks[t], method: calibrators[t].method, rows: y.count,
                                          ratioBefore: try ClassificationMetrics.calibrationRatio(labels: y, predictions: p0),
