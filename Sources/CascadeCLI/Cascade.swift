@@ -114,41 +114,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "How channel lists merge: max (weighted interleave) or sum (reciprocal-rank fusion).")
     var merge: String = FunnelConfig().mergeMode.rawValue
 
-    @Option(help: "Ranker trained from logged impressions (\(RankModels.names.joined(separator: ", "))) or none; a three-tower pre-ranker is distilled from it.")
-    var rank: String = FunnelConfig().rank.model
-
-    @Option(help: "Epochs of the ranker.")
-    var rankEpochs: Int = FunnelConfig().rank.epochs
-
-    @Option(help: "Embedding size of the ranker and pre-ranker (the ranker's cost grows with its square).")
-    var rankDim: Int = FunnelConfig().rank.embeddingDim
-
-    @Flag(inversion: .prefixedNo, help: "Give the ranker the user's behaviour toward each candidate (positives and impressions on its category, top category and author among the user's recent events).")
-    var rankHistory = FunnelConfig().rank.historyFeatures
-
-    @Flag(inversion: .prefixedNo, help: "Give the ranker the statistics counters the store keeps (impressions and click-through of the candidate, of the user, and of the user on its category and author, over a day, a week and all time).")
-    var rankCounters = FunnelConfig().rank.counterFeatures
-
-    @Option(help: "Hidden layer sizes of the ranker, comma-separated.")
-    var rankHidden: String = FunnelConfig().rank.hidden.map(String.init).joined(separator: ",")
-
-    @Option(help: "Adam learning rate of the ranker.")
-    var rankLr: Float = FunnelConfig().rank.learningRate
-
-    @Option(help: "Dropout rate of the ranker's deep layers.")
-    var rankDropout: Float = FunnelConfig().rank.dropout
-
-    @Option(help: "L2 on the ranker's embedding rows each batch touches.")
-    var rankEmbeddingL2: Float = FunnelConfig().rank.embeddingL2
-
-    @Option(help: "Decay of a moving average of the ranker's weights (e.g. 0.999), used for validation and the kept model. Default: off.")
-    var rankWeightAverage: Float?
-
-    @Option(help: "Feature-id dropout of the ranker while training, e.g. user=0.1,item=0.05 (the unknown row learns about new users and items).")
-    var rankIdDropout: String?
-
-    @Flag(inversion: .prefixedNo, help: "Calibrate each task's probability (piecewise linear on held-out impressions) before the fusion weighs them.")
-    var rankCalibrate = FunnelConfig().rank.calibrate
+    /// The ranker's settings (the same declaration `experiment simulate` reads).
+    @OptionGroup var ranker: RankerOptions
 
     @Option(help: "Item-CF: neighbours kept per item.")
     var neighbours: Int = ItemCF.Parameters().neighbours
@@ -241,38 +208,7 @@ struct ModelOptions: ParsableArguments {
             if let channels {
                 c = try c.restricted(to: channels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             }
-            guard rank.lowercased() == "none" || RankModels.names.contains(rank.lowercased()) else {
-                throw CascadeError.invalid("--rank: unknown model '\(rank)'; models: \(RankModels.names.joined(separator: ", ")), none")
-            }
-            guard rankEpochs >= 1 else { throw CascadeError.invalid("--rank-epochs must be >= 1") }
-            guard (1...256).contains(rankDim) else { throw CascadeError.invalid("--rank-dim must be in 1...256") }
-            c.rank.embeddingDim = rankDim
-            c.rank.model = rank.lowercased()
-            c.rank.epochs = rankEpochs
-            let hidden = rankHidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !hidden.isEmpty, hidden.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-                throw CascadeError.invalid("--rank-hidden: expected positive sizes such as 128,64, got '\(rankHidden)'")
-            }
-            c.rank.hidden = hidden.map { $0! }
-            guard rankLr > 0, rankLr.isFinite else { throw CascadeError.invalid("--rank-lr must be positive, got \(rankLr)") }
-            guard (0..<1).contains(rankDropout) else { throw CascadeError.invalid("--rank-dropout must be in [0, 1), got \(rankDropout)") }
-            guard rankEmbeddingL2 >= 0, rankEmbeddingL2.isFinite else { throw CascadeError.invalid("--rank-embedding-l2 must be >= 0") }
-            if let d = rankWeightAverage, !(d > 0 && d < 1) { throw CascadeError.invalid("--rank-weight-average must be in (0, 1), got \(d)") }
-            c.rank.learningRate = rankLr
-            c.rank.dropout = rankDropout
-            c.rank.embeddingL2 = rankEmbeddingL2
-            c.rank.weightAverageDecay = rankWeightAverage
-            c.rank.idDropout = [:]
-            for entry in (rankIdDropout ?? "").split(separator: ",") {
-                let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard parts.count == 2, let rate = Float(parts[1]), rate >= 0, rate < 1 else {
-                    throw CascadeError.invalid("--rank-id-dropout: '\(entry)' is not name=rate with a rate in [0, 1)")
-                }
-                c.rank.idDropout[parts[0]] = rate
-            }
-            c.rank.historyFeatures = rankHistory
-            c.rank.counterFeatures = rankCounters
-            c.rank.calibrate = rankCalibrate
+            try ranker.apply(to: &c.rank)
             return apply(c)
         }
     }

@@ -149,12 +149,8 @@ struct ExperimentCommand: ParsableCommand {
         @Option(help: "Tested metric: ctr, engagement or northstar.") var metric: String = ReportMetric.northstar.rawValue
         @Option(help: "North-star metric: weighted or time.") var northstar: String = NorthStar.weighted.rawValue
         @Option(help: "Write the world and the loop's events into this new SQLite file.") var db: String?
-        @Flag(inversion: .prefixedNo, help: "Train the ranker with the user's behaviour toward each candidate (see `cascade train --help`).")
-        var rankHistory = FunnelConfig().rank.historyFeatures
-        @Flag(inversion: .prefixedNo, help: "Train the ranker with the store's statistics counters (see `cascade train --help`).")
-        var rankCounters = FunnelConfig().rank.counterFeatures
-        @Flag(inversion: .prefixedNo, help: "Calibrate the ranker's task probabilities before fusion (see `cascade train --help`).")
-        var rankCalibrate = FunnelConfig().rank.calibrate
+        /// The ranker the arms that rank use (the same flags as `cascade train`).
+        @OptionGroup var ranker: RankerOptions
 
         func validate() throws {
             guard rounds >= 1, pageSize >= 1 else { throw ValidationError("--rounds and --page-size must be at least 1") }
@@ -179,9 +175,7 @@ struct ExperimentCommand: ParsableCommand {
                 p.northStar = NorthStar(rawValue: northstar)!
                 let bar = ProgressBar("ab")
                 var base = FunnelConfig()
-                base.rank.historyFeatures = rankHistory
-                base.rank.counterFeatures = rankCounters
-                base.rank.calibrate = rankCalibrate
+                try ranker.apply(to: &base.rank)
                 let r = try ABSimulation.run(world: world, experiments: c, base: base, parameters: p) { bar.stage($0) }
                 bar.finish()
                 note("world: \(world.users.count) users, \(world.items.count) items, \(world.log.count) events; trained in \(String(format: "%.1f", r.trainSeconds))s; \(r.requests) requests in \(String(format: "%.1f", r.serveSeconds))s; \(r.events.count) new events")
