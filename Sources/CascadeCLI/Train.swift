@@ -71,7 +71,8 @@ struct Train: ParsableCommand {
                 }
                 for c in k.calibration {
                     func f(_ x: Double?) -> String { x.map { String(format: "%.3f", $0) } ?? "n/a" }
-                    emit("  calibration \(c.task): predicted/observed \(f(c.ratioBefore)) -> \(f(c.ratioAfter)), logloss \(String(format: "%.4f", c.logLossBefore)) -> \(String(format: "%.4f", c.logLossAfter)) (\(c.rows) held-out impressions)")
+                    let logloss = c.logLossBefore.isFinite ? ", logloss \(String(format: "%.4f", c.logLossBefore)) -> \(String(format: "%.4f", c.logLossAfter))" : ""
+                    emit("  calibration \(c.task): predicted/observed \(f(c.ratioBefore)) -> \(f(c.ratioAfter))\(logloss) (\(c.rows) held-out impressions)")
                 }
             }
             if let k = r.rankRefresh {

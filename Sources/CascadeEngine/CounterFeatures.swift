@@ -16,9 +16,7 @@ import CascadeRecall
 public struct CounterFeatures: Sendable {
     /// Column names, in the order ``values(user:item:attributes:into:)`` writes them.
     public static let columnNames = [
-        "s_item_imp_1d", "s_item_ctr_1d", "s_item_imp_7d", "s_item_ctr_7d", "s_item_like_7d", "s_item_watch_7d", "s_item_imp_all",
-        "s_item_ctr_all", "s_user_imp_7d", "s_user_ctr_7d", "s_cat_imp_7d", "s_cat_ctr_7d", "s_cat_ctr_all", "s_top_ctr_7d",
-        "s_top_ctr_all", "s_author_imp_all", "s_author_ctr_all",
+        "s_item_imp_1d", "s_item_ctr_1d", "s_item_ctr_7d", "s_item_like_7d", "s_item_watch_7d", "s_item_ctr_all",
     ]
 
     /// The attributes counters are kept by, per dense item index.
@@ -45,16 +43,11 @@ public struct CounterFeatures: Sendable {
     /// One candidate's values from its windows and the user's windows on its keys.
     static func values(user: (CounterScope, String?) -> CounterWindows, item w: CounterWindows, attributes a: CounterAttributes,
                        into out: inout [Double]) {
-        let u = user(.user, ""), c = user(.category, a.category), t = user(.topCategory, a.topCategory), au = user(.author, a.author)
         out[0] = Double(w.day1.impressions); out[1] = ctr(w.day1)
-        out[2] = Double(w.day7.impressions); out[3] = ctr(w.day7)
-        out[4] = (Double(w.day7.likes) + 0.1) / (Double(w.day7.clicks) + 1)
-        out[5] = w.day7.watchSeconds / (Double(w.day7.clicks) + 1)
-        out[6] = Double(w.all.impressions); out[7] = ctr(w.all)
-        out[8] = Double(u.day7.impressions); out[9] = ctr(u.day7)
-        out[10] = Double(c.day7.impressions); out[11] = ctr(c.day7); out[12] = ctr(c.all)
-        out[13] = ctr(t.day7); out[14] = ctr(t.all)
-        out[15] = Double(au.all.impressions); out[16] = ctr(au.all)
+        out[2] = ctr(w.day7)
+        out[3] = (Double(w.day7.likes) + 0.1) / (Double(w.day7.clicks) + 1)
+        out[4] = w.day7.watchSeconds / (Double(w.day7.clicks) + 1)
+        out[5] = ctr(w.all)
     }
 
     /// The candidates' attributes (what a counter read needs for the user's keys).

@@ -83,6 +83,22 @@ import Testing
         }
     }
 
+    /// Watch time is in seconds: it is scaled to the observed mean, not squeezed into [0, 1],
+    /// and reported by its ratio alone.
+    @Test func watchTimeIsScaledToItsObservedMean() throws {
+        let seconds: [Float] = [0, 30, 0, 90, 10, 0, 60, 20]
+        let predictions = seconds.enumerated().map { [Float(0.1 + 0.05 * Double($0.offset % 3)), 2 * $0.element + 5] }
+        let labels = seconds.enumerated().map { [Float($0.offset % 3 == 0 ? 1 : 0), $0.element] }
+        let c = try RankCalibration.fit(.piecewiseLinear, tasks: ["click", "watch_time"], predictions: predictions, labels: labels)
+        let after = c.apply(predictions)
+        let predicted = after.reduce(0.0) { $0 + Double($1[1]) }, observed = seconds.reduce(0.0) { $0 + Double($1) }
+        #expect(abs(predicted / observed - 1) < 1e-4)
+        #expect(after.map { $0[1] }.max()! > 80, "seconds stay seconds, never clamped to 1")
+        let report = try c.report(predictions: predictions, labels: labels)
+        #expect(abs((report[1].ratioBefore ?? 0) - (2 * observed + 40) / observed) < 1e-4)
+        #expect(report[1].logLossBefore.isNaN && report[0].logLossBefore.isFinite)
+    }
+
     @Test func badInputIsRejected() {
         #expect(throws: RankError.self) { try IsotonicCalibrator.fit(scores: [0.1, 0.2], labels: [1]) }
         #expect(throws: RankError.self) { try IsotonicCalibrator.fit(scores: [], labels: []) }

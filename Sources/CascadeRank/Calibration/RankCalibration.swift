@@ -79,17 +79,23 @@ public struct RankCalibration: Codable, Sendable, Equatable {
             throw RankError.data("calibration: \(predictions.count) prediction rows but \(labels.count) label rows")
         }
         let calibrators = try tasks.indices.map { t in
-            // Watch time is served in seconds, not as a probability: it keeps its scale.
-            if TaskKind.inferred(tasks[t]) == .watchTime { return try identity() }
+            // Watch time is served in seconds, not as a probability: scaled so its mean matches
+            // the observed mean (the odds of weighted logistic regression overstate it by about
+            // 1 / (1 - CTR) and more where clicks are common).
+            if TaskKind.inferred(tasks[t]) == .watchTime {
+                let p = try column(predictions, t, tasks.count, "predictions"), y = try column(labels, t, tasks.count, "labels")
+                let sp = p.reduce(0.0) { $0 + Double($1) }, sy = y.reduce(0.0) { $0 + Double($1) }
+                return try scaling(sp > 0 && sy > 0 ? sy / sp : 1)
+            }
             return try ScoreCalibrator.fit(method, scores: try column(predictions, t, tasks.count, "predictions"),
                                            labels: try column(labels, t, tasks.count, "labels"), knotCount: knotCount)
         }
         return try RankCalibration(tasks: tasks, calibrators: calibrators)
     }
 
-    /// A calibrator that leaves scores in [0, 1e9] as they are.
-    static func identity() throws -> ScoreCalibrator {
-        .piecewiseLinear(try PiecewiseLinearCalibrator(knots: [0, 1e9], values: [0, 1e9]))
+    /// A calibrator that multiplies scores in [0, 1e9] by `factor`.
+    static func scaling(_ factor: Double) throws -> ScoreCalibrator {
+        .piecewiseLinear(try PiecewiseLinearCalibrator(knots: [0, 1e9], values: [0, 1e9 * factor]))
     }
 
     /// Predicts `heldOut` with `model` and fits on its labels (one column per task).

@@ -75,8 +75,14 @@ public final class RequestEncoder: @unchecked Sendable {
                     for r in 0..<n { ids.base[r * s + j] = base + pipeline.bucketLocalId(f, xs[r]) }
                     continue
                 }
+                guard let col else {
+                    // Absent for this request (a column another stage reads): one id for all.
+                    let id = base + pipeline.localId(f, f.defaultValue ?? "")
+                    for r in 0..<n { ids.base[r * s + j] = id }
+                    continue
+                }
                 for r in 0..<n {
-                    var v = col?[r] ?? ""
+                    var v = col[r]
                     if v.isEmpty, let d = f.defaultValue { v = d }
                     ids.base[r * s + j] = base + pipeline.localId(f, v)
                 }
