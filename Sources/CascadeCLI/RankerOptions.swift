@@ -42,7 +42,7 @@ struct RankerOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Give the ranker the user's behaviour toward each candidate (positives and impressions on its category, top category and author among the user's recent events).")
     var rankHistory = RankStageConfig().historyFeatures
 
-    @Flag(inversion: .prefixedNo, help: "Give the ranker the statistics counters the store keeps (impressions and click-through of the candidate, of the user, and of the user on its category and author, over a day, a week and all time).")
+    @Flag(inversion: .prefixedNo, help: "Give the ranker the statistics counters the store keeps (the candidate's impressions and click-through over a day, a week and all time; likes and watch seconds per click).")
     var rankCounters = RankStageConfig().counterFeatures
 
     @Flag(inversion: .prefixedNo, help: "Calibrate each task's probability (piecewise linear on held-out impressions) before the fusion weighs them.")

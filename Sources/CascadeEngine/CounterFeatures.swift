@@ -2,22 +2,30 @@ import CascadeCore
 import CascadeRank
 import CascadeRecall
 
-/// The ranker's statistics features (seed 002): from the store's real-time counters
-/// (``CounterTable``), the candidate's impressions and smoothed click-through over the last day,
-/// week and all time, its likes and watch seconds per click; the user's activity; and the
-/// user's click-through on the candidate's category, top category and author.
+/// The ranker's statistics features (seed 002), from the store's real-time counters
+/// (``CounterTable``): the candidate's impressions and smoothed click-through over the last day,
+/// its click-through over the last week and all time, and its likes and watch seconds per click
+/// over the last week.
 ///
-/// Served from one read of the store's counters per request (user keys and the ranked
-/// candidates); rebuilt for training by replaying the event log point in time
-/// (``CounterReplay``), so a trained value and a served one are the same function of the same
-/// events (tested in both stores). Declared with side `rank`: the pre-ranker does not read them.
+/// Chosen by the closed loop: a larger set that added the user's activity and the user's
+/// click-through on the candidate's category, top category and author (which the user's own
+/// history already tells the ranker, see ``HistoryFeatures``) scored no better and cost twice
+/// the ranking time; the store keeps those counts all the same.
 ///
-/// Cost: 8 lookups per key; 5 keys per candidate.
+/// Served from one read of the store's counters per request (the ranked candidates' rows);
+/// rebuilt for training by replaying the event log point in time (``CounterReplay``), so a
+/// trained value and a served one are the same function of the same events (tested in both
+/// stores). Declared with side `rank`: the pre-ranker does not read them.
+///
+/// Cost: 8 lookups per candidate.
 public struct CounterFeatures: Sendable {
     /// Column names, in the order ``values(user:item:attributes:into:)`` writes them.
     public static let columnNames = [
         "s_item_imp_1d", "s_item_ctr_1d", "s_item_ctr_7d", "s_item_like_7d", "s_item_watch_7d", "s_item_ctr_all",
     ]
+
+    /// Whether the columns read the user's keys (no: the request then reads the items' rows only).
+    public static let readsUserKeys = false
 
     /// The attributes counters are kept by, per dense item index.
     public let attributes: [CounterAttributes]

@@ -39,9 +39,11 @@ public struct RankStageConfig: Sendable, Equatable {
     /// Give the ranker the user's behaviour toward each candidate (``HistoryFeatures``: positives
     /// and impressions on its category, top category and author among the user's recent events).
     public var historyFeatures = true
-    /// Give the ranker the statistics counters (``CounterFeatures``: the candidate's and the
-    /// user's impressions and click-through over a day, a week and all time, read from the store).
-    public var counterFeatures = true
+    /// Give the ranker the statistics counters (``CounterFeatures``: the candidate's impressions
+    /// and click-through over a day, a week and all time, read from the store). Off by default:
+    /// in the closed loop (worlds 42, 7, 13) they moved true CTR by +3.9%, -1.3% and +0.4%, within
+    /// the noise, and cost about 0.6 ms of server CPU per request on the 1M-item world.
+    public var counterFeatures = false
     /// Calibrate each task's probability (piecewise linear on held-out impressions) before fusion.
     public var calibrate = true
     /// Train the three-tower pre-ranker (distilled from the ranker).
@@ -212,7 +214,8 @@ public final class OnlineRanker: @unchecked Sendable {
         var statistics: [String: [Double]] = [:]
         if rankUsesCounters, let c = attributes.counters {
             // One read of the store's counters for the user and the ranked candidates.
-            let snapshot = try context.counters?.counters(user: context.user, items: items, attributes: c.attributes(items: items), now: context.now)
+            let snapshot = try context.counters?.counters(user: CounterFeatures.readsUserKeys ? context.user : nil, items: items,
+                                                          attributes: c.attributes(items: items), now: context.now)
             statistics = c.numbers(snapshot ?? CounterSnapshot(), items: items)
         }
         let batch = try encode(user: context.user, items: items, now: context.now, history: context.history, folded: folded,

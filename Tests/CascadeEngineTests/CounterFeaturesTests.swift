@@ -39,4 +39,39 @@ import Testing
             #expect(served["s_item_ctr_all"] == [(Double(clicks) + 1) / (Double(imps) + 20)])
         }
     }
+
+    /// Counts what the ranker asks of its counter source, or fails every read.
+    final class Spy: CounterSource, @unchecked Sendable {
+        let store: any Store
+        let fail: Bool
+        var asked: [Int] = []
+        let lock = NSLock()
+        init(_ store: any Store, fail: Bool = false) { self.store = store; self.fail = fail }
+        func counters(user: Int32?, items: [Int32], attributes: [CounterAttributes], now: Double) throws -> CounterSnapshot {
+            lock.withLock { asked.append(items.count) }
+            if fail { throw CascadeError.storage("counters unavailable") }
+            return try store.counters(user: user, items: items, attributes: attributes, now: now)
+        }
+    }
+
+    /// A ranker trained with counters reads them once per request for the candidates it ranks;
+    /// when the read fails the page is still served, in recall order, and the stage is reported.
+    @Test func aRankerWithCountersReadsThemOncePerRequest() throws {
+        let store = try impressionWorld(seed: 6)
+        var config = try rankConfig(preRankLimit: 40)
+        config.rank.counterFeatures = true
+        _ = try Trainer.train(store: store, config: config)
+        let rec = try Recommender.load(store: store, config: config)
+        let ranker = try #require(rec.funnel.ranker)
+        #expect(ranker.pipeline.config.features.contains { $0.name == "s_item_ctr_all" })
+        let history = try rec.history(of: "u5", store: store)
+        let spy = Spy(store)
+        let page = rec.run(user: "u5", history: history, n: 10, now: 2e9, counters: spy)
+        #expect(page.degraded.isEmpty && page.recommendations.count == 10)
+        #expect(spy.asked == [40], "one read, for the 40 candidates the pre-ranker kept")
+        let direct = try rec.run(user: "u5", n: 10, store: store, now: 2e9)
+        #expect(direct.recommendations.map(\.item) == page.recommendations.map(\.item))
+        let failing = rec.run(user: "u5", history: history, n: 10, now: 2e9, counters: Spy(store, fail: true))
+        #expect(failing.degraded == ["rank"] && failing.recommendations.count == 10)
+    }
 }
