@@ -22,25 +22,17 @@ import Testing
 
     /// Events of 5 users on 12 items over ten days: counted types and others, some at one instant.
     static func events(seed: UInt64) -> [Event] {
-        var rng = SplitMix(seed)
+        // A fixed scramble of (event, field): the same events on every run.
+        func draw(_ k: Int, _ field: UInt64, _ n: UInt64) -> UInt64 {
+            let x = (UInt64(k) &* 0x9E37_79B9_7F4A_7C15 ^ (seed &+ field) &* 0xBF58_476D_1CE4_E5B9) &* 0x94D0_49BB_1331_11EB
+            return (x ^ (x >> 31)) % n
+        }
         let types: [EventType] = [.impression, .impression, .impression, .click, .like, .watch, .favorite, .dislike]
         return (0..<600).map { k in
-            let type = types[Int(rng.next() % UInt64(types.count))]
-            let t = start + Double(rng.next() % UInt64(10 * day)) + (k % 7 == 0 ? 0.5 : 0)
-            return Event(user: "u\(rng.next() % 5)", item: "i\(rng.next() % 12)", type: type, timestamp: t,
-                         value: type == .watch ? Double(rng.next() % 90) : nil)
-        }
-    }
-
-    struct SplitMix {
-        var state: UInt64
-        init(_ seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+            let type = types[Int(draw(k, 1, UInt64(types.count)))]
+            let t = start + Double(draw(k, 2, UInt64(10 * day))) + (k % 7 == 0 ? 0.5 : 0)
+            return Event(user: "u\(draw(k, 3, 5))", item: "i\(draw(k, 4, 12))", type: type, timestamp: t,
+                         value: type == .watch ? Double(draw(k, 5, 90)) : nil)
         }
     }
 
