@@ -200,6 +200,8 @@ struct ModelOptions: ParsableArguments {
         guard towerEpochs >= 1, towerDim >= 2, towerTemperature > 0, towerLr > 0, towerHardEpochs >= 0, towerSelfSupervised >= 0 else {
             throw ValidationError("two-tower options: epochs >= 1, dim >= 2, temperature > 0, lr > 0, hard epochs >= 0, self-supervised weight >= 0")
         }
+        // Channel names and the ranker's values too: refused before any store is opened.
+        do { _ = try config } catch let e as CascadeError { throw ValidationError(e.description) }
     }
 
     var config: FunnelConfig {

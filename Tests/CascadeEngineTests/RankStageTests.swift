@@ -63,8 +63,11 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
             #expect(fused <= last)
             last = fused
             #expect(Set(t.taskScores?.keys.map { $0 } ?? []) == Set(ranker.model.tasks))
-            // Probabilities in (0, 1); watch time in expected seconds.
-            #expect(t.taskScores!.allSatisfy { $0.key == "watch_time" ? $0.value > 0 : ($0.value > 0 && $0.value < 1) })
+            // Calibrated probabilities in [0, 1] (a calibrator may map the lowest scores to 0);
+            // watch time in expected seconds.
+            for (task, score) in t.taskScores! {
+                #expect(task == "watch_time" ? score >= 0 && score.isFinite : (0...1).contains(score), "\(task): \(score)")
+            }
             // The fused score is the configured weighted sum of the task probabilities.
             let expected = ranker.model.tasks.reduce(0.0) { s, task in
                 s + (config.rank.fusion.terms.first { $0.task == task }?.weight ?? 0) * Double(t.taskScores![task]!)
