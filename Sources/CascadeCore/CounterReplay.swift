@@ -18,18 +18,12 @@ public struct CounterReplay: Sendable {
 
     /// The attributes of `items` by dense index of `ids`.
     public init(registry: EventTypeRegistry, items: [Item], ids: IdMap) {
-        var a = [CounterAttributes](repeating: .none, count: ids.count)
-        for item in items { if let i = ids.index(of: item.id) { a[Int(i)] = CounterAttributes(item) } }
-        self.init(registry: registry, attributes: a)
-    }
-
-    func attributes(of item: Int32) -> CounterAttributes {
-        Int(item) < attributes.count && item >= 0 ? attributes[Int(item)] : .none
+        self.init(registry: registry, attributes: CounterAttributes.byIndex(items: items, ids: ids))
     }
 
     func add(_ log: EventLog, _ e: Int, into table: inout CounterTable) {
         let v = log.values[e]
-        table.add(user: log.users[e], item: log.items[e], attributes: attributes(of: log.items[e]), type: typeNames[Int(log.types[e])],
+        table.add(user: log.users[e], item: log.items[e], attributes: CounterAttributes.of(log.items[e], in: attributes), type: typeNames[Int(log.types[e])],
                   value: v.isNaN ? nil : Double(v), timestamp: log.timestamps[e])
     }
 

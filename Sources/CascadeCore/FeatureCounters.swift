@@ -31,7 +31,6 @@ public struct CounterTally: Sendable, Equatable, Hashable, Codable {
     public static func += (a: inout CounterTally, b: CounterTally) {
         a.impressions += b.impressions; a.clicks += b.clicks; a.likes += b.likes; a.watchSeconds += b.watchSeconds
     }
-    public var isZero: Bool { impressions == 0 && clicks == 0 && likes == 0 && watchSeconds == 0 }
 
     /// What one event adds, by its type name; nil for types that are not counted.
     public static func of(type: String, value: Double?) -> CounterTally? {
@@ -81,6 +80,18 @@ public struct CounterAttributes: Sendable, Equatable, Hashable {
         self.init(category: item.categories.last, topCategory: item.categories.first, author: item.author)
     }
     public static let none = CounterAttributes()
+
+    /// The attributes of `items` by dense index of `ids` (none where an index has no item).
+    public static func byIndex(items: [Item], ids: IdMap) -> [CounterAttributes] {
+        var a = [CounterAttributes](repeating: .none, count: ids.count)
+        for item in items { if let i = ids.index(of: item.id) { a[Int(i)] = CounterAttributes(item) } }
+        return a
+    }
+
+    /// Entry `item` of a table built by ``byIndex(items:ids:)`` (none outside it).
+    public static func of(_ item: Int32, in table: [CounterAttributes]) -> CounterAttributes {
+        item >= 0 && Int(item) < table.count ? table[Int(item)] : .none
+    }
 
     /// The (scope, attribute) pairs of this item, the user's own key first.
     public var keys: [(CounterScope, String)] {
@@ -138,12 +149,6 @@ public struct CounterTable: Sendable, Equatable {
         if let c = a.topCategory { users[UserRow(user: user, day: d, scope: .topCategory, attribute: c), default: CounterTally()] += t }
         if let c = a.author { users[UserRow(user: user, day: d, scope: .author, attribute: c), default: CounterTally()] += t }
         items[ItemRow(item: item, day: d), default: CounterTally()] += t
-    }
-
-    /// Adds every row of `other`.
-    public mutating func merge(_ other: CounterTable) {
-        for (k, t) in other.users { users[k, default: CounterTally()] += t }
-        for (k, t) in other.items { items[k, default: CounterTally()] += t }
     }
 
     /// Drops day rows older than the 7-day window of `day` (all-time rows stay): what a replay in
@@ -222,54 +227,27 @@ public struct CounterBatch: Sendable {
     }
     public var items: Set<Int32> { Set(pairs.keys.map(\.item)) }
 
-    /// The rows, with each item's attributes from `attributes` (what ``CounterTable/add`` would
-    /// hold, keyed by integers while they are summed: this runs on every write).
-    public func rows(_ attributes: [Int32: CounterAttributes]) -> (users: [(CounterTable.UserRow, CounterTally)], items: [(CounterTable.ItemRow, CounterTally)]) {
-        struct UserKey: Hashable { var user: Int32, code: Int32, day: Int64 }
-        var names: [String] = [], codes: [String: Int32] = [:]
-        func code(_ s: String) -> Int32 {
-            if let c = codes[s] { return c }
-            let c = Int32(names.count)
-            names.append(s)
-            codes[s] = c
-            return c
-        }
-        // Per item: its attribute codes by scope (-1: none); code k of scope s is k * 4 + s.
-        var itemCodes: [Int32: (Int32, Int32, Int32)] = [:]
-        for (i, a) in attributes {
-            itemCodes[i] = (a.category.map { code($0) * 4 + 1 } ?? -1, a.topCategory.map { code($0) * 4 + 2 } ?? -1, a.author.map { code($0) * 4 + 3 } ?? -1)
-        }
-        var users: [UserKey: CounterTally] = [:], items: [CounterTable.ItemRow: CounterTally] = [:]
-        users.reserveCapacity(pairs.count * 4)
-        for (p, t) in pairs {
-            let c = itemCodes[p.item] ?? (-1, -1, -1)
-            for k in 0..<2 {
-                let day = k == 0 ? p.day : CounterTable.allTime
-                users[UserKey(user: p.user, code: 0, day: day), default: CounterTally()] += t
-                if c.0 >= 0 { users[UserKey(user: p.user, code: c.0, day: day), default: CounterTally()] += t }
-                if c.1 >= 0 { users[UserKey(user: p.user, code: c.1, day: day), default: CounterTally()] += t }
-                if c.2 >= 0 { users[UserKey(user: p.user, code: c.2, day: day), default: CounterTally()] += t }
-                items[CounterTable.ItemRow(item: p.item, day: day), default: CounterTally()] += t
-            }
-        }
-        let userRows = users.map { k, t in
-            (CounterTable.UserRow(user: k.user, day: k.day, scope: CounterScope(rawValue: UInt8(k.code & 3))!,
-                                  attribute: k.code == 0 ? "" : names[Int(k.code >> 2)]), t)
-        }
-        return (userRows, items.map { ($0.key, $0.value) })
+    /// The rows of ``CounterTable`` (its one definition of which keys an event counts under),
+    /// with each item's attributes from `attributes`.
+    public func table(_ attributes: [Int32: CounterAttributes]) -> CounterTable {
+        var table = CounterTable()
+        for (p, t) in pairs { table.add(user: p.user, item: p.item, attributes: attributes[p.item] ?? .none, tally: t, day: p.day) }
+        return table
     }
+}
 
+extension CounterTable {
     /// The rows in a fixed order (user, day, scope, attribute; then item, day), so two
     /// concurrent writers lock shared rows in the same order.
-    public func sortedRows(_ attributes: [Int32: CounterAttributes]) -> (users: [(CounterTable.UserRow, CounterTally)], items: [(CounterTable.ItemRow, CounterTally)]) {
-        let (u, i) = rows(attributes)
-        return (u.sorted { a, b in
-            let x = a.0, y = b.0
+    public var sortedRows: (users: [(UserRow, CounterTally)], items: [(ItemRow, CounterTally)]) {
+        (users.sorted { a, b in
+            let x = a.key, y = b.key
             if x.user != y.user { return x.user < y.user }
             if x.day != y.day { return x.day < y.day }
             if x.scope != y.scope { return x.scope.rawValue < y.scope.rawValue }
             return x.attribute < y.attribute
-        }, i.sorted { $0.0.item != $1.0.item ? $0.0.item < $1.0.item : $0.0.day < $1.0.day })
+        }.map { ($0.key, $0.value) },
+         items.sorted { $0.key.item != $1.key.item ? $0.key.item < $1.key.item : $0.key.day < $1.key.day }.map { ($0.key, $0.value) })
     }
 }
 

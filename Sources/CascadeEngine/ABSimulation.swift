@@ -232,7 +232,7 @@ public enum ABSimulation {
                 outcome.add(type: type, weight: weights[Int(code)], value: value)
                 new.append(HistoryEvent(item: item, type: code, timestamp: t))
                 if counters != nil {
-                    ownCounters.add(user: Int32(u), item: item, attributes: Int(item) < counterAttributes.count ? counterAttributes[Int(item)] : .none,
+                    ownCounters.add(user: Int32(u), item: item, attributes: CounterAttributes.of(item, in: counterAttributes),
                                     type: type.name, value: value, timestamp: t)
                 }
             }

@@ -19,21 +19,16 @@ import CascadeRecall
 ///
 /// Cost: 8 lookups per candidate.
 public struct CounterFeatures: Sendable {
-    /// Column names, in the order ``values(user:item:attributes:into:)`` writes them.
+    /// Column names, in the order ``values(item:into:)`` writes them.
     public static let columnNames = [
         "s_item_imp_1d", "s_item_ctr_1d", "s_item_ctr_7d", "s_item_like_7d", "s_item_watch_7d", "s_item_ctr_all",
     ]
-
-    /// Whether the columns read the user's keys (no: the request then reads the items' rows only).
-    public static let readsUserKeys = false
 
     /// The attributes counters are kept by, per dense item index.
     public let attributes: [CounterAttributes]
 
     public init(items: [Item], ids: IdMap) {
-        var a = [CounterAttributes](repeating: .none, count: ids.count)
-        for item in items { if let i = ids.index(of: item.id) { a[Int(i)] = CounterAttributes(item) } }
-        attributes = a
+        attributes = CounterAttributes.byIndex(items: items, ids: ids)
     }
 
     /// Quantile buckets, read by the ranker only.
@@ -41,16 +36,11 @@ public struct CounterFeatures: Sendable {
         columnNames.map { FeatureSpec(name: $0, kind: .buckets, buckets: 8, side: .rank) }
     }
 
-    func attributes(of item: Int32) -> CounterAttributes {
-        item >= 0 && Int(item) < attributes.count ? attributes[Int(item)] : .none
-    }
-
     /// Click-through smoothed toward 5% with the weight of 20 impressions.
     @inline(__always) static func ctr(_ t: CounterTally) -> Double { (Double(t.clicks) + 1) / (Double(t.impressions) + 20) }
 
-    /// One candidate's values from its windows and the user's windows on its keys.
-    static func values(user: (CounterScope, String?) -> CounterWindows, item w: CounterWindows, attributes a: CounterAttributes,
-                       into out: inout [Double]) {
+    /// One candidate's values from its windows.
+    static func values(item w: CounterWindows, into out: inout [Double]) {
         out[0] = Double(w.day1.impressions); out[1] = ctr(w.day1)
         out[2] = ctr(w.day7)
         out[3] = (Double(w.day7.likes) + 0.1) / (Double(w.day7.clicks) + 1)
@@ -59,14 +49,14 @@ public struct CounterFeatures: Sendable {
     }
 
     /// The candidates' attributes (what a counter read needs for the user's keys).
-    public func attributes(items: [Int32]) -> [CounterAttributes] { items.map { attributes(of: $0) } }
+    public func attributes(items: [Int32]) -> [CounterAttributes] { items.map { CounterAttributes.of($0, in: attributes) } }
 
     /// The columns for one request's candidates from its counters.
     public func numbers(_ s: CounterSnapshot, items: [Int32]) -> [String: [Double]] {
         var out = [[Double]](repeating: [Double](repeating: 0, count: items.count), count: Self.columnNames.count)
         var row = [Double](repeating: 0, count: Self.columnNames.count)
         for (r, i) in items.enumerated() {
-            Self.values(user: { s.user($0, $1) }, item: s.item(i), attributes: attributes(of: i), into: &row)
+            Self.values(item: s.item(i), into: &row)
             for k in row.indices { out[k][r] = row[k] }
         }
         return Dictionary(uniqueKeysWithValues: zip(Self.columnNames, out))
@@ -81,10 +71,7 @@ public struct CounterFeatures: Sendable {
         var out = [[String]](repeating: [String](repeating: "", count: rows.count), count: Self.columnNames.count)
         var row = [Double](repeating: 0, count: Self.columnNames.count)
         CounterReplay(registry: registry, attributes: attributes).replay(log, queries: rows) { e, table in
-            let today = CounterTable.day(log.timestamps[e]), user = log.users[e], item = log.items[e]
-            Self.values(user: { scope, attribute in
-                attribute.map { table.windows(user: user, scope: scope, attribute: $0, today: today) } ?? CounterWindows()
-            }, item: table.windows(item: item, today: today), attributes: attributes(of: item), into: &row)
+            Self.values(item: table.windows(item: log.items[e], today: CounterTable.day(log.timestamps[e])), into: &row)
             let r = rowOf[e]!
             for k in row.indices { out[k][r] = String(row[k]) }
         }

@@ -214,8 +214,8 @@ public final class OnlineRanker: @unchecked Sendable {
         var statistics: [String: [Double]] = [:]
         if rankUsesCounters, let c = attributes.counters {
             // One read of the store's counters for the user and the ranked candidates.
-            let snapshot = try context.counters?.counters(user: CounterFeatures.readsUserKeys ? context.user : nil, items: items,
-                                                          attributes: c.attributes(items: items), now: context.now)
+            // The columns are the items' own: the user's rows are not read.
+            let snapshot = try context.counters?.counters(user: nil, items: items, attributes: c.attributes(items: items), now: context.now)
             statistics = c.numbers(snapshot ?? CounterSnapshot(), items: items)
         }
         let batch = try encode(user: context.user, items: items, now: context.now, history: context.history, folded: folded,

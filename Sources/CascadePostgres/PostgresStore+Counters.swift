@@ -60,7 +60,7 @@ extension PostgresStore {
         for try await (i, c, t, a) in rows.decode((Int32, String?, String?, String?).self) {
             attributes[i] = CounterAttributes(category: c, topCategory: t, author: a)
         }
-        let (u, it) = counted.sortedRows(attributes)
+        let (u, it) = counted.table(attributes).sortedRows
         try await conn.query("""
             INSERT INTO user_counters SELECT * FROM UNNEST(\(u.map { $0.0.user })::integer[], \(u.map { Int32($0.0.day) })::integer[],
                 \(u.map { Int16($0.0.scope.rawValue) })::smallint[], \(u.map { $0.0.attribute })::text[], \(u.map { $0.1.impressions })::bigint[],

@@ -77,7 +77,7 @@ extension SQLiteStore {
 
     /// Adds rows to the stored ones (inside the caller's write transaction), bound directly
     /// (the ingest path; one writer at a time, so in any order).
-    static func addCounters(users: [(CounterTable.UserRow, CounterTally)], items: [(CounterTable.ItemRow, CounterTally)], db: Database) throws {
+    static func addCounters(_ table: CounterTable, db: Database) throws {
         let update = "imp = imp + excluded.imp, clk = clk + excluded.clk, lik = lik + excluded.lik, watch = watch + excluded.watch"
         func step(_ s: OpaquePointer, _ what: String) throws {
             guard sqlite3_step(s) == SQLITE_DONE else {
@@ -92,7 +92,7 @@ extension SQLiteStore {
             sqlite3_bind_double(s, k + 3, t.watchSeconds)
         }
         let u = try db.cachedStatement(sql: "INSERT INTO user_counters VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(user_idx, day, scope, attr) DO UPDATE SET \(update)").sqliteStatement
-        for (k, t) in users {
+        for (k, t) in table.users {
             sqlite3_bind_int64(u, 1, Int64(k.user))
             sqlite3_bind_int64(u, 2, k.day)
             sqlite3_bind_int64(u, 3, Int64(k.scope.rawValue))
@@ -101,7 +101,7 @@ extension SQLiteStore {
             try step(u, "user")
         }
         let i = try db.cachedStatement(sql: "INSERT INTO item_counters VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(item_idx, day) DO UPDATE SET \(update)").sqliteStatement
-        for (k, t) in items {
+        for (k, t) in table.items {
             sqlite3_bind_int64(i, 1, Int64(k.item))
             sqlite3_bind_int64(i, 2, k.day)
             bind(i, from: 3, t)

@@ -61,8 +61,7 @@ extension SQLiteStore {
         sqlite3_reset(s)
         guard !counted.isEmpty else { return }
         let attributes = try Self.counterAttributes(counted.items, db: db)
-        let rows = counted.rows(attributes)
-        try Self.addCounters(users: rows.users, items: rows.items, db: db)
+        try Self.addCounters(counted.table(attributes), db: db)
     }
 
     public func appendEvents(_ events: [Event]) throws {
