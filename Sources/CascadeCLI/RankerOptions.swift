@@ -45,6 +45,12 @@ struct RankerOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Give the ranker the statistics counters the store keeps (the candidate's impressions and click-through over a day, a week and all time; likes and watch seconds per click).")
     var rankCounters = RankStageConfig().counterFeatures
 
+    @Option(help: "Length of the user's behaviour sequence the ranker attends over, candidate by candidate (DIN's target attention over the newest distinct positives); 0: none.")
+    var rankBehaviour: Int = RankStageConfig().behaviourLength
+
+    @Option(help: "Hidden sizes of the attention unit that scores each step of the behaviour sequence, comma-separated.")
+    var rankAttentionHidden: String = RankStageConfig().attentionHidden.map(String.init).joined(separator: ",")
+
     @Flag(inversion: .prefixedNo, help: "Calibrate each task's probability (piecewise linear on held-out impressions) before the fusion weighs them.")
     var rankCalibrate = RankStageConfig().calibrate
 
@@ -70,6 +76,11 @@ struct RankerOptions: ParsableArguments {
         guard rankEmbeddingL2 >= 0, rankEmbeddingL2.isFinite else { throw CascadeError.invalid("--rank-embedding-l2 must be >= 0") }
         if let d = rankWeightAverage, !(d > 0 && d < 1) { throw CascadeError.invalid("--rank-weight-average must be in (0, 1), got \(d)") }
         guard rankMaxSamples >= 1 else { throw CascadeError.invalid("--rank-max-samples must be >= 1, got \(rankMaxSamples)") }
+        guard (0...500).contains(rankBehaviour) else { throw CascadeError.invalid("--rank-behaviour must be in 0...500, got \(rankBehaviour)") }
+        let attention = rankAttentionHidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !attention.isEmpty, attention.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw CascadeError.invalid("--rank-attention-hidden: expected positive sizes such as 16, got '\(rankAttentionHidden)'")
+        }
         let known = RankStageConfig().tasks
         let tasks = rankTasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard !tasks.isEmpty, tasks.allSatisfy(known.contains) else {
@@ -97,5 +108,7 @@ struct RankerOptions: ParsableArguments {
         c.historyFeatures = rankHistory
         c.counterFeatures = rankCounters
         c.calibrate = rankCalibrate
+        c.behaviourLength = rankBehaviour
+        c.attentionHidden = attention.map { $0! }
     }
 }

@@ -75,7 +75,9 @@ public enum PreRankFidelity {
             context.merge(statistics[u] ?? [:]) { a, _ in a }
             let frame = attributes.frame(users: [Int32?](repeating: u, count: items.count), items: items,
                                          timestamps: [Double](repeating: now, count: items.count), context: context)
-            let batch = try pipeline.encode(frame, labels: "\u{0}none")
+            let behaviour = try attributes.behaviour?.history(user: u, events: history, category: attributes.itemColumns["item_category"],
+                                                              pipeline: pipeline)
+            let batch = try pipeline.encode(frame, history: behaviour ?? InteractionHistory(), labels: "\u{0}none")
             let fused = fusion.scores(try ranker.predict(batch, threads: nil))
             let pre = try preRanker.predict(batch, threads: nil).map { $0[0] }
             let rankBest = Set(fused.indices.sorted { fused[$0] > fused[$1] }.prefix(rankTop))

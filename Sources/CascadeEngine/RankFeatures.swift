@@ -15,6 +15,8 @@ public struct RankAttributes: Sendable {
     public var history: HistoryFeatures?
     /// The statistics counters of the user and the candidate (nil: not used).
     public var counters: CounterFeatures?
+    /// The user's last positives as a sequence for target attention (nil: not used).
+    public var behaviour: BehaviourSequence?
 
     /// Reads users and items of `store` in index order.
     public static func load(store: any Store, ids: (users: IdMap, items: IdMap)) throws -> RankAttributes {
@@ -48,7 +50,8 @@ public struct RankAttributes: Sendable {
         if anyTags { itemColumns["item_tags"] = tags }
         return RankAttributes(userColumns: userColumns, itemColumns: itemColumns, itemPublishedAt: anyPublished ? published : nil,
                               history: HistoryFeatures(items: items, ids: ids.items, registry: registry),
-                              counters: CounterFeatures(items: items, ids: ids.items))
+                              counters: CounterFeatures(items: items, ids: ids.items),
+                              behaviour: BehaviourSequence(registry: registry, length: Swift.max(1, RankStageConfig().behaviourLength)))
     }
 
     /// The ranker's features: ids, hour and weekday, item age, the attribute columns; each with
@@ -70,6 +73,7 @@ public struct RankAttributes: Sendable {
         }
         if history != nil { f += HistoryFeatures.featureSpecs }
         if counters != nil { f += CounterFeatures.featureSpecs }
+        if let behaviour, itemColumns["item_category"] != nil { f.append(behaviour.featureSpec) }
         return FeatureConfig(label: nil, features: f)
     }
 

@@ -40,9 +40,10 @@ extension RankTraining {
         let (model, pipeline, modelConfig) = try RankModelFile.decodeWithConfig(Data(active.blob), path: "rank v\(active.info.version)")
         let ids = try store.idSnapshot()
         let attributes = try RankAttributes.load(store: store, ids: ids)
+        let registry = try store.eventTypes()
         let usesHistory = pipeline.config.features.contains { HistoryFeatures.columnNames.contains($0.name) }
         let usesCounters = pipeline.config.features.contains { CounterFeatures.columnNames.contains($0.name) }
-        let all = records(log: log, registry: try store.eventTypes(), maxSamples: config.maxSamples,
+        let all = records(log: log, registry: registry, maxSamples: config.maxSamples,
                           history: usesHistory ? attributes.history : nil, counters: usesCounters ? attributes.counters : nil,
                           userCount: ids.users.count)
         let cutoff = log.maxTimestamp - days * 86_400
@@ -60,7 +61,12 @@ extension RankTraining {
             guard let y = outcomes[t] else { throw CascadeError.corrupt("rank v\(active.info.version): unknown task '\(t)'") }
             columns[t] = keep.map { String(y[$0]) }
         }
-        let rows = try pipeline.encode(FeatureFrame(rowCount: keep.count, columns: columns), labelColumns: model.tasks)
+        // The behaviour sequences the ranker was trained with (each row: the positives before it).
+        let behaviour = try pipeline.sequenceFeatures.first.map { f in
+            try BehaviourSequence(registry: registry, length: f.length ?? 1).history(log: log, category: attributes.itemColumns["item_category"],
+                                                                                     pipeline: pipeline)
+        }
+        let rows = try pipeline.encode(FeatureFrame(rowCount: keep.count, columns: columns), history: behaviour, labelColumns: model.tasks)
 
         var aucBefore: [String: Double] = [:]
         let p = try model.predict(rows, threads: nil)
@@ -81,7 +87,8 @@ extension RankTraining {
             d.learningRate /= 3
             d.threads = nil
             // The pre-ranker reads the ranker's pipeline (one training fits both).
-            let studentRows = try studentPipeline.encode(FeatureFrame(rowCount: keep.count, columns: columns), labelColumns: model.tasks)
+            let studentRows = try studentPipeline.encode(FeatureFrame(rowCount: keep.count, columns: columns), history: behaviour,
+                                                         labelColumns: model.tasks)
             _ = try ThreeTowerTrainer.distill(student, teacher: model, train: studentRows, options: d)
             versions["prerank"] = try store.putArtifact(name: "prerank", manifest: ["kind": "prerank", "rank_samples": "\(keep.count)",
                                                                                     "incremental_from": "\(pre.info.version)"],

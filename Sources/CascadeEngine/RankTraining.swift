@@ -156,6 +156,7 @@ public enum RankTraining {
         var attributes = loaded
         if !config.historyFeatures { attributes.history = nil }
         if !config.counterFeatures { attributes.counters = nil }
+        attributes.behaviour = config.behaviourLength > 0 ? BehaviourSequence(registry: registry, length: config.behaviourLength) : nil
         let records = records(log: log, registry: registry, maxSamples: config.maxSamples, history: attributes.history,
                               counters: attributes.counters, userCount: userCount)
         guard records.count >= config.minImpressions else {
@@ -178,8 +179,10 @@ public enum RankTraining {
         let all = FeatureFrame(rowCount: records.count, columns: columns)
         let trainFrame = slice(all, trainRows), validFrame = slice(all, validRows)
         let pipeline = try FeaturePipeline(config: attributes.featureConfig(), fitOn: trainFrame)
-        let train = try pipeline.encode(trainFrame, labelColumns: tasks)
-        let valid = try pipeline.encode(validFrame, labelColumns: tasks)
+        // The behaviour sequences: each row sees the positives strictly before it.
+        let behaviour = try attributes.behaviour.map { try $0.history(log: log, category: attributes.itemColumns["item_category"], pipeline: pipeline) }
+        let train = try pipeline.encode(trainFrame, history: behaviour, labelColumns: tasks)
+        let valid = try pipeline.encode(validFrame, history: behaviour, labelColumns: tasks)
 
         var mc = RankModelConfig()
         mc.tasks = tasks
@@ -189,6 +192,7 @@ public enum RankTraining {
         mc.experts = config.experts
         mc.expertHidden = config.expertHidden
         mc.dropout = config.dropout
+        mc.attentionHidden = config.attentionHidden
         let model = try RankModels.make(config.model, pipeline: pipeline, config: mc)
         var options = RankTrainingOptions()
         options.epochs = config.epochs
