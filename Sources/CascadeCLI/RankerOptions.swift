@@ -33,8 +33,11 @@ struct RankerOptions: ParsableArguments {
     @Option(help: "Feature-id dropout of the ranker while training, e.g. user=0.1,item=0.05 (the unknown row learns about new users and items).")
     var rankIdDropout: String?
 
-    @Option(help: "The most recent logged impressions the ranker learns from.")
-    var rankMaxSamples: Int = RankStageConfig().maxSamples
+    @Option(help: "Days of logged impressions the ranker learns from, back from the newest event. Default: the whole log.")
+    var rankWindowDays: Double?
+
+    @Option(help: "At most this many of the window's most recent impressions. Default: every impression of the window.")
+    var rankMaxSamples: Int?
 
     @Option(help: "Tasks of the ranker, comma-separated, among \(RankStageConfig().tasks.joined(separator: ", ")) (tasks without positives are dropped).")
     var rankTasks: String = RankStageConfig().tasks.joined(separator: ",")
@@ -75,7 +78,8 @@ struct RankerOptions: ParsableArguments {
         guard (0..<1).contains(rankDropout) else { throw CascadeError.invalid("--rank-dropout must be in [0, 1), got \(rankDropout)") }
         guard rankEmbeddingL2 >= 0, rankEmbeddingL2.isFinite else { throw CascadeError.invalid("--rank-embedding-l2 must be >= 0") }
         if let d = rankWeightAverage, !(d > 0 && d < 1) { throw CascadeError.invalid("--rank-weight-average must be in (0, 1), got \(d)") }
-        guard rankMaxSamples >= 1 else { throw CascadeError.invalid("--rank-max-samples must be >= 1, got \(rankMaxSamples)") }
+        if let m = rankMaxSamples, m < 1 { throw CascadeError.invalid("--rank-max-samples must be >= 1, got \(m)") }
+        if let d = rankWindowDays, !(d > 0 && d.isFinite) { throw CascadeError.invalid("--rank-window-days must be positive, got \(d)") }
         guard (0...500).contains(rankBehaviour) else { throw CascadeError.invalid("--rank-behaviour must be in 0...500, got \(rankBehaviour)") }
         let attention = rankAttentionHidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !attention.isEmpty, attention.allSatisfy({ ($0 ?? 0) >= 1 }) else {
@@ -104,6 +108,7 @@ struct RankerOptions: ParsableArguments {
         c.weightAverageDecay = rankWeightAverage
         c.idDropout = idDropout
         c.maxSamples = rankMaxSamples
+        c.windowDays = rankWindowDays
         c.tasks = tasks
         c.historyFeatures = rankHistory
         c.counterFeatures = rankCounters

@@ -65,15 +65,19 @@ public struct CounterFeatures: Sendable {
     /// The columns for logged impressions `rows` (event indices into `log`), each from the
     /// events strictly before it (text, as training frames hold them). O(events + rows).
     public func values(log: EventLog, rows: [Int], registry: EventTypeRegistry) -> [String: [String]] {
-        var rowOf: [Int: Int] = [:]
-        rowOf.reserveCapacity(rows.count)
-        for (r, e) in rows.enumerated() { rowOf[e] = r }
-        var out = [[String]](repeating: [String](repeating: "", count: rows.count), count: Self.columnNames.count)
+        numbers(log: log, rows: rows, registry: registry).mapValues { $0.map { String($0) } }
+    }
+
+    /// The same as numbers. O(events + rows).
+    public func numbers(log: EventLog, rows: [Int], registry: EventTypeRegistry) -> [String: [Double]] {
+        var rowOf = [Int32](repeating: -1, count: log.count)
+        for (r, e) in rows.enumerated() { rowOf[e] = Int32(r) }
+        var out = [[Double]](repeating: [Double](repeating: 0, count: rows.count), count: Self.columnNames.count)
         var row = [Double](repeating: 0, count: Self.columnNames.count)
         CounterReplay(registry: registry, attributes: attributes).replay(log, queries: rows) { e, table in
             Self.values(item: table.windows(item: log.items[e], today: CounterTable.day(log.timestamps[e])), into: &row)
-            let r = rowOf[e]!
-            for k in row.indices { out[k][r] = String(row[k]) }
+            let r = Int(rowOf[e])
+            for k in row.indices { out[k][r] = row[k] }
         }
         return Dictionary(uniqueKeysWithValues: zip(Self.columnNames, out))
     }

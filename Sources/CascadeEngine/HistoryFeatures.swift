@@ -130,13 +130,17 @@ public struct HistoryFeatures: Sendable {
     }
 
     /// The columns for logged impressions `rows` (event indices into `log`, any order): each
-    /// from the user's newest `limit` events strictly before the impression's time.
-    /// O(events + rows).
+    /// from the user's newest `limit` events strictly before the impression's time, as text.
     public func values(log: EventLog, rows: [Int], userCount: Int) -> [String: [String]] {
-        var rowOf: [Int: Int] = [:]
-        rowOf.reserveCapacity(rows.count)
-        for (r, e) in rows.enumerated() { rowOf[e] = r }
-        var out = [[String]](repeating: [String](repeating: "", count: rows.count), count: Self.columnNames.count)
+        numbers(log: log, rows: rows, userCount: userCount).mapValues { $0.map { String($0) } }
+    }
+
+    /// The same as numbers (whose text is what ``values(log:rows:userCount:)`` gives).
+    /// O(events + rows).
+    public func numbers(log: EventLog, rows: [Int], userCount: Int) -> [String: [Double]] {
+        var rowOf = [Int32](repeating: -1, count: log.count)
+        for (r, e) in rows.enumerated() { rowOf[e] = Int32(r) }
+        var out = [[Double]](repeating: [Double](repeating: 0, count: rows.count), count: Self.columnNames.count)
         let index = log.indexByUser(userCount: userCount)
         var row = [Double](repeating: 0, count: Self.columnNames.count)
         for u in 0..<userCount {
@@ -151,9 +155,10 @@ public struct HistoryFeatures: Sendable {
                 var q = p
                 while q < hi && log.timestamps[index.events[q]] == t { q += 1 }
                 for k in p..<q {
-                    guard let r = rowOf[index.events[k]] else { continue }
+                    let r = Int(rowOf[index.events[k]])
+                    guard r >= 0 else { continue }
                     w.values(item: log.items[index.events[k]], features: self, into: &row)
-                    for c in row.indices { out[c][r] = String(row[c]) }
+                    for c in row.indices { out[c][r] = row[c] }
                 }
                 for k in p..<q {
                     let e = index.events[k]

@@ -15,8 +15,11 @@ public struct RankStageConfig: Sendable, Equatable {
     public var tasks = ["click", "like", "finish", "watch_time"]
     /// Fewer logged impressions than this: no ranker is trained (the funnel orders by recall).
     public var minImpressions = 1_000
-    /// The most recent impressions used for training.
-    public var maxSamples = 300_000
+    /// Days of logged impressions the ranker learns from, counted back from the newest event
+    /// (nil: the whole log). Every impression of the window is used, encoded in chunks.
+    public var windowDays: Double?
+    /// At most this many of the window's most recent impressions (nil: all of them).
+    public var maxSamples: Int?
     public var epochs = 3
     /// 8 rather than 16: the same validation AUC on the simulated worlds (click 0.6958 vs
     /// 0.6951 on the quickstart world) at about half the serving cost.

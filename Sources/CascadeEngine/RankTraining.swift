@@ -39,27 +39,53 @@ public enum RankTraining {
 
     /// Impression rows with their labels, from a dense event log; with `history`, each row's
     /// behaviour features (point in time: from the user's events before it) in `contextColumns`.
-    public static func records(log: EventLog, registry: EventTypeRegistry, maxSamples: Int,
+    public static func records(log: EventLog, registry: EventTypeRegistry, maxSamples: Int?, windowDays: Double? = nil,
                                history: HistoryFeatures? = nil, counters: CounterFeatures? = nil, userCount: Int? = nil) -> ImpressionRecords {
-        guard let impression = registry.code(of: .impression) else { return ImpressionRecords() }
+        let s = samples(log: log, registry: registry, maxSamples: maxSamples, windowDays: windowDays, history: history, counters: counters,
+                        userCount: userCount)
+        var r = s.records
+        r.contextColumns = s.numbers.mapValues { $0.map { String($0) } }
+        return r
+    }
+
+    /// Impressions with their labels and their per-row features as numbers (not text: a row's
+    /// text exists only while its chunk is encoded).
+    public struct Samples: Sendable {
+        public var records: ImpressionRecords
+        /// Per-impression columns (``HistoryFeatures``, ``CounterFeatures``) as numbers.
+        public var numbers: [String: [Double]]
+    }
+
+    /// Every impression of the last `windowDays` of the log (nil: all of it), the most recent
+    /// `maxSamples` of them when given, time-ordered, with their labels and features.
+    public static func samples(log: EventLog, registry: EventTypeRegistry, maxSamples: Int?, windowDays: Double? = nil,
+                               history: HistoryFeatures? = nil, counters: CounterFeatures? = nil, userCount: Int? = nil) -> Samples {
+        guard let impression = registry.code(of: .impression) else { return Samples(records: ImpressionRecords(), numbers: [:]) }
         let weights = registry.weightsByCode
         let likeCodes = Set([EventType.like, .favorite, .share].compactMap { registry.code(of: $0) })
         let finishCode = registry.code(of: .completion)
         let watchCode = registry.code(of: .watch)
+        let since = windowDays.map { log.maxTimestamp - $0 * 86_400 } ?? -.infinity
         // Positive events by (user, item): (time, type, value).
         var outcomes: [UInt64: [(Double, UInt8, Float)]] = [:]
         var impressions: [Int] = []
         for e in 0..<log.count {
             let t = log.types[e]
-            if t == impression { impressions.append(e); continue }
-            guard Int(t) < weights.count, weights[Int(t)] > 0 else { continue }
+            if t == impression {
+                if log.timestamps[e] >= since { impressions.append(e) }
+                continue
+            }
+            guard Int(t) < weights.count, weights[Int(t)] > 0, log.timestamps[e] >= since - 1 else { continue }
             outcomes[UInt64(UInt32(bitPattern: log.users[e])) << 32 | UInt64(UInt32(bitPattern: log.items[e])), default: []]
                 .append((log.timestamps[e], t, log.values[e]))
         }
         impressions.sort { log.timestamps[$0] != log.timestamps[$1] ? log.timestamps[$0] < log.timestamps[$1] : $0 < $1 }
-        if impressions.count > maxSamples { impressions = Array(impressions.suffix(maxSamples)) }
+        if let maxSamples, impressions.count > maxSamples { impressions = Array(impressions.suffix(maxSamples)) }
         var r = ImpressionRecords()
         var watched: [Float] = []
+        r.users.reserveCapacity(impressions.count)
+        r.items.reserveCapacity(impressions.count)
+        r.timestamps.reserveCapacity(impressions.count)
         watched.reserveCapacity(impressions.count)
         for e in impressions {
             let ts = log.timestamps[e]
@@ -82,14 +108,16 @@ public enum RankTraining {
             r.finished.append(finish)
         }
         r.watchSeconds = watched
+        outcomes = [:]
+        var numbers: [String: [Double]] = [:]
         if let history {
             let users = userCount ?? (Int(log.users.max() ?? -1) + 1)
-            r.contextColumns = history.values(log: log, rows: impressions, userCount: users)
+            numbers = history.numbers(log: log, rows: impressions, userCount: users)
         }
         if let counters {
-            r.contextColumns.merge(counters.values(log: log, rows: impressions, registry: registry)) { a, _ in a }
+            numbers.merge(counters.numbers(log: log, rows: impressions, registry: registry)) { a, _ in a }
         }
-        return r
+        return Samples(records: r, numbers: numbers)
     }
 
     /// A ranker and pre-ranker fitted in memory, not yet published.
@@ -157,32 +185,32 @@ public enum RankTraining {
         if !config.historyFeatures { attributes.history = nil }
         if !config.counterFeatures { attributes.counters = nil }
         attributes.behaviour = config.behaviourLength > 0 ? BehaviourSequence(registry: registry, length: config.behaviourLength) : nil
-        let records = records(log: log, registry: registry, maxSamples: config.maxSamples, history: attributes.history,
-                              counters: attributes.counters, userCount: userCount)
+        let samples = samples(log: log, registry: registry, maxSamples: config.maxSamples, windowDays: config.windowDays,
+                              history: attributes.history, counters: attributes.counters, userCount: userCount)
+        let records = samples.records
         guard records.count >= config.minImpressions else {
             logger.info("ranker not trained: too few impressions", metadata: ["impressions": "\(records.count)", "needed": "\(config.minImpressions)"])
             return nil
         }
-        // The ranker's rows: attributes joined to each impression.
         let (trainRows, validRows) = split(records.count)
-        let frame = attributes.frame(users: records.users.map { Optional($0) }, items: records.items, timestamps: records.timestamps,
-                                     context: records.contextColumns)
-        var labels = labels(records)
+        let labels = labels(records)
         let tasks = config.tasks.filter { labels[$0].map { $0.count == records.count && $0[trainRows].contains { $0 > 0 } } == true }
         guard !tasks.isEmpty else {
             logger.info("ranker not trained: no positive labels among the impressions")
             return nil
         }
-        var columns = frame.columns
-        for t in tasks { columns[t] = labels[t]!.map { String($0) } }
-        labels = [:]
-        let all = FeatureFrame(rowCount: records.count, columns: columns)
-        let trainFrame = slice(all, trainRows), validFrame = slice(all, validRows)
-        let pipeline = try FeaturePipeline(config: attributes.featureConfig(), fitOn: trainFrame)
+        // The ranker's rows, chunk by chunk: attributes joined to each impression, its labels.
+        func frame(_ r: Range<Int>) -> FeatureFrame {
+            var f = attributes.frame(users: records.users[r].map { Optional($0) }, items: Array(records.items[r]),
+                                     timestamps: Array(records.timestamps[r]), context: samples.numbers.mapValues { $0[r].map { String($0) } })
+            for t in tasks { f.columns[t] = labels[t]![r].map { String($0) } }
+            return f
+        }
+        let pipeline = try FeaturePipeline(config: attributes.featureConfig(), rows: trainRows.count, frame: frame)
         // The behaviour sequences: each row sees the positives strictly before it.
         let behaviour = try attributes.behaviour.map { try $0.history(log: log, category: attributes.itemColumns["item_category"], pipeline: pipeline) }
-        let train = try pipeline.encode(trainFrame, history: behaviour, labelColumns: tasks)
-        let valid = try pipeline.encode(validFrame, history: behaviour, labelColumns: tasks)
+        let train = try pipeline.encode(rows: trainRows, history: behaviour, labelColumns: tasks, frame: frame)
+        let valid = try pipeline.encode(rows: validRows, history: behaviour, labelColumns: tasks, frame: frame)
 
         var mc = RankModelConfig()
         mc.tasks = tasks
@@ -256,10 +284,6 @@ public enum RankTraining {
         func binary(_ b: [Bool]) -> [Float] { b.map { $0 ? 1 : 0 } }
         return ["click": binary(r.clicked), "like": binary(r.liked), "finish": binary(r.finished),
                 "watch_time": r.watchSeconds ?? [Float](repeating: 0, count: r.count)]
-    }
-
-    static func slice(_ f: FeatureFrame, _ r: Range<Int>) -> FeatureFrame {
-        FeatureFrame(rowCount: r.count, columns: f.columns.mapValues { Array($0[r]) })
     }
 
     /// Time split of `n` rows sorted by time: 90% train, the last 10% valid.

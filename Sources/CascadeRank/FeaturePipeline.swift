@@ -118,38 +118,27 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
     /// one regardless of `minCount`: e.g. every item id of the catalogue, so that items published
     /// after the training rows get rows of their own that online updates can train (they start at
     /// their initial values, not at the shared unknown row's).
-    public init(config: FeatureConfig, fitOn frame: FeatureFrame, catalog: [String: [String]] = [:]) throws {
-        try config.validate()
-        for name in catalog.keys.sorted() where !config.features.contains(where: { $0.name == name && $0.kind == .categorical }) {
-            throw RankError.config("catalog values for '\(name)', which is not a categorical feature of the config")
-        }
-        self.config = config
-        for f in config.features where frame.columns[f.column] == nil {
-            throw RankError.config("feature '\(f.name)' reads column '\(f.column)', which the data does not have (columns: \(frame.columns.keys.sorted().joined(separator: ", ")))")
-        }
-        for f in config.features where f.kind == .sequence {
-            for c in [f.user, f.time, f.sideColumn].compactMap({ $0 }) where frame.columns[c] == nil {
-                throw RankError.config("sequence feature '\(f.name)' reads column '\(c)', which the data does not have (columns: \(frame.columns.keys.sorted().joined(separator: ", ")))")
-            }
-        }
+    public convenience init(config: FeatureConfig, fitOn frame: FeatureFrame, catalog: [String: [String]] = [:]) throws {
+        var statistics = try FitStatistics(config: config, catalog: catalog)
+        try statistics.add(frame)
+        self.init(fitted: statistics)
+    }
+
+    /// The pipeline the statistics of every row describe (see ``FitStatistics``).
+    init(fitted s: FitStatistics) {
+        config = s.config
         var next: Int32 = 0
         for f in config.features {
-            let raw = frame.columns[f.column]!
             switch f.kind {
             case .categorical:
-                var counts: [String: Int] = [:]
-                for v in raw { if let s = derived(f, v) { counts[s, default: 0] += 1 } }
-                var keep = Set(counts.filter { $0.value >= (f.minCount ?? 1) }.keys)
-                for v in catalog[f.name] ?? [] where !v.isEmpty { keep.insert(v) }
+                var keep = Set(s.counts[f.name, default: [:]].filter { $0.value >= (f.minCount ?? 1) }.keys)
+                for v in s.catalog[f.name] ?? [] where !v.isEmpty { keep.insert(v) }
                 let kept = keep.sorted()
                 vocabularies[f.name] = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($0.element, Int32($0.offset + 1)) })
                 bases[f.name] = next
                 next += Int32(kept.count + 1)
             case .bag:
-                var counts: [String: Int] = [:]
-                let sep = f.separator ?? "|"
-                for v in raw where !v.isEmpty { for t in v.components(separatedBy: sep) where !t.isEmpty { counts[t, default: 0] += 1 } }
-                let kept = counts.filter { $0.value >= (f.minCount ?? 1) }.keys.sorted()
+                let kept = s.counts[f.name, default: [:]].filter { $0.value >= (f.minCount ?? 1) }.keys.sorted()
                 vocabularies[f.name] = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($0.element, Int32($0.offset + 1)) })
                 bases[f.name] = next
                 next += Int32(kept.count + 1)
@@ -157,7 +146,7 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
                 bases[f.name] = next
                 next += Int32(f.buckets! + 1)
             case .buckets:
-                let values = raw.compactMap { numeric(f, $0) }.sorted()
+                let values = (s.samples[f.name] ?? []).sorted()
                 let b = f.buckets!
                 var cut: [Double] = []
                 if !values.isEmpty {
@@ -170,10 +159,9 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
                 bases[f.name] = next
                 next += Int32(cut.count + 2)
             case .numeric:
-                var sum = 0.0, sq = 0.0, n = 0.0
-                for v in raw { if let x = numeric(f, v) { let t = transform(f, x); sum += t; sq += t * t; n += 1 } }
-                let mean = n > 0 ? sum / n : 0
-                let std = n > 1 ? Swift.max((sq / n - mean * mean).squareRoot(), 1e-9) : 1
+                let m = s.moments[f.name] ?? (0, 0, 0)
+                let mean = m.n > 0 ? m.sum / m.n : 0
+                let std = m.n > 1 ? Swift.max((m.squares / m.n - mean * mean).squareRoot(), 1e-9) : 1
                 moments[f.name] = [mean, std]
             case .sequence:
                 break  // shares the vocabulary of its source's categorical feature
@@ -230,13 +218,13 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
             let m = moments[f.name]!
             let standardize = f.transform == .standardize || f.transform == .log1pStandardize
             for r in 0..<n {
-                var x = numeric(f, raw?[r] ?? "")
+                var x = Self.numeric(f, raw?[r] ?? "")
                 if x == nil {
                     missing[f.name, default: 0] += 1
                     x = Double(f.defaultValue ?? "") ?? (standardize ? nil : 0)
                 }
                 // A missing value without a default sits at the mean (0 after standardizing).
-                let t = x.map { transform(f, $0) } ?? m[0]
+                let t = x.map { Self.transform(f, $0) } ?? m[0]
                 values.base[r * dense.count + j] = Float(standardize ? (t - m[0]) / m[1] : t)
             }
         }
@@ -299,12 +287,12 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
     func localId(_ f: FeatureSpec, _ v: String) -> Int32 {
         switch f.kind {
         case .categorical:
-            guard let s = derived(f, v) else { return 0 }
+            guard let s = Self.derived(f, v) else { return 0 }
             return vocabularies[f.name]![s] ?? 0
         case .hashed:
             return v.isEmpty ? 0 : Int32(1 + Int(BloomFilter.fnv1a(v) % UInt64(f.buckets!)))
         case .buckets:
-            guard let x = numeric(f, v) else { return 0 }
+            guard let x = Self.numeric(f, v) else { return 0 }
             return bucketLocalId(f, x)
         case .bag, .numeric, .sequence:
             return 0
@@ -312,7 +300,7 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
     }
 
     /// The categorical value after derivation (hour/weekday from Unix seconds); nil if missing.
-    func derived(_ f: FeatureSpec, _ v: String) -> String? {
+    static func derived(_ f: FeatureSpec, _ v: String) -> String? {
         if v.isEmpty { return nil }
         guard let d = f.derive else { return v }
         guard let t = Double(v) else { return nil }
@@ -331,13 +319,13 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
         return Int32(1 + lo)
     }
 
-    func numeric(_ f: FeatureSpec, _ v: String) -> Double? {
+    static func numeric(_ f: FeatureSpec, _ v: String) -> Double? {
         if f.derive != nil { return derived(f, v).flatMap(Double.init) }
         guard let x = Double(v.trimmingCharacters(in: .whitespaces)), x.isFinite else { return nil }
         return x
     }
 
-    func transform(_ f: FeatureSpec, _ x: Double) -> Double {
+    static func transform(_ f: FeatureSpec, _ x: Double) -> Double {
         switch f.transform ?? .none {
         case .none, .standardize: return x
         case .log1p, .log1pStandardize: return Foundation.log1p(Swift.max(x, 0))
