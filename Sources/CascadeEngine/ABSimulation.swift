@@ -223,7 +223,7 @@ public enum ABSimulation {
             for h in recent where h.type == impression && h.timestamp >= now - exposureWindow { filter.seen.insert(h.item) }
             let ctx = RecallContext(user: Int32(u), history: recent, location: location, now: now,
                                     counters: counters.map { CombinedCounters([$0, ownCounters]) })
-            let page = rec.funnel.run(ctx, n: p.pageSize, filter: filter).recommendations
+            let page = rec.funnel.run(ctx, n: p.pageSize, filter: filter, trace: false).recommendations
             oracle.add(oraclePage(user: Int32(u), world: world, filter: filter, now: now, parameters: p))
             var new: [HistoryEvent] = []
             func record(_ type: EventType, _ item: Int32, _ t: Double, value: Double? = nil) {

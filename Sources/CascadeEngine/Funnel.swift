@@ -74,7 +74,9 @@ public struct Funnel: Sendable {
     }
 
     /// Runs the funnel with per-channel timings. Channels run concurrently on the machine's cores.
-    public func run(_ context: RecallContext, n: Int, filter: CandidateFilter) -> FunnelResult {
+    /// `trace`: give each recommendation its per-stage scores (``ItemTrace``, the `debug` view);
+    /// without it no per-candidate record is kept.
+    public func run(_ context: RecallContext, n: Int, filter: CandidateFilter, trace: Bool = true) -> FunnelResult {
         let plan: [(ChannelQuota, any RecallChannel)] = config.quotas.compactMap { q in
             channels.first(where: { $0.name == q.channel }).map { (q, $0) }
         }
@@ -95,8 +97,8 @@ public struct Funnel: Sendable {
         let mergedCount = merged.count
         var stages = [StageTiming(stage: "merge", candidatesIn: results.reduce(0) { $0 + $1.0.count }, candidatesOut: merged.count,
                                   microseconds: Double(DispatchTime.now().uptimeNanoseconds - t) / 1_000)]
-        var traces: [Int32: ItemTrace] = [:]
-        for (r, m) in merged.enumerated() { traces[m.item] = ItemTrace(recallScore: m.score, recallRank: r + 1) }
+        var traces: [Int32: ItemTrace]? = trace ? [:] : nil
+        if trace { for (r, m) in merged.enumerated() { traces![m.item] = ItemTrace(recallScore: m.score, recallRank: r + 1) } }
         if let ranker, let fusion, n > 0, config.rank.model.lowercased() != "none" {
             if deadline.passed {
                 // Counted by the caller (degraded); not logged per request, which would flood
@@ -123,7 +125,7 @@ public struct Funnel: Sendable {
                                       microseconds: Double(DispatchTime.now().uptimeNanoseconds - t) / 1_000))
         }
         let page = merged.prefix(max(0, n)).map { m in
-            Recommendation(item: m.item, score: m.score, channels: m.sources.sorted { $0.rank < $1.rank }.map(\.channel), trace: traces[m.item])
+            Recommendation(item: m.item, score: m.score, channels: m.sources.sorted { $0.rank < $1.rank }.map(\.channel), trace: traces?[m.item])
         }
         let timings = zip(plan, results).map { ChannelTiming(channel: $0.0.0.channel, candidates: $0.1.0.count, microseconds: $0.1.1) }
         return FunnelResult(recommendations: Array(page), channels: timings, merged: mergedCount, stages: stages, degraded: degraded)

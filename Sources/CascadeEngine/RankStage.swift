@@ -167,9 +167,10 @@ public final class OnlineRanker: @unchecked Sendable {
     }
 
     /// Pre-ranks (when more than `preRankLimit` candidates), ranks, fuses and orders `merged`;
-    /// returns the best `rankLimit` (at least `n`) with their traces and the stage timings.
+    /// returns the best `rankLimit` (at least `n`) with the stage timings, and each candidate's
+    /// scores in `traces` unless it is nil (the `debug` trace, built only when asked for).
     func rank(_ merged: [MergedCandidate], context: RecallContext, n: Int, stage config: RankStageConfig, fusion: ScoreFusion,
-              traces: inout [Int32: ItemTrace], stages: inout [StageTiming]) throws -> [MergedCandidate] {
+              traces: inout [Int32: ItemTrace]?, stages: inout [StageTiming]) throws -> [MergedCandidate] {
         var candidates = merged
         let preLimit = Swift.max(config.preRankLimit, n)
         // The user's behaviour, folded once for both stages.
@@ -215,9 +216,11 @@ public final class OnlineRanker: @unchecked Sendable {
                 try pre.score(user: pre.userVector(batch), items: vectors, context: batch, scratch: &scratch, into: &scores)
             }
             let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-            for (r, k) in order.enumerated() {
-                traces[candidates[k].item, default: Self.blank].preRankScore = scores[k]
-                traces[candidates[k].item, default: Self.blank].preRankRank = r + 1
+            if traces != nil {
+                for (r, k) in order.enumerated() {
+                    traces![candidates[k].item, default: Self.blank].preRankScore = scores[k]
+                    traces![candidates[k].item, default: Self.blank].preRankRank = r + 1
+                }
             }
             candidates = order.prefix(preLimit).map { candidates[$0] }
             stages.append(StageTiming(stage: "prerank", candidatesIn: items.count, candidatesOut: candidates.count,
@@ -247,11 +250,13 @@ public final class OnlineRanker: @unchecked Sendable {
         var out: [MergedCandidate] = []
         out.reserveCapacity(Swift.min(keep, order.count))
         for (r, k) in order.enumerated() {
-            var trace = traces[items[k], default: Self.blank]
-            trace.taskScores = Dictionary(uniqueKeysWithValues: zip(model.tasks, p[k]))
-            trace.fusedScore = fused[k]
-            trace.rankRank = r + 1
-            traces[items[k]] = trace
+            if traces != nil {
+                var trace = traces![items[k], default: Self.blank]
+                trace.taskScores = Dictionary(uniqueKeysWithValues: zip(model.tasks, p[k]))
+                trace.fusedScore = fused[k]
+                trace.rankRank = r + 1
+                traces![items[k]] = trace
+            }
             if r < keep {
                 var c = candidates[k]
                 c.score = Float(fused[k])

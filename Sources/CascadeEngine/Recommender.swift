@@ -92,13 +92,14 @@ public struct Recommender: Sendable {
     /// Runs the funnel for `user` given their recent events, newest first (dense ids). With
     /// `known: false` the user is served as one never seen (the cold-start path), whatever the
     /// models know of them: a deleted user.
-    /// `counters`: where the ranker reads the statistics counters (the store).
+    /// `counters`: where the ranker reads the statistics counters (the store). `trace`: keep
+    /// each recommendation's per-stage scores (the `debug` view).
     public func run(user: String, history: [HistoryEvent], n: Int, now: Double, exposure: ExposureFilter? = nil,
-                    scene: String? = nil, known: Bool = true, counters: (any CounterSource)? = nil) -> FunnelResult {
+                    scene: String? = nil, known: Bool = true, counters: (any CounterSource)? = nil, trace: Bool = true) -> FunnelResult {
         let index = known ? users.index(of: user) : nil
         let location = index.flatMap { Int($0) < userLocations.count ? userLocations[Int($0)] : nil }
         let ctx = RecallContext(user: index, history: history, location: location, now: now, scene: scene, counters: counters)
-        return funnel.run(ctx, n: n, filter: filter(history: history, exposure: exposure, now: now))
+        return funnel.run(ctx, n: n, filter: filter(history: history, exposure: exposure, now: now), trace: trace)
     }
 
     public func recommend(user: String, history: [HistoryEvent], n: Int, now: Double, scene: String? = nil,

@@ -42,7 +42,7 @@ extension CascadeAPI {
             metrics.degradedStage("history")
         }
         let result = recommender.run(user: user, history: history, n: n, now: Date().timeIntervalSince1970,
-                                     exposure: exposure, scene: scene, known: known, counters: store)
+                                     exposure: exposure, scene: scene, known: known, counters: store, trace: debug)
         let totalMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         for c in result.channels { metrics.stage("recall/\(c.channel)", milliseconds: c.microseconds / 1000) }
         metrics.stage("funnel", milliseconds: totalMs)

@@ -1,6 +1,7 @@
 import CascadeCore
 import CascadeEngine
 import CascadeRank
+import CascadeRecall
 import CascadeRerank
 import CascadeSim
 import CascadeStore
@@ -74,6 +75,15 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
             }
             #expect(abs(expected - fused) < 1e-5)
         }
+        // Without the trace (a request without debug): the same page, no per-item record.
+        let history = try store.lastEvents(user: "u5", limit: 500, types: nil).map {
+            HistoryEvent(item: rec.items.index(of: $0.item)!, type: try store.eventTypes().code(of: $0.type)!, timestamp: $0.timestamp)
+        }
+        let traced = rec.run(user: "u5", history: history, n: 10, now: 2e9)
+        let plain = rec.run(user: "u5", history: history, n: 10, now: 2e9, trace: false)
+        #expect(plain.recommendations.map(\.item) == traced.recommendations.map(\.item))
+        #expect(plain.recommendations.map(\.score) == traced.recommendations.map(\.score))
+        #expect(plain.recommendations.allSatisfy { $0.trace == nil } && traced.recommendations.allSatisfy { $0.trace != nil })
     }
 
     @Test func seenAndHiddenItemsStayOutAfterRanking() throws {
