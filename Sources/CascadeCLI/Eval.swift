@@ -28,7 +28,7 @@ struct EvalRecall: ParsableCommand {
             let bar = ProgressBar("eval recall")
             // The recall view: channels and their merge, without the ranking stages.
             var config = try model.config
-            config.rank.model = "none"
+            config.rank.enabled = false
             let r = try OfflineEvaluation.run(store: s, testFraction: testFrac, ks: [10, 50, 200, 1000], config: config) { bar.stage($0) }
             bar.finish()
             print("protocol=temporal test_frac=\(testFrac) train_events=\(r.trainEvents) test_events=\(r.testEvents)")

@@ -65,8 +65,12 @@ struct RankerOptions: ParsableArguments {
 
     /// Sets `c` from the flags; a bad value is refused naming its flag and what it allows.
     func apply(to c: inout RankStageConfig) throws {
-        guard rank.lowercased() == "none" || RankModels.names.contains(rank.lowercased()) else {
-            throw CascadeError.invalid("--rank: unknown model '\(rank)'; models: \(RankModels.names.joined(separator: ", ")), none")
+        let model = rank.lowercased()
+        let enabled: Bool
+        switch model {
+        case "none": enabled = false
+        case _ where RankModels.names.contains(model): enabled = true
+        default: throw CascadeError.invalid("--rank: unknown model '\(rank)'; models: \(RankModels.names.joined(separator: ", ")), none")
         }
         guard rankEpochs >= 1 else { throw CascadeError.invalid("--rank-epochs must be >= 1") }
         guard (1...256).contains(rankDim) else { throw CascadeError.invalid("--rank-dim must be in 1...256") }
@@ -98,7 +102,8 @@ struct RankerOptions: ParsableArguments {
             }
             idDropout[parts[0]] = rate
         }
-        c.model = rank.lowercased()
+        c.enabled = enabled
+        if enabled { c.model = model }
         c.epochs = rankEpochs
         c.embeddingDim = rankDim
         c.hidden = hidden.map { $0! }

@@ -111,7 +111,7 @@ struct Serve: ParsableCommand {
             config.funnel.rerank.mode = RerankConfig.Mode(rawValue: rerank) ?? .none
             config.funnel.parallelRecall = parallelRecall
             config.funnel.deadline = deadlineMs / 1_000
-            if !rank { config.funnel.rank.model = "none" }
+            if !rank { config.funnel.rank.enabled = false }
             if maxPerCategory != nil || maxPerAuthor != nil {
                 var rules = DiversityRules()
                 rules.window = ruleWindow

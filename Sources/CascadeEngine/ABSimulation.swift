@@ -119,7 +119,7 @@ public enum ABSimulation {
         if arms.contains(where: { $0.overrides.keys.contains { $0.hasPrefix("rank.") || $0.hasPrefix("fusion.") } }) {
             progress?("ranker")
             var rc = base.rank
-            if rc.model.lowercased() == "none" { rc.model = RankStageConfig().model }
+            rc.enabled = true
             let store = try SQLiteStore()
             try SimulationLoader.write(world, to: store)
             _ = try RankTraining.train(store: store, log: world.log, config: rc)

@@ -66,8 +66,8 @@ extension FunnelConfig {
         Override(pattern: "historyLength") { c, key, _, value throws(CascadeError) in c.historyLength = try int(value, key: key, in: 0...100_000) },
         Override(pattern: "rank.enabled") { c, key, _, value throws(CascadeError) in
             switch value.lowercased() {
-            case "true", "1", "yes": if c.rank.model.lowercased() == "none" { c.rank.model = RankStageConfig().model }
-            case "false", "0", "no": c.rank.model = "none"
+            case "true", "1", "yes": c.rank.enabled = true
+            case "false", "0", "no": c.rank.enabled = false
             default: throw .invalid("override \(key)=\(value): must be true or false")
             }
         },

@@ -99,7 +99,7 @@ public struct Funnel: Sendable {
                                   microseconds: Double(DispatchTime.now().uptimeNanoseconds - t) / 1_000)]
         var traces: [Int32: ItemTrace]? = trace ? [:] : nil
         if trace { for (r, m) in merged.enumerated() { traces![m.item] = ItemTrace(recallScore: m.score, recallRank: r + 1) } }
-        if let ranker, let fusion, n > 0, config.rank.model.lowercased() != "none" {
+        if let ranker, let fusion, n > 0, config.rank.enabled {
             if deadline.passed {
                 // Counted by the caller (degraded); not logged per request, which would flood
                 // the log exactly when the machine is overloaded.

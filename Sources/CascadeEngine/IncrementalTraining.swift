@@ -16,7 +16,7 @@ extension Trainer {
         guard days > 0 else { throw CascadeError.invalid("--since-days must be positive, got \(days)") }
         let t0 = Date()
         let twoTower = try store.activeArtifact(name: "recall/twotower")
-        let ranker = config.rank.model.lowercased() == "none" ? nil : try store.activeArtifact(name: "rank")
+        let ranker = !config.rank.enabled ? nil : try store.activeArtifact(name: "rank")
         guard twoTower != nil || ranker != nil else {
             throw CascadeError.notFound("nothing to refresh: train a two-tower model (`cascade train --channels ...,twotower`) or a ranker first")
         }

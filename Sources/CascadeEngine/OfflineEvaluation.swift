@@ -40,7 +40,7 @@ public enum OfflineEvaluation {
         let documents = try Trainer.itemsInIndexOrder(store: store, ids: ids.items)
         let catalog = ItemCatalog(items: documents, ids: ids.items, unavailable: try store.unavailableItems())
         let locations = try Recommender.userLocations(store: store, ids: ids.users)
-        let rankAttributes = config.rank.model.lowercased() == "none" ? nil
+        let rankAttributes = !config.rank.enabled ? nil
             : try RankAttributes.load(users: try store.allUsers(), items: documents, ids: ids, registry: registry)
         return try run(log: log, users: ids.users, items: ids.items, registry: registry, catalog: catalog, itemDocuments: documents,
                        userLocations: locations, rankAttributes: rankAttributes,
@@ -85,7 +85,7 @@ public enum OfflineEvaluation {
         // The ranked funnel: fitted on each user's events before their first test pair.
         var ranker: OnlineRanker?
         var rankLog = split.train
-        if let rankAttributes, config.rank.model.lowercased() != "none" {
+        if let rankAttributes, config.rank.enabled {
             var cut = [Double](repeating: .infinity, count: users.count)
             for i in 0..<split.test.count {
                 let u = Int(split.test.users[i])

@@ -77,7 +77,7 @@ public enum PreRankFidelity {
                                          timestamps: [Double](repeating: now, count: items.count), context: context)
             let behaviour = try attributes.behaviour?.history(user: u, events: history, category: attributes.itemColumns["item_category"],
                                                               pipeline: pipeline)
-            let batch = try pipeline.encode(frame, history: behaviour ?? InteractionHistory(), labels: "\u{0}none")
+            let batch = try pipeline.encodeInputs(frame, history: behaviour ?? InteractionHistory())
             let fused = fusion.scores(try ranker.predict(batch, threads: nil))
             let pre = try preRanker.predict(batch, threads: nil).map { $0[0] }
             let rankBest = Set(fused.indices.sorted { fused[$0] > fused[$1] }.prefix(rankTop))

@@ -7,8 +7,11 @@ import Foundation
 
 /// The ranking stages of the funnel: what to train and how to serve them.
 public struct RankStageConfig: Sendable, Equatable {
-    /// Ranker to train (a ``RankModels`` name) or "none". Multi-task DCN-V2 with an MMoE head
-    /// by default (Wang et al. 2021; Ma et al. 2018).
+    /// Whether the funnel trains and serves a ranker (false: pages in merged recall order, and
+    /// `train` deactivates an earlier ranker).
+    public var enabled = true
+    /// Ranker to train (a ``RankModels`` name). Multi-task DCN-V2 with an MMoE head by default
+    /// (Wang et al. 2021; Ma et al. 2018).
     public var model = "dcnv2-mmoe"
     /// Tasks of the ranker, among click, like, finish and watch_time (expected seconds watched;
     /// tasks without positives are dropped).
@@ -195,7 +198,7 @@ public final class OnlineRanker: @unchecked Sendable {
                 scores = []
                 try pre.score(user: u, items: vectors, context: batch, scratch: &scratch, into: &scores)
             } else if let all = itemVectors, !preUsesHistory {
-                let one = try pp.encode(attributes.frame(users: [context.user], items: [items[0]], timestamps: [context.now]), labels: "\u{0}none")
+                let one = try pp.encodeInputs(attributes.frame(users: [context.user], items: [items[0]], timestamps: [context.now]))
                 let u = pre.userVector(one)
                 let d = u.count
                 scores = items.map { i in
@@ -209,7 +212,7 @@ public final class OnlineRanker: @unchecked Sendable {
                 let frame = attributes.frame(users: [Int32?](repeating: context.user, count: items.count), items: items,
                                              timestamps: [Double](repeating: context.now, count: items.count),
                                              context: preUsesHistory ? attributes.history!.values(history: context.history, items: items) : [:])
-                let batch = try pp.encode(frame, labels: "\u{0}none")
+                let batch = try pp.encodeInputs(frame)
                 let vectors = try cacheLock.withLock { try cache.vectors(keys: items.map { String($0) }, batch: batch) }
                 var scratch: [Float] = []
                 scores = []
@@ -312,7 +315,7 @@ public final class OnlineRanker: @unchecked Sendable {
                                      timestamps: [Double](repeating: now, count: items.count), context: context)
         let behaviour = try rankUsesBehaviour ? attributes.behaviour!.history(user: user, events: history, category: attributes.itemColumns["item_category"],
                                                                             pipeline: pipeline) : nil
-        return try pipeline.encode(frame, history: behaviour ?? InteractionHistory(), labels: "\u{0}none")
+        return try pipeline.encodeInputs(frame, history: behaviour ?? InteractionHistory())
     }
 
     /// The item tower over the whole catalogue, in chunks (at load; the publish-time features
@@ -326,7 +329,7 @@ public final class OnlineRanker: @unchecked Sendable {
             let items = (start..<end).map { Int32($0) }
             let frame = attributes.frame(users: [Int32?](repeating: nil, count: items.count), items: items,
                                          timestamps: [Double](repeating: now, count: items.count))
-            let v = pre.itemVectors(try pp.encode(frame, labels: "\u{0}none"))
+            let v = pre.itemVectors(try pp.encodeInputs(frame))
             out.withUnsafeMutableBufferPointer { o in
                 (o.baseAddress! + start * d).update(from: v.base, count: items.count * d)
             }

@@ -146,9 +146,9 @@ public enum RankTraining {
     }
 
     /// Trains on `store` and publishes; returns nil (with the reason logged) when the store has
-    /// too few impressions or `config.model` is "none".
+    /// too few impressions or the ranker is disabled (`config.enabled`).
     public static func train(store: any Store, log: EventLog, config: RankStageConfig) throws -> Report? {
-        guard config.model.lowercased() != "none" else { return nil }
+        guard config.enabled else { return nil }
         let start = Date()
         let ids = try store.idSnapshot()
         let attributes = try RankAttributes.load(store: store, ids: ids)
@@ -180,7 +180,7 @@ public enum RankTraining {
     /// nil (with the reason logged) when there are too few impressions or no positive label.
     public static func fit(log: EventLog, registry: EventTypeRegistry, attributes loaded: RankAttributes, userCount: Int,
                            config: RankStageConfig) throws -> Fitted? {
-        guard config.model.lowercased() != "none" else { return nil }
+        guard config.enabled else { return nil }
         var attributes = loaded
         if !config.historyFeatures { attributes.history = nil }
         if !config.counterFeatures { attributes.counters = nil }

@@ -45,7 +45,7 @@ public struct Recommender: Sendable {
         }
         let ids = try store.idSnapshot()
         let catalog = ItemCatalog(items: try store.allItems(), ids: ids.items, unavailable: try store.unavailableItems())
-        let ranker = config.rank.model.lowercased() == "none" ? nil : OnlineRanker.load(store: store, config: config.rank, ids: ids)
+        let ranker = !config.rank.enabled ? nil : OnlineRanker.load(store: store, config: config.rank, ids: ids)
         return Recommender(funnel: Funnel(channels: channels, config: config, itemCount: ids.items.count, ranker: ranker,
                                           catalog: catalog),
                            users: ids.users, items: ids.items, catalog: catalog, registry: try store.eventTypes(),

@@ -114,7 +114,7 @@ public enum Trainer {
         let rank = try RankTraining.train(store: store, log: log, config: config.rank)
         for (k, v) in rank?.versions ?? [:] { versions[k] = v }
         var deactivated: [String] = []
-        if config.rank.model.lowercased() == "none" {
+        if !config.rank.enabled {
             // "No ranker" means the recall order is served: an earlier ranker stops being active.
             for name in ["rank", "prerank"] where try store.deactivateArtifact(name: name) { deactivated.append(name) }
         }

@@ -178,6 +178,17 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
     /// training rows); each row sees the history rows of its user strictly before its time.
     public func encode(_ frame: FeatureFrame, history: InteractionHistory? = nil,
                        labels labelColumn: String? = nil) throws -> EncodedBatch {
+        try encode(frame, history: history, label: labelColumn ?? config.label)
+    }
+
+    /// The model inputs of `frame` without labels (serving rows, or rows whose labels the
+    /// caller reads itself).
+    public func encodeInputs(_ frame: FeatureFrame, history: InteractionHistory? = nil) throws -> EncodedBatch {
+        try encode(frame, history: history, label: nil)
+    }
+
+    /// `label`: the column read as labels (nil: none).
+    private func encode(_ frame: FeatureFrame, history: InteractionHistory?, label: String?) throws -> EncodedBatch {
         let n = frame.rowCount
         let sparse = sparseFeatures, bagsSpec = bagFeatures, dense = denseFeatures
         let ids = IndexTensor(shape: Shape(n, sparse.count))
@@ -229,7 +240,7 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
             }
         }
         var labels: Tensor?
-        if let name = labelColumn ?? config.label, let col = frame.columns[name] {
+        if let name = label, let col = frame.columns[name] {
             let l = Tensor(shape: [n, 1])
             for r in 0..<n {
                 guard let y = Float(col[r]), y.isFinite else {

@@ -256,7 +256,7 @@ extension FeaturePipeline {
     /// Encodes `frame` with a label tensor [rows, labelColumns.count] read from those columns
     /// (a multi-task batch; column t is task t). Every named column must be present and numeric.
     public func encode(_ frame: FeatureFrame, history: InteractionHistory? = nil, labelColumns: [String]) throws -> EncodedBatch {
-        let b = try encode(frame, history: history, labels: "\u{0}no-label")
+        let b = try encodeInputs(frame, history: history)
         let n = frame.rowCount, t = labelColumns.count
         let labels = Tensor(shape: [n, t])
         for (j, name) in labelColumns.enumerated() {

@@ -47,16 +47,15 @@ import Testing
         for q in [0.2, 0.5, 0.8, 0.95] {
             let e = rows[Int(Double(rows.count) * q)]
             let user = log.users[e], t = log.timestamps[e], item = log.items[e]
-            let offline = try pipeline.encode(attributes.frame(users: [user], items: [item], timestamps: [t]), history: behaviour,
-                                              labels: "\u{0}none").histories[0]
+            let offline = try pipeline.encodeInputs(attributes.frame(users: [user], items: [item], timestamps: [t]), history: behaviour).histories[0]
             // The user's events before t, newest first, as a request reads them.
             let history = (0..<log.count).filter { log.users[$0] == user && log.timestamps[$0] < t }.reversed()
                 .map { HistoryEvent(item: log.items[$0], type: log.types[$0], timestamp: log.timestamps[$0]) }
             let fast = try ranker.encode(user: user, items: [item, 7], now: t, history: Array(history)).histories[0]
             let frame = attributes.frame(users: [user, user], items: [item, 7], timestamps: [t, t])
-            let full = try pipeline.encode(frame, history: attributes.behaviour!.history(user: user, events: Array(history),
+            let full = try pipeline.encodeInputs(frame, history: attributes.behaviour!.history(user: user, events: Array(history),
                                                                                         category: attributes.itemColumns["item_category"],
-                                                                                        pipeline: pipeline), labels: "\u{0}none").histories[0]
+                                                                                        pipeline: pipeline)).histories[0]
             for served in [fast, full] {
                 let n = served.length
                 #expect(Array(served.ids.toArray().prefix(n)) == offline.ids.toArray(), "impression \(e)")
@@ -89,8 +88,8 @@ import Testing
             HistoryEvent(item: 8, type: click, timestamp: 80),        // beyond the length
         ]
         let h = try ranker.encode(user: 0, items: [1], now: 200, history: history).histories[0]
-        let itemId = { (i: Int) in try pipeline.encode(ranker.attributes.frame(users: [0], items: [Int32(i)], timestamps: [200]),
-                                                      history: InteractionHistory(), labels: "\u{0}none").histories[0].candidate.toArray()[0] }
+        let itemId = { (i: Int) in try pipeline.encodeInputs(ranker.attributes.frame(users: [0], items: [Int32(i)], timestamps: [200]),
+                                                      history: InteractionHistory()).histories[0].candidate.toArray()[0] }
         #expect(h.ids.toArray() == [try itemId(3), try itemId(5), try itemId(6)])
         #expect(h.mask.toArray() == [1, 1, 1])
         #expect(h.timeBuckets.toArray() == [EncodedBatch.History.timeBucket(gapSeconds: 70), EncodedBatch.History.timeBucket(gapSeconds: 90),

@@ -61,11 +61,11 @@ import Testing
 
     @Test func rankAndFusionKeysSwitchTheRankerAndReweighTasks() throws {
         let c = try FunnelConfig().applying(["rank.enabled": "false", "fusion.like": "2", "rank.rankLimit": "80"])
-        #expect(c.rank.model == "none")
+        #expect(!c.rank.enabled)
         #expect(c.rank.rankLimit == 80)
         #expect(c.rank.fusion.terms.first { $0.task == "like" }?.weight == 2)
         var off = FunnelConfig()
-        off.rank.model = "none"
+        off.rank.enabled = false
         #expect(try off.applying(["rank.enabled": "true"]).rank.model == RankStageConfig().model)
         #expect { try FunnelConfig().applying(["rank.enabled": "sometimes"]) } throws: { "\($0)".contains("rank.enabled=sometimes") }
         #expect { try FunnelConfig().applying(["fusion.dwell": "1"]) } throws: { "\($0)".contains("fusion.dwell") }

@@ -43,7 +43,7 @@ import Testing
         let cascade = try #require(byName["cascade"]), recall = try #require(byName["recall"])
         #expect(cascade != recall, "the ranked pages differ from the recall order")
         var none = config
-        none.rank.model = "none"
+        none.rank.enabled = false
         let plain = try OfflineEvaluation.run(store: s, testFraction: 0.2, k: 10, config: none)
         #expect(!plain.rows.contains { $0.system == "recall" })
         #expect(plain.rows.first { $0.system == "cascade" }?.metrics == recall)

@@ -103,7 +103,7 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
     @Test func anUnreadableRankerIsSkippedAndThePageStillServed() throws {
         let store = try impressionWorld(seed: 5)
         var config = try rankConfig()
-        config.rank.model = "none"
+        config.rank.enabled = false
         try Trainer.train(store: store, config: config)
         try store.putArtifact(name: "rank", manifest: ["kind": "rank"], blob: Data("not an archive".utf8), activate: true)
         let rec = try Recommender.load(store: store, config: try rankConfig())
@@ -120,7 +120,7 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
         try Trainer.train(store: store, config: config)
         #expect(try Recommender.load(store: store, config: config).funnel.ranker != nil)
         var none = config
-        none.rank.model = "none"
+        none.rank.enabled = false
         let report = try Trainer.train(store: store, config: none)
         #expect(report.deactivated.sorted() == ["prerank", "rank"])
         #expect(try store.activeArtifact(name: "rank") == nil && store.activeArtifact(name: "prerank") == nil)
@@ -177,7 +177,7 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
     @Test func categoryRulesHoldOnEveryPageAndExplorationIsSeeded() throws {
         let store = try impressionWorld(seed: 6)
         var config = try rankConfig()
-        config.rank.model = "none"
+        config.rank.enabled = false
         try Trainer.train(store: store, config: config)
         var rules = DiversityRules()
         rules.window = 3

@@ -33,8 +33,7 @@ import Testing
         let encoder = try #require(try RequestEncoder(pipeline: pipeline, items: all, perCandidateColumns: ["age_hours"]))
         let candidates = [5, 0, 39, 12, 12, 33, 7]
         for (user, time) in [("u3", 300_000.0), ("stranger", 123_456.0)] {
-            let full = try pipeline.encode(Self.frame(users: candidates.map { _ in user }, items: candidates, time: time, published: published),
-                                           labels: "\u{0}none")
+            let full = try pipeline.encodeInputs(Self.frame(users: candidates.map { _ in user }, items: candidates, time: time, published: published))
             let request = Self.frame(users: [user], items: [candidates[0]], time: time, published: published)
             let perCandidate = FeatureFrame(rowCount: candidates.count, columns: [
                 "age_hours": candidates.map { String((time - published[$0]) / 3_600) }])

@@ -47,7 +47,7 @@ import Testing
                 // The trainer publishes new versions; both servers swap them in.
                 var config = FunnelConfig()
                 config.quotas = try config.restricted(to: ["itemcf", "als", "popular", "trending"]).quotas
-                config.rank.model = "none"
+                config.rank.enabled = false
                 try Trainer.train(store: trainer, config: config)
                 #expect(a.models.reloadIfChanged() && b.models.reloadIfChanged())
                 for node in [nodeA, nodeB] as [any TestClientProtocol] {

@@ -144,7 +144,7 @@ import Testing
             }()
             var config = FunnelConfig()
             config.quotas = try config.restricted(to: ["itemcf", "als", "popular", "trending"]).quotas
-            config.rank.model = "none"
+            config.rank.enabled = false
             try Trainer.train(store: store, config: config)
             #expect(api.models.reloadIfChanged())
             #expect(api.models.versions["recall/itemcf"] == 2)

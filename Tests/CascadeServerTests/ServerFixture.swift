@@ -27,7 +27,7 @@ func train(_ store: any Store, seed: UInt64 = 7, ranker: Bool = false) throws {
     try SimulationLoader.write(world, to: store)
     var config = FunnelConfig()
     config.quotas = try config.restricted(to: ["itemcf", "als", "popular", "trending"]).quotas
-    config.rank.model = ranker ? "dcnv2-mmoe" : "none"
+    config.rank.enabled = ranker
     config.rank.epochs = 1
     config.rank.hidden = [32]
     config.rank.expertHidden = [16]

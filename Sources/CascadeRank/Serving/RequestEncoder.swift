@@ -55,7 +55,7 @@ public final class RequestEncoder: @unchecked Sendable {
         }
         bagFromItem = bagSpecs.map { $0.resolvedSide == .item && !perCandidateColumns.contains($0.column) }
         itemCount = items.rowCount
-        let encoded = try pipeline.encode(items, labels: "\u{0}none")
+        let encoded = try pipeline.encodeInputs(items)
         itemSparse = Array(UnsafeBufferPointer(start: encoded.sparseIds.base, count: items.rowCount * sparse.count))
         itemBags = encoded.bags.map { b in (Array(UnsafeBufferPointer(start: b.ids.base, count: b.offsets.last ?? 0)), b.offsets) }
         sequenceTables = pipeline.sequenceFeatures.map { f in
@@ -125,7 +125,7 @@ public final class RequestEncoder: @unchecked Sendable {
         if let bad = items.first(where: { $0 < 0 || Int($0) >= itemCount }) {
             throw RankError.data("request encoder: item index \(bad) outside the table of \(itemCount) items")
         }
-        let row = try pipeline.encode(request, labels: "\u{0}none")
+        let row = try pipeline.encodeInputs(request)
         let ids = IndexTensor(shape: Shape(n, s))
         for (j, f) in sparse.enumerated() {
             switch sparseSource[j] {
