@@ -41,7 +41,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "CascadeCore"),
-        .target(name: "CascadeTensor", swiftSettings: tensorFlags),
+        .target(name: "CascadeTensor", dependencies: ["CascadeCore"], swiftSettings: tensorFlags),
         .target(name: "CascadeANN", dependencies: ["CascadeCore"], swiftSettings: kernelFlags),
         .target(name: "CascadeStore", dependencies: [
             "CascadeCore",
@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "CascadeRecall", dependencies: ["CascadeCore", "CascadeTensor", "CascadeANN"], swiftSettings: kernelFlags),
         .target(name: "CascadeEval", dependencies: ["CascadeCore"]),
         .target(name: "CascadeExperiment", dependencies: ["CascadeCore"]),
-        .target(name: "CascadeRerank"),
+        .target(name: "CascadeRerank", dependencies: ["CascadeCore"]),
         .target(name: "CascadeRank", dependencies: ["CascadeCore", "CascadeTensor", "CascadeEval"], swiftSettings: kernelFlags),
         .target(name: "CascadeEngine", dependencies: [
             "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeSim", "CascadeImport",

@@ -116,17 +116,6 @@ enum KMeans {
     }
 }
 
-/// SplitMix64 (G. Steele, D. Lea, C. Flood, "Fast splittable pseudorandom number generators",
-/// OOPSLA 2014): a tiny seeded generator for reproducible sampling.
-struct SplitMix: RandomNumberGenerator {
-    /// The whole generator state (saved with HNSW graphs so later level draws continue the stream).
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The index's generator: ``SplitMix64`` (its state is saved with HNSW graphs so later level
+/// draws continue the stream).
+typealias SplitMix = SplitMix64

@@ -136,7 +136,7 @@ public struct ALS: RecallChannel {
         try parameters.validate()
         let f = parameters.factors, nu = matrix.userCount, ni = matrix.itemCount
         let threads = Factorization.threads(parameters.threads)
-        var rng = FactorRandom(seed: parameters.seed)
+        var rng = FactorRandom(seed: parameters.seed, stream: 0)
         var x = Factorization.initialVectors(count: nu * f, scale: parameters.initScale, rng: &rng)
         var y = Factorization.initialVectors(count: ni * f, scale: parameters.initScale, rng: &rng)
         let ui = matrix.userItems, iu = matrix.itemUsers

@@ -134,7 +134,7 @@ public struct BPR: RecallChannel {
         try parameters.validate()
         let f = parameters.factors, nu = matrix.userCount, ni = matrix.itemCount
         let ui = matrix.userItems
-        var rng = FactorRandom(seed: parameters.seed)
+        var rng = FactorRandom(seed: parameters.seed, stream: 0)
         var p = Factorization.initialVectors(count: nu * f, scale: parameters.initScale, rng: &rng)
         var q = Factorization.initialVectors(count: ni * f, scale: parameters.initScale, rng: &rng)
         var b = [Float](repeating: 0, count: ni)

@@ -119,7 +119,7 @@ enum Factorization {
 
     /// Random initial factors, uniform in [-scale, scale), from a seeded stream.
     static func initialVectors(count: Int, scale: Float, rng: inout FactorRandom) -> [Float] {
-        (0..<count).map { _ in (rng.unit() * 2 - 1) * scale }
+        (0..<count).map { _ in (rng.nextUnitFloat() * 2 - 1) * scale }
     }
 
     /// Checks a factor table read from an artifact or handed to an initializer.
@@ -133,30 +133,6 @@ enum Factorization {
     }
 }
 
-/// SplitMix64 (Steele, Lea and Flood, OOPSLA 2014): a small, fast, seedable generator; streams
-/// for threads and requests come from mixing the seed with their index.
-struct FactorRandom: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64, stream: UInt64 = 0) {
-        state = FactorRandom.mix(seed ^ FactorRandom.mix(stream &+ 0x9E37_79B9_7F4A_7C15))
-    }
-
-    static func mix(_ z0: UInt64) -> UInt64 {
-        var z = z0
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return FactorRandom.mix(state)
-    }
-
-    /// Uniform in [0, 1) with 24 bits.
-    @inline(__always) mutating func unit() -> Float { Float(next() >> 40) * 0x1p-24 }
-
-    /// Uniform in 0..<n (n > 0), by multiply-shift (bias below 2^-32 for n < 2^32).
-    @inline(__always) mutating func below(_ n: Int) -> Int { Int(((next() >> 32) &* UInt64(n)) >> 32) }
-}
+/// The factor models' generator: ``SplitMix64`` (streams for threads and requests by
+/// `init(seed:stream:)`).
+typealias FactorRandom = SplitMix64

@@ -1,3 +1,4 @@
+import CascadeCore
 import Foundation
 
 /// Exploration by sampling the page from the fused scores instead of sorting them: without
@@ -12,14 +13,8 @@ public enum ExplorationSampling {
         if temperature == 0 { return Array(items.sorted { $0.score > $1.score }.prefix(k)) }
         var left = items
         var out: [RerankItem] = []
-        var state = seed
-        func uniform() -> Double {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
-        }
+        var rng = SplitMix64(seed: seed)
+        func uniform() -> Double { rng.nextUnitDouble() }
         while out.count < k, !left.isEmpty {
             let m = left.map(\.score).max()!
             let w = left.map { Foundation.exp(Double(($0.score - m) / temperature)) }

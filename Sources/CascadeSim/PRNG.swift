@@ -1,28 +1,5 @@
+import CascadeCore
 import Foundation
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): a 64-bit counter passed through a strong mixer.
-/// Used here to seed ``Xoshiro256`` and to derive independent streams from one seed; its output
-/// for a given state is fixed by the algorithm, so worlds are identical on every machine.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    @inline(__always)
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return Self.mix(state)
-    }
-
-    /// The SplitMix64 finaliser: a bijection on 64-bit words with full avalanche.
-    @inline(__always)
-    public static func mix(_ x: UInt64) -> UInt64 {
-        var z = x
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// xoshiro256** (Blackman and Vigna, 2018): 256 bits of state, period 2^256 - 1, fast and of
 /// high statistical quality. Every random choice of the simulator comes from one of these, seeded

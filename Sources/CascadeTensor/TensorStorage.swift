@@ -1,3 +1,4 @@
+import CascadeCore
 /// A fixed-size, 64-byte-aligned heap buffer owned by tensors. Several tensors (views,
 /// reshapes) may refer to one storage; it is freed when the last of them goes away.
 ///
@@ -31,23 +32,5 @@ public final class TensorStorage<Element: BitwiseCopyable>: @unchecked Sendable 
     deinit { UnsafeMutableRawPointer(pointer).deallocate() }
 }
 
-/// Deterministic pseudo-random source (SplitMix64) for initializers and tests; not for
-/// cryptography. Same seed, same sequence on every platform.
-public struct TensorRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 24 random bits.
-    public mutating func nextUnitFloat() -> Float {
-        Float(next() >> 40) * (1.0 / 16_777_216.0)
-    }
-}
+/// The deterministic pseudo-random source of initializers and tests: ``SplitMix64``.
+public typealias TensorRandom = SplitMix64

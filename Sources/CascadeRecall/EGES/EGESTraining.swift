@@ -47,7 +47,7 @@ final class EGESTables: @unchecked Sendable {
         sizes = [itemCount * dim, f.categoryCount * dim, f.authorCount * dim, f.tagCount * dim, itemCount * dim, itemCount * Self.slots]
         func table(_ n: Int, scale: Float) -> UnsafeMutablePointer<Float> {
             let t = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(n, 1))
-            for k in 0..<n { t[k] = scale == 0 ? 0 : (rng.unit() - 0.5) * scale }
+            for k in 0..<n { t[k] = scale == 0 ? 0 : (rng.nextUnitFloat() - 0.5) * scale }
             return t
         }
         // word2vec's initialization: inputs uniform in +-0.5 / dim, outputs zero.
@@ -253,7 +253,7 @@ extension EGES {
         }
         let known = degree.map { $0 > 0 }
         let negatives = UnigramTable(frequencies: degree).table
-        var rng = FactorRandom(seed: p.seed)
+        var rng = FactorRandom(seed: p.seed, stream: 0)
         let tables = EGESTables(features: features, known: known, dim: p.dim, rng: &rng)
         let starts = (0..<itemCount).filter { graph.outDegree(Int32($0)) > 0 }.map(Int32.init)
         let walks = starts.count * p.walksPerNode

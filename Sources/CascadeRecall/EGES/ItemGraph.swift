@@ -97,7 +97,7 @@ public struct ItemGraph: Sendable, Equatable {
         out[0] = start
         var n = 1
         var current = start
-        while n < length, let next = step(from: current, rng.unit()) {
+        while n < length, let next = step(from: current, rng.nextUnitFloat()) {
             out[n] = next
             current = next
             n += 1
