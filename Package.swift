@@ -83,7 +83,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "CascadeCoreTests", dependencies: ["CascadeCore"]),
-        .testTarget(name: "CascadeTensorTests", dependencies: ["CascadeTensor"]),
+        .testTarget(name: "CascadeTensorTests", dependencies: ["CascadeTensor", "CascadeCore"]),
         .testTarget(name: "CascadeANNTests", dependencies: ["CascadeANN"]),
         .testTarget(name: "CascadeStoreTests", dependencies: ["CascadeStore", "CascadePostgres"]),
         .testTarget(name: "CascadeImportTests", dependencies: ["CascadeImport", "CascadeStore"]),

@@ -161,7 +161,7 @@ public struct BPR: RecallChannel {
                             let sgd = PairwiseSGD(factors: f, rate: parameters.learningRate * (1 - parameters.rateDecay * progress),
                                                   regularization: parameters.regularization, bias: parameters.itemBias,
                                                   items: qb.baseAddress!, biases: bb.baseAddress!)
-                            CascadeTensor.Parallel.for(bounds.count - 1) { t in
+                            Parallel.for(bounds.count - 1) { t in
                                 let lo = ui.offsets[bounds[t]], hi = ui.offsets[bounds[t + 1]]
                                 guard hi > lo else { return }
                                 var r = FactorRandom(seed: parameters.seed, stream: UInt64(epoch) << 16 | UInt64(t))

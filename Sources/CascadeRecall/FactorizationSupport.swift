@@ -92,7 +92,7 @@ enum Factorization {
         let t = min(max(1, threads), chunks)
         if t == 1 { body(0..<count); return }
         let next = ChunkCounter()
-        CascadeTensor.Parallel.for(t) { _ in
+        Parallel.for(t) { _ in
             while true {
                 let c = next.take()
                 if c >= chunks { return }
@@ -115,7 +115,7 @@ enum Factorization {
     }
 
     /// Threads to use: the parameter, or every processor when nil.
-    static func threads(_ requested: Int?) -> Int { max(1, requested ?? CascadeTensor.Parallel.processorCount) }
+    static func threads(_ requested: Int?) -> Int { max(1, requested ?? Parallel.processorCount) }
 
     /// Random initial factors, uniform in [-scale, scale), from a seeded stream.
     static func initialVectors(count: Int, scale: Float, rng: inout FactorRandom) -> [Float] {

@@ -28,8 +28,8 @@ extension WorldBuilder {
         let interestNames = (0..<config.topCategories).map { "interest:" + Names.top($0) }
         let cityNames = (0..<config.cities).map(Names.city)
         return [User](unsafeUninitializedCapacity: n) { buffer, initialized in
-            let out = SharedPointer(buffer)
-            forEachChunk(count: n, chunkSize: 4_096) { _, range in
+            let out = SendablePointer(buffer)
+            Parallel.forEachChunk(count: n, chunkSize: 4_096) { _, range in
                 for u in range {
                     var tags: [String] = []
                     let f0 = t.followOffsets[u], f1 = t.followOffsets[u + 1]
@@ -65,8 +65,8 @@ extension WorldBuilder {
         let tagNames = (0..<(config.subcategoryCount * config.tagsPerSubcategory)).map(Names.tag)
         let authorNames = (0..<config.authors).map(Names.author)
         return [Item](unsafeUninitializedCapacity: m) { buffer, initialized in
-            let out = SharedPointer(buffer)
-            forEachChunk(count: m, chunkSize: 4_096) { _, range in
+            let out = SendablePointer(buffer)
+            Parallel.forEachChunk(count: m, chunkSize: 4_096) { _, range in
                 for i in range {
                     let s = Int(t.itemSubcategory[i])
                     var tags: [String] = []

@@ -79,11 +79,11 @@ extension WorldBuilder {
         gender.withUnsafeMutableBufferPointer { geb in
         platform.withUnsafeMutableBufferPointer { plb in
         declares.withUnsafeMutableBufferPointer { deb in
-            let tv = SharedPointer(tb), cbv = SharedPointer(cbb), lbv = SharedPointer(lbb), acv = SharedPointer(acb)
-            let civ = SharedPointer(cib), lav = SharedPointer(latb), lov = SharedPointer(lonb)
-            let isv = SharedPointer(isb), wsv = SharedPointer(wsb), abv = SharedPointer(abb), agv = SharedPointer(agb)
-            let gev = SharedPointer(geb), plv = SharedPointer(plb), dev = SharedPointer(deb)
-            forEachChunk(count: n, chunkSize: 4_096) { chunk, range in
+            let tv = SendablePointer(tb), cbv = SendablePointer(cbb), lbv = SendablePointer(lbb), acv = SendablePointer(acb)
+            let civ = SendablePointer(cib), lav = SendablePointer(latb), lov = SendablePointer(lonb)
+            let isv = SendablePointer(isb), wsv = SendablePointer(wsb), abv = SendablePointer(abb), agv = SendablePointer(agb)
+            let gev = SendablePointer(geb), plv = SendablePointer(plb), dev = SendablePointer(deb)
+            Parallel.forEachChunk(count: n, chunkSize: 4_096) { chunk, range in
                 var r = Xoshiro256(seed: seed, stream: Stream.users.rawValue, index: UInt64(chunk))
                 var weights = [Double](repeating: 0, count: tops)
                 var scratch = [Float](repeating: 0, count: d)

@@ -142,10 +142,10 @@ struct WorldBuilder {
         lat.withUnsafeMutableBufferPointer { latb in
         lon.withUnsafeMutableBufferPointer { lonb in
         tagSlots.withUnsafeMutableBufferPointer { tgb in
-            let tv = SharedPointer(tb), qv = SharedPointer(qb), lv = SharedPointer(lb), pv = SharedPointer(pb)
-            let sv = SharedPointer(sb), av = SharedPointer(ab), lav = SharedPointer(latb), lov = SharedPointer(lonb)
-            let tgv = SharedPointer(tgb)
-            forEachChunk(count: m, chunkSize: 4_096) { chunk, range in
+            let tv = SendablePointer(tb), qv = SendablePointer(qb), lv = SendablePointer(lb), pv = SendablePointer(pb)
+            let sv = SendablePointer(sb), av = SendablePointer(ab), lav = SendablePointer(latb), lov = SendablePointer(lonb)
+            let tgv = SendablePointer(tgb)
+            Parallel.forEachChunk(count: m, chunkSize: 4_096) { chunk, range in
                 var r = Xoshiro256(seed: seed, stream: Stream.items.rawValue, index: UInt64(chunk))
                 var noise = [Float](repeating: 0, count: d)
                 noise.withUnsafeMutableBufferPointer { nb in

@@ -1,3 +1,4 @@
+import CascadeCore
 /// Embedding lookups: gathering rows of a table by id, and the matching scatter-add that
 /// accumulates gradients back into the table (duplicate ids add up).
 extension Kernels {

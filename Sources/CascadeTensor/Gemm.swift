@@ -1,3 +1,4 @@
+import CascadeCore
 /// Raw-pointer kernels behind the tensor ops. Matrices are row-major with a leading
 /// dimension (row stride, in elements). All kernels are compiled in this module only (none is
 /// `@inlinable`) so they always run with the AVX2+FMA code generation the target is built with.

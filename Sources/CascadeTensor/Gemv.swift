@@ -1,3 +1,4 @@
+import CascadeCore
 /// Matrix-vector and vector-vector kernels (BLAS levels 1 and 2) on contiguous vectors.
 extension Kernels {
     /// Matrix-vector product on a row-major m x n matrix A (row stride lda >= n):

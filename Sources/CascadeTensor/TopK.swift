@@ -1,3 +1,4 @@
+import CascadeCore
 /// Selection of the k best scores of a vector (retrieval: the top items for a user).
 ///
 /// A bounded min-heap keeps the current k best; a 16-lane pre-check skips whole chunks that

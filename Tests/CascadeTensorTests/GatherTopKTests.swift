@@ -1,3 +1,4 @@
+import CascadeCore
 import Testing
 import CascadeTensor
 

@@ -1,3 +1,4 @@
+import CascadeCore
 /// A compressed-sparse-row matrix of Float32 values: the operand of graph propagation
 /// (normalized adjacency matrices in LightGCN and other graph models).
 public struct CSRMatrix: Sendable {

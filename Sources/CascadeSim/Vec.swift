@@ -1,30 +1,5 @@
 import Foundation
 
-/// A pointer that may be handed to worker threads. Workers write disjoint ranges, so no two
-/// threads touch the same element.
-struct SharedPointer<T>: @unchecked Sendable {
-    let base: UnsafeMutablePointer<T>
-    init(_ buffer: UnsafeMutableBufferPointer<T>) { base = buffer.baseAddress! }
-    @inline(__always) subscript(i: Int) -> T {
-        get { base[i] }
-        nonmutating set { base[i] = newValue }
-    }
-}
-
-/// Runs `body(chunk, range)` for consecutive chunks of `0..<count` on all cores. Each chunk gets
-/// its own index, so work that seeds a generator from the chunk index gives the same result
-/// whatever the number of threads or the order they run in.
-func forEachChunk(count: Int, chunkSize: Int, _ body: @Sendable (Int, Range<Int>) -> Void) {
-    let chunks = (count + chunkSize - 1) / chunkSize
-    if chunks <= 1 {
-        if count > 0 { body(0, 0..<count) }
-        return
-    }
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
-        body(c, (c * chunkSize)..<min(count, (c + 1) * chunkSize))
-    }
-}
-
 /// Vector helpers over raw rows of `d` floats.
 enum Vec {
     /// Writes a uniformly random direction of norm `scale` to `out[0..<d]`.
