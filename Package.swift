@@ -24,7 +24,7 @@ let package = Package(
     products: [
         .library(name: "Cascade", targets: [
             "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadePostgres", "CascadeImport", "CascadeSim",
-            "CascadeRecall", "CascadeEval", "CascadeRank", "CascadeRerank", "CascadeExperiment", "CascadeEngine", "CascadeServer",
+            "CascadeRecall", "CascadeEval", "CascadeRank", "CascadeRerank", "CascadeExperiment", "CascadeEngine", "CascadeLab", "CascadeServer",
         ]),
         .executable(name: "cascade", targets: ["CascadeCLI"]),
     ],
@@ -65,9 +65,15 @@ let package = Package(
         .target(name: "CascadeRerank", dependencies: ["CascadeCore"]),
         .target(name: "CascadeRank", dependencies: ["CascadeCore", "CascadeTensor", "CascadeEval"], swiftSettings: kernelFlags),
         .target(name: "CascadeEngine", dependencies: [
-            "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeSim", "CascadeImport",
+            "CascadeCore", "CascadeTensor", "CascadeANN", "CascadeStore", "CascadeRecall", "CascadeEval", "CascadeImport",
             "CascadeRerank", "CascadeExperiment", "CascadeRank",
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The lab: the simulator wired to the engine (closed-loop A/B, research evaluations).
+        // Serving does not link it.
+        .target(name: "CascadeLab", dependencies: [
+            "CascadeCore", "CascadeEngine", "CascadeSim", "CascadeStore", "CascadeRecall", "CascadeRank", "CascadeEval",
+            "CascadeExperiment", "CascadeANN", "CascadeTensor",
         ]),
         .target(name: "CascadeServer", dependencies: [
             "CascadeCore", "CascadeStore", "CascadeRecall", "CascadeEngine", "CascadeExperiment",
@@ -78,7 +84,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "CascadeCLI", dependencies: [
-            "CascadeEngine", "CascadeServer", "CascadePostgres", "CascadeTensor", "CascadeANN", "CascadeRank", "CascadeRerank", "CascadeImport", "CascadeEval", "CascadeExperiment",
+            "CascadeEngine", "CascadeLab", "CascadeSim", "CascadeServer", "CascadePostgres", "CascadeTensor", "CascadeANN", "CascadeRank", "CascadeRerank", "CascadeImport", "CascadeEval", "CascadeExperiment",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -93,10 +99,10 @@ let package = Package(
         .testTarget(name: "CascadeExperimentTests", dependencies: ["CascadeExperiment"]),
         .testTarget(name: "CascadeRerankTests", dependencies: ["CascadeRerank"]),
         .testTarget(name: "CascadeRankTests", dependencies: ["CascadeRank", "CascadeTensor"]),
-        .testTarget(name: "CascadeEngineTests", dependencies: ["CascadeEngine", "CascadeRank", "CascadeRerank", "CascadeSim"]),
+        .testTarget(name: "CascadeEngineTests", dependencies: ["CascadeEngine", "CascadeLab", "CascadeRank", "CascadeRerank", "CascadeSim"]),
         .testTarget(name: "CascadeServerTests", dependencies: [
             "CascadePostgres",
-            "CascadeServer", "CascadeEngine", "CascadeStore", "CascadeSim",
+            "CascadeServer", "CascadeEngine", "CascadeLab", "CascadeStore", "CascadeSim",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),

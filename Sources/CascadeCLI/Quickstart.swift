@@ -1,6 +1,7 @@
 import ArgumentParser
 import CascadeCore
 import CascadeEngine
+import CascadeLab
 import CascadeSim
 import CascadeStore
 import Foundation

@@ -92,3 +92,20 @@ public struct SendablePointer<T>: @unchecked Sendable {
         nonmutating set { base[i] = newValue }
     }
 }
+
+/// Fixed slots written by concurrent chunks, each chunk its own slot.
+public final class ConcurrentSlots<T: Sendable>: @unchecked Sendable {
+    private let base: UnsafeMutablePointer<T>
+    private let count: Int
+    public init(count: Int, initial: T) {
+        self.count = count
+        base = .allocate(capacity: max(1, count))
+        base.initialize(repeating: initial, count: count)
+    }
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+    public func set(_ i: Int, _ v: T) { base[i] = v }
+    public var values: [T] { Array(UnsafeBufferPointer(start: base, count: count)) }
+}

@@ -2,6 +2,7 @@ import CascadeCore
 import CascadeRank
 import CascadeRecall
 import Foundation
+import Logging
 
 /// One recommended item with its explanation.
 public struct Recommendation: Sendable, Equatable {
@@ -43,6 +44,9 @@ public struct FunnelResult: Sendable {
 /// page. A ranking stage that fails is skipped (the merged order stands) and reported in
 /// ``FunnelResult/degraded``.
 public struct Funnel: Sendable {
+    /// The request path's log (loading and serving models).
+    static let logger = Logger(label: "cascade.serve")
+
     public let channels: [any RecallChannel]
     public let config: FunnelConfig
     public let itemCount: Int
@@ -81,8 +85,8 @@ public struct Funnel: Sendable {
             channels.first(where: { $0.name == q.channel }).map { (q, $0) }
         }
         let deadline = Deadline(seconds: config.deadline)
-        let slots = Slots<([Candidate], Double)>(count: plan.count, initial: ([], 0))
-        let skipped = Slots<Bool>(count: plan.count, initial: false)
+        let slots = ConcurrentSlots<([Candidate], Double)>(count: plan.count, initial: ([], 0))
+        let skipped = ConcurrentSlots<Bool>(count: plan.count, initial: false)
         let work = { @Sendable (k: Int) in
             if deadline.passed { skipped.set(k, true); return }
             let start = DispatchTime.now().uptimeNanoseconds
@@ -110,7 +114,7 @@ public struct Funnel: Sendable {
                                              traces: &traces, stages: &stages)
                 } catch {
                     degraded.append("rank")
-                    Trainer.logger.warning("rank stage skipped", metadata: ["error": "\(error)"])
+                    Funnel.logger.warning("rank stage skipped", metadata: ["error": "\(error)"])
                 }
             }
         }
@@ -141,21 +145,4 @@ struct Deadline: Sendable {
         at = seconds > 0 ? now &+ UInt64(min(seconds, 1e9) * 1e9) : .max
     }
     var passed: Bool { DispatchTime.now().uptimeNanoseconds > at }
-}
-
-/// Fixed slots written by concurrent chunks, each chunk its own slot.
-final class Slots<T: Sendable>: @unchecked Sendable {
-    private let base: UnsafeMutablePointer<T>
-    private let count: Int
-    init(count: Int, initial: T) {
-        self.count = count
-        base = .allocate(capacity: max(1, count))
-        base.initialize(repeating: initial, count: count)
-    }
-    deinit {
-        base.deinitialize(count: count)
-        base.deallocate()
-    }
-    func set(_ i: Int, _ v: T) { base[i] = v }
-    var values: [T] { Array(UnsafeBufferPointer(start: base, count: count)) }
 }

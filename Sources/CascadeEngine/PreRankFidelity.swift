@@ -1,7 +1,6 @@
 import CascadeCore
 import CascadeRank
 import CascadeRecall
-import CascadeSim
 import Foundation
 
 /// How faithfully the pre-ranker keeps what the ranker would pick: for sampled requests, the

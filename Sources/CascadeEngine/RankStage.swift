@@ -344,7 +344,7 @@ extension OnlineRanker {
     /// unreadable artifact is logged and skipped: the funnel then orders by recall (or ranks
     /// without pre-ranking), it does not fail.
     public static func load(store: any Store, config: RankStageConfig, ids: (users: IdMap, items: IdMap)) -> OnlineRanker? {
-        let logger = Trainer.logger
+        let logger = Funnel.logger
         do {
             guard let a = try store.activeArtifact(name: "rank") else { return nil }
             let (model, pipeline) = try RankModelFile.decode(a.blob, path: "artifact rank v\(a.info.version)")

@@ -143,7 +143,7 @@ public struct Recommender: Sendable {
         let limit = funnel.config.historyLength
         // The statistics counters as a store would hold them after `log`, when the ranker reads them.
         let counters = funnel.ranker?.counterTable(log: log, registry: registry)
-        let box = Slots<[Recommendation]>(count: requested.count, initial: [])
+        let box = ConcurrentSlots<[Recommendation]>(count: requested.count, initial: [])
         Parallel.forRanges(requested.count, minimumChunk: 16) { range in
             for r in range {
                 var history: [HistoryEvent] = []

@@ -1,5 +1,6 @@
 import CascadeCore
 import CascadeEngine
+import CascadeLab
 import CascadeExperiment
 import CascadeSim
 import Foundation

@@ -1,5 +1,6 @@
 import CascadeCore
 import CascadeEngine
+import CascadeLab
 import CascadeRank
 import CascadeRecall
 import CascadeRerank

@@ -1,5 +1,6 @@
 import CascadeCore
 import CascadeEngine
+import CascadeLab
 import CascadeServer
 import CascadeSim
 import CascadeStore

@@ -1,3 +1,4 @@
+import CascadeEngine
 import CascadeCore
 import CascadeSim
 import CascadeStore

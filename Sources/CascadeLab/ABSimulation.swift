@@ -1,3 +1,4 @@
+import CascadeEngine
 import CascadeCore
 import CascadeStore
 import CascadeExperiment
@@ -152,7 +153,7 @@ public enum ABSimulation {
         // user's own events in the loop are added on top (other users' are not: users are served
         // independently).
         let counters = ranker?.counterTable(log: world.log, registry: world.registry)
-        let slots = Slots<(UserOutcome, Truth, Truth, [Event])>(count: served, initial: (UserOutcome(), Truth(), Truth(), []))
+        let slots = ConcurrentSlots<(UserOutcome, Truth, Truth, [Event])>(count: served, initial: (UserOutcome(), Truth(), Truth(), []))
         Parallel.forRanges(served, minimumChunk: 8) { range in
             for u in range {
                 slots.set(u, serve(user: u, world: world, recommender: plan[u], index: index, parameters: p, counters: counters))

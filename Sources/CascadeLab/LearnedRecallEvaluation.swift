@@ -1,3 +1,4 @@
+import CascadeEngine
 import CascadeCore
 import CascadeRecall
 import CascadeSim
