@@ -4,10 +4,24 @@ import CascadeStore
 import Foundation
 import Testing
 
+/// One scratch directory for the whole test process, removed when the process exits, so test
+/// runs leave nothing behind in the system temporary directory.
+enum Scratch {
+    static let root: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-tests-engine-\(ProcessInfo.processInfo.processIdentifier)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: Scratch.root) }
+        return url
+    }()
+
+    /// A fresh path under the root (not created).
+    static func path(_ name: String) -> URL { root.appendingPathComponent("\(name)-\(UUID().uuidString)") }
+}
+
 /// Importers against the real SQLite store: a file with a bad row changes nothing.
 @Suite struct ImportIntoStoreTests {
     func file(_ name: String, _ text: String) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-import-\(UUID().uuidString)")
+        let dir = Scratch.path("import")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let url = dir.appendingPathComponent(name)
         try Data(text.utf8).write(to: url)
@@ -15,7 +29,7 @@ import Testing
     }
 
     func seeded() throws -> SQLiteStore {
-        let s = try SQLiteStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("imp-\(UUID().uuidString).sqlite").path)
+        let s = try SQLiteStore(path: Scratch.path("imp").appendingPathExtension("sqlite").path)
         try s.appendEvents([Event(user: "old", item: "thing", timestamp: 1)])
         return s
     }

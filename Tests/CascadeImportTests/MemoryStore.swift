@@ -63,12 +63,26 @@ final class MemoryStore: Store, @unchecked Sendable {
     func artifactVersions(name: String) throws -> [ArtifactInfo] { throw unsupported() }
 }
 
-/// A fresh directory under the system temporary directory, removed by ``remove()``.
+/// One scratch directory for the whole test process, removed when the process exits, so test
+/// runs leave nothing behind in the system temporary directory.
+enum Scratch {
+    static let root: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-tests-import-\(ProcessInfo.processInfo.processIdentifier)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: Scratch.root) }
+        return url
+    }()
+
+    /// A fresh path under the root (not created).
+    static func path(_ name: String) -> URL { root.appendingPathComponent("\(name)-\(UUID().uuidString)") }
+}
+
+/// A fresh directory under the scratch root, removed by ``remove()`` (or with the root).
 struct TempDir {
     let url: URL
 
     init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-import-tests-\(UUID().uuidString)")
+        url = Scratch.path("import")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 

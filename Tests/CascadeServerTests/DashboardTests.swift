@@ -10,10 +10,12 @@ let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr
     .first { FileManager.default.isExecutableFile(atPath: $0) }
 
 func renderedDOM(_ url: String) throws -> String {
+    let profile = "\(NSTemporaryDirectory())cascade-chromium-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: profile) }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: chromium!)
     p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                   "--user-data-dir=\(NSTemporaryDirectory())cascade-chromium-\(UUID().uuidString)", "--dump-dom", url]
+                   "--user-data-dir=\(profile)", "--dump-dom", url]
     let out = Pipe()
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice

@@ -37,9 +37,23 @@ enum PostgresTestDatabase {
     }
 }
 
+/// One scratch directory for the whole test process, removed when the process exits, so test
+/// runs leave nothing behind in the system temporary directory.
+enum Scratch {
+    static let root: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-tests-store-\(ProcessInfo.processInfo.processIdentifier)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: Scratch.root) }
+        return url
+    }()
+
+    /// A fresh path under the root (not created).
+    static func path(_ name: String) -> URL { root.appendingPathComponent("\(name)-\(UUID().uuidString)") }
+}
+
 enum TempDir {
     static func make() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-test-\(UUID().uuidString)")
+        let url = Scratch.path("store")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
