@@ -100,6 +100,10 @@ let package = Package(
         .testTarget(name: "CascadeRerankTests", dependencies: ["CascadeRerank"]),
         .testTarget(name: "CascadeRankTests", dependencies: ["CascadeRank", "CascadeTensor"]),
         .testTarget(name: "CascadeEngineTests", dependencies: ["CascadeEngine", "CascadeLab", "CascadeRank", "CascadeRerank", "CascadeSim"]),
+        .testTarget(name: "CascadeCLITests", dependencies: [
+            "CascadeCLI", "CascadeEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "CascadeServerTests", dependencies: [
             "CascadePostgres",
             "CascadeServer", "CascadeEngine", "CascadeLab", "CascadeStore", "CascadeSim",

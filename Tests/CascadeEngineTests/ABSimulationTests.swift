@@ -49,7 +49,17 @@ import Testing
         for k in 0..<4 {
             #expect(r.oracle[k].impressions == r.truth[k].impressions)
             #expect(r.oracle[k].expectedWeighted >= r.truth[k].expectedWeighted, "\(r.line(k))")
-            #expect(r.line(k).contains("oracle_ratio="))
+            // One key=value field per space (what bench/rank-ab.sh and its readers parse), with
+            // the fields they read as numbers.
+            let fields = Dictionary(r.line(k).split(separator: " ").map { f -> (String, String) in
+                let kv = f.split(separator: "=", maxSplits: 1).map(String.init)
+                return (kv[0], kv.count == 2 ? kv[1] : "")
+            }, uniquingKeysWith: { a, _ in a })
+            #expect(r.line(k).split(separator: " ").allSatisfy { $0.contains("=") }, "\(r.line(k))")
+            for key in ["true_ctr", "true_northstar", "oracle_ctr", "oracle_northstar", "oracle_ratio", "ctr", "impressions"] {
+                #expect(fields[key].flatMap(Double.init) != nil, "\(key) in \(r.line(k))")
+            }
+            #expect(fields["arm"]?.isEmpty == false && fields["experiment"]?.isEmpty == false)
         }
         #expect(r.oracle[0].expectedCTR > r.truth[0].expectedCTR, "\(r.line(0))")
         let aa = try #require(r.rows[3].comparison)

@@ -1,0 +1,76 @@
+import ArgumentParser
+@testable import CascadeCLI
+import CascadeEngine
+import Foundation
+import Testing
+
+/// The command line as scripts and people meet it: what parses, what is refused (before any
+/// store is opened) and with which message, and how flags reach the engine's settings.
+@Suite struct CommandParsingTests {
+    /// The message ArgumentParser prints for `args`, or nil when they parse.
+    func refusal(_ args: [String]) -> String? {
+        do {
+            _ = try Cascade.parseAsRoot(args)
+            return nil
+        } catch {
+            return Cascade.message(for: error)
+        }
+    }
+
+    @Test func rankerFlagsReachTheRankStage() throws {
+        let train = try #require(try Cascade.parseAsRoot(["train", "--db", "x.sqlite", "--rank-dim", "16", "--rank-hidden", "64,32",
+                                                          "--rank-behaviour", "20", "--rank-attention-hidden", "8", "--rank-window-days", "7",
+                                                          "--rank-max-samples", "1000", "--rank-tasks", "click,like", "--rank-counters",
+                                                          "--no-rank-calibrate", "--rank-id-dropout", "user=0.1"]) as? Train)
+        var c = RankStageConfig()
+        try train.model.ranker.apply(to: &c)
+        #expect(c.enabled && c.model == RankStageConfig().model)
+        #expect(c.embeddingDim == 16 && c.hidden == [64, 32] && c.behaviourLength == 20 && c.attentionHidden == [8])
+        #expect(c.windowDays == 7 && c.maxSamples == 1000 && c.tasks == ["click", "like"])
+        #expect(c.counterFeatures && !c.calibrate && c.idDropout == ["user": 0.1])
+        // Defaults are the stage's own.
+        let plain = try #require(try Cascade.parseAsRoot(["train", "--db", "x.sqlite"]) as? Train)
+        var d = RankStageConfig()
+        try plain.model.ranker.apply(to: &d)
+        #expect(d == RankStageConfig())
+        // `--rank none` switches the ranker off.
+        let none = try #require(try Cascade.parseAsRoot(["train", "--db", "x.sqlite", "--rank", "none"]) as? Train)
+        var n = RankStageConfig()
+        try none.model.ranker.apply(to: &n)
+        #expect(!n.enabled)
+    }
+
+    @Test(arguments: [
+        (["train", "--db", "x.sqlite", "--rank-dim", "0"], "--rank-dim must be in 1...256"),
+        (["train", "--db", "x.sqlite", "--rank", "xgboost"], "unknown model 'xgboost'"),
+        (["train", "--db", "x.sqlite", "--rank-hidden", "64,-1"], "--rank-hidden"),
+        (["train", "--db", "x.sqlite", "--rank-window-days", "0"], "--rank-window-days must be positive"),
+        (["train", "--db", "x.sqlite", "--rank-max-samples", "0"], "--rank-max-samples must be >= 1"),
+        (["train", "--db", "x.sqlite", "--rank-behaviour", "501"], "--rank-behaviour must be in 0...500"),
+        (["train", "--db", "x.sqlite", "--rank-tasks", "click,dance"], "--rank-tasks"),
+        (["train", "--db", "x.sqlite", "--rank-id-dropout", "user=1.5"], "--rank-id-dropout"),
+        (["train", "--db", "x.sqlite", "--rounds", "2"], "--rounds needs --schedule"),
+        (["train", "--db", "a.sqlite", "--store", "b.sqlite"], "give --db or --store, not both"),
+        (["experiment", "simulate", "--config", "x.json", "--metric", "clicks"], "--metric must be ctr, engagement or northstar"),
+        (["serve", "--db", "x.sqlite", "--rerank", "shuffle"], "--rerank must be none, dpp or mmr"),
+    ])
+    func badValuesAreRefusedNamingTheFlag(_ c: ([String], String)) {
+        let message = refusal(c.0)
+        #expect(message?.contains(c.1) == true, "\(c.0): \(message ?? "parsed")")
+    }
+
+    @Test func anUnknownChannelIsRefusedBeforeTheStoreOpens() {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("never-\(UUID().uuidString).sqlite").path
+        let message = refusal(["train", "--db", path, "--channels", "itemcf,nope"])
+        #expect(message?.contains("nope") == true, "\(message ?? "parsed")")
+        #expect(!FileManager.default.fileExists(atPath: path), "nothing was created")
+    }
+
+    @Test func theRootHelpListsEveryCommand() {
+        let help = Cascade.helpMessage(for: Cascade.self, columns: 100)
+        for name in ["quickstart", "simulate", "import", "train", "recommend", "eval", "stats", "serve", "bench", "experiment", "key"] {
+            #expect(help.contains(name), "\(name) is listed")
+        }
+        #expect(Cascade.helpMessage(for: Train.self).contains("--rank-behaviour"))
+    }
+}
