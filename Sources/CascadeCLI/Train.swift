@@ -27,6 +27,7 @@ struct Train: ParsableCommand {
         if let schedule, !(schedule > 0 && schedule.isFinite) { throw ValidationError("--schedule must be a positive number of seconds") }
         if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1") }
         if rounds != nil && schedule == nil { throw ValidationError("--rounds needs --schedule") }
+        if !(sinceDays > 0 && sinceDays.isFinite) { throw ValidationError("--since-days must be a positive number of days, got \(sinceDays)") }
     }
 
     func run() throws {

@@ -13,7 +13,7 @@ extension Trainer {
     @discardableResult
     public static func refresh(store: any Store, config: FunnelConfig = FunnelConfig(), days: Double = 1,
                                progress: ((String) -> Void)? = nil) throws -> TrainReport {
-        guard days > 0 else { throw CascadeError.invalid("--since-days must be positive, got \(days)") }
+        guard days > 0, days.isFinite else { throw CascadeError.invalid("the refresh window must be a positive number of days, got \(days)") }
         let t0 = Date()
         let twoTower = try store.activeArtifact(name: "recall/twotower")
         let ranker = !config.rank.enabled ? nil : try store.activeArtifact(name: "rank")

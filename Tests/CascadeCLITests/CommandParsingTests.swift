@@ -50,6 +50,7 @@ import Testing
         (["train", "--db", "x.sqlite", "--rank-tasks", "click,dance"], "--rank-tasks"),
         (["train", "--db", "x.sqlite", "--rank-id-dropout", "user=1.5"], "--rank-id-dropout"),
         (["train", "--db", "x.sqlite", "--rounds", "2"], "--rounds needs --schedule"),
+        (["train", "--db", "x.sqlite", "--incremental", "--since-days", "0"], "--since-days must be a positive number of days"),
         (["train", "--db", "a.sqlite", "--store", "b.sqlite"], "give --db or --store, not both"),
         (["experiment", "simulate", "--config", "x.json", "--metric", "clicks"], "--metric must be ctr, engagement or northstar"),
         (["serve", "--db", "x.sqlite", "--rerank", "shuffle"], "--rerank must be none, dpp or mmr"),
