@@ -3,20 +3,7 @@ import CascadeImport
 import CascadeStore
 import Foundation
 import Testing
-
-/// One scratch directory for the whole test process, removed when the process exits, so test
-/// runs leave nothing behind in the system temporary directory.
-enum Scratch {
-    static let root: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-tests-engine-\(ProcessInfo.processInfo.processIdentifier)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        atexit { try? FileManager.default.removeItem(at: Scratch.root) }
-        return url
-    }()
-
-    /// A fresh path under the root (not created).
-    static func path(_ name: String) -> URL { root.appendingPathComponent("\(name)-\(UUID().uuidString)") }
-}
+import CascadeTestSupport
 
 /// Importers against the real SQLite store: a file with a bad row changes nothing.
 @Suite struct ImportIntoStoreTests {

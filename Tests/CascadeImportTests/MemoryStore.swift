@@ -1,6 +1,7 @@
 import CascadeCore
 import CascadeStore
 import Foundation
+import CascadeTestSupport
 
 /// A store that only records what importers hand it: enough for importer tests.
 /// Every call an importer should not make throws.
@@ -61,20 +62,6 @@ final class MemoryStore: Store, @unchecked Sendable {
     func activeArtifact(name: String) throws -> Artifact? { throw unsupported() }
     func artifact(name: String, version: Int) throws -> Artifact? { throw unsupported() }
     func artifactVersions(name: String) throws -> [ArtifactInfo] { throw unsupported() }
-}
-
-/// One scratch directory for the whole test process, removed when the process exits, so test
-/// runs leave nothing behind in the system temporary directory.
-enum Scratch {
-    static let root: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-tests-import-\(ProcessInfo.processInfo.processIdentifier)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        atexit { try? FileManager.default.removeItem(at: Scratch.root) }
-        return url
-    }()
-
-    /// A fresh path under the root (not created).
-    static func path(_ name: String) -> URL { root.appendingPathComponent("\(name)-\(UUID().uuidString)") }
 }
 
 /// A fresh directory under the scratch root, removed by ``remove()`` (or with the root).

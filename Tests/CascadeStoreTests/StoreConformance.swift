@@ -3,6 +3,7 @@ import CascadePostgres
 import CascadeStore
 import Foundation
 import Testing
+import CascadeTestSupport
 
 /// A named way to make a fresh, empty store. Every backend adds itself to `StoreBackend.all`;
 /// the conformance tests below then run against it unchanged.
@@ -35,20 +36,6 @@ enum PostgresTestDatabase {
         let sep = url.contains("?") ? "&" : "?"
         return try PostgresStore(url: url + sep + "schema=" + schema + "&pool=2")
     }
-}
-
-/// One scratch directory for the whole test process, removed when the process exits, so test
-/// runs leave nothing behind in the system temporary directory.
-enum Scratch {
-    static let root: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-tests-store-\(ProcessInfo.processInfo.processIdentifier)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        atexit { try? FileManager.default.removeItem(at: Scratch.root) }
-        return url
-    }()
-
-    /// A fresh path under the root (not created).
-    static func path(_ name: String) -> URL { root.appendingPathComponent("\(name)-\(UUID().uuidString)") }
 }
 
 enum TempDir {
