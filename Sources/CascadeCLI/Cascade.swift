@@ -108,7 +108,7 @@ func runReporting(_ body: () throws -> Void) throws {
 
 /// Model settings shared by `train` and `eval`.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))). Also: bpr, twotower, lightgcn, eges.")
+    @Option(help: "Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))). Also: bpr, twotower, lightgcn, eges, and cache (no training: the funnel keeps each user's passed-over candidates).")
     var channels: String?
 
     @Option(help: "How channel lists merge: max (weighted interleave) or sum (reciprocal-rank fusion).")

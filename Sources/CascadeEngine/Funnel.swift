@@ -59,12 +59,21 @@ public struct Funnel: Sendable {
     public let catalog: ItemCatalog?
     /// This configuration's fusion formula compiled for the ranker's tasks.
     let fusion: ScoreFusion?
+    /// The cache channel, when the funnel has one: after each page it keeps the user's ranked
+    /// candidates that were not shown (and drops the shown ones), which it recalls next time.
+    public let cache: CacheRecall?
 
     public init(channels: [any RecallChannel], config: FunnelConfig, itemCount: Int, ranker: OnlineRanker? = nil,
                 catalog: ItemCatalog? = nil) {
         self.ranker = ranker
         self.catalog = catalog
         fusion = ranker.flatMap { try? $0.compiledFusion(config.rank.fusion) }
+        var channels = channels
+        // The cache channel lives in the funnel: it is written by the pages it serves.
+        if config.quotas.contains(where: { $0.channel == "cache" }), !channels.contains(where: { $0.name == "cache" }) {
+            channels.append(CacheRecall(name: "cache", parameters: config.cache))
+        }
+        cache = channels.first { $0.name == "cache" } as? CacheRecall
         self.channels = channels
         self.config = config
         self.itemCount = itemCount
@@ -119,6 +128,7 @@ public struct Funnel: Sendable {
             }
         }
         t = DispatchTime.now().uptimeNanoseconds
+        let ranked = cache == nil ? [] : merged
         let before = merged.count
         let rerankOn = config.rerank.mode != .none || config.rerank.rules != nil || config.rerank.explorationTemperature != nil
         if rerankOn && deadline.passed {
@@ -127,6 +137,11 @@ public struct Funnel: Sendable {
             merged = rerank(merged, n: n, seed: UInt64(bitPattern: Int64(context.user ?? -1)) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(max(0, context.now / 3_600)))
             stages.append(StageTiming(stage: "rerank", candidatesIn: before, candidatesOut: merged.count,
                                       microseconds: Double(DispatchTime.now().uptimeNanoseconds - t) / 1_000))
+        }
+        if let cache, let user = context.user, n > 0 {
+            let shown = Set(merged.prefix(n).map(\.item))
+            cache.forget(user: user, items: shown)
+            cache.remember(user: user, merged: ranked.filter { !shown.contains($0.item) }, now: context.now)
         }
         let page = merged.prefix(max(0, n)).map { m in
             Recommendation(item: m.item, score: m.score, channels: m.sources.sorted { $0.rank < $1.rank }.map(\.channel), trace: traces?[m.item])

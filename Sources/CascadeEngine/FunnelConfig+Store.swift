@@ -9,7 +9,7 @@ extension FunnelConfig {
     /// EGES) that has an active model in `store`, so what was trained is served.
     public func includingTrainedChannels(store: any Store) throws -> FunnelConfig {
         var config = self
-        for name in Self.knownChannels where !config.quotas.contains(where: { $0.channel == name }) {
+        for name in Self.knownChannels where !Self.onlineChannels.contains(name) && !config.quotas.contains(where: { $0.channel == name }) {
             if try !store.artifactVersions(name: Self.artifactName(channel: name)).filter(\.active).isEmpty {
                 config.quotas.append(ChannelQuota(channel: name, quota: 200, weight: 0.9))
             }
@@ -21,7 +21,7 @@ extension FunnelConfig {
     /// server compares to notice a newly published model.
     public static func activeVersions(store: any Store, extra: [String] = []) throws -> [String: Int] {
         var out: [String: Int] = [:]
-        for name in knownChannels.map(artifactName(channel:)) + ["rank", "prerank"] + extra {
+        for name in knownChannels.filter({ !onlineChannels.contains($0) }).map(artifactName(channel:)) + ["rank", "prerank"] + extra {
             if let v = try store.artifactVersions(name: name).last(where: \.active) { out[name] = v.version }
         }
         return out
@@ -35,7 +35,7 @@ extension FunnelConfig {
     public func servingTrainedChannels(store: any Store) throws -> FunnelConfig {
         var config = try includingTrainedChannels(store: store)
         config.quotas = try config.quotas.filter {
-            try !store.artifactVersions(name: Self.artifactName(channel: $0.channel)).filter(\.active).isEmpty
+            try Self.onlineChannels.contains($0.channel) || !store.artifactVersions(name: Self.artifactName(channel: $0.channel)).filter(\.active).isEmpty
         }
         return config
     }

@@ -61,7 +61,13 @@ public struct FunnelConfig: Sendable, Equatable {
     /// Channels that can be named in `quotas` (BPR, the two-tower model, LightGCN and EGES are trained only when
     /// listed: BPR is slower than ALS for similar quality on implicit data, the two-tower model
     /// trains for minutes on large logs).
-    public static let knownChannels = ["itemcf", "swing", "usercf", "als", "bpr", "twotower", "lightgcn", "eges", "author", "geo", "fresh", "trending", "popular"]
+    public static let knownChannels = ["itemcf", "swing", "usercf", "als", "bpr", "twotower", "lightgcn", "eges", "author", "geo", "fresh", "trending", "popular",
+                                       "cache"]
+    /// Channels built by the funnel itself while it serves, with no trained artifact: the cache
+    /// of candidates a user was passed over (``CacheRecall``).
+    public static let onlineChannels: Set<String> = ["cache"]
+    /// Settings of the cache channel (when `quotas` names "cache").
+    public var cache = CacheRecall.Parameters()
 
     public init() {}
 

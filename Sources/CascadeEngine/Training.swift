@@ -144,7 +144,7 @@ public enum Trainer {
     /// artifact cannot be read, is skipped and logged: recommendations degrade, they do not fail.
     public static func loadChannels(store: any Store, config: FunnelConfig = FunnelConfig()) throws -> [any RecallChannel] {
         var out: [any RecallChannel] = []
-        for q in config.quotas {
+        for q in config.quotas where !FunnelConfig.onlineChannels.contains(q.channel) {
             let name = "recall/\(q.channel)"
             guard let a = try store.activeArtifact(name: name) else {
                 logger.warning("channel skipped: no trained artifact", metadata: ["artifact": "\(name)"])
