@@ -10,13 +10,15 @@ import Logging
 /// Trains the funnel's ranker and pre-ranker from the store's logged impressions and publishes
 /// them as the artifacts `rank` and `prerank`.
 ///
-/// Samples: one row per logged impression (the most recent `maxSamples`). Labels: `click` when
+/// Samples: one row per logged impression of the window (`windowDays`; at most the newest
+/// `maxSamples` when given), encoded in chunks. Labels: `click` when
 /// the user acted positively on the item (any event type with a positive weight) within a day
 /// after the impression, `like` for a like, favorite or share, `finish` for a completion,
 /// `watch_time` the seconds of its `watch` events (learned by weighted logistic regression:
 /// the head predicts expected seconds, Covington et al. 2016).
 /// Features: ``RankAttributes`` (ids, hour, weekday, item age, user and item attributes, the
-/// user's behaviour toward the item, the statistics counters).
+/// user's behaviour toward the item, the statistics counters and the behaviour sequence, each when
+/// its setting asks for it).
 /// Split by time: the last 10% of the samples validate (early stopping, the reported AUC).
 public enum RankTraining {
     static let logger = Logger(label: "cascade.train")
