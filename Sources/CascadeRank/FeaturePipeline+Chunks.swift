@@ -46,16 +46,16 @@ public struct FitStatistics {
             let raw = frame.columns[f.column]!
             switch f.kind {
             case .categorical:
-                var c = counts[f.name, default: [:]]
+                var c = counts.removeValue(forKey: f.name) ?? [:]  // taken out, so adding does not copy it
                 for v in raw { if let s = FeaturePipeline.derived(f, v) { c[s, default: 0] += 1 } }
                 counts[f.name] = c
             case .bag:
-                var c = counts[f.name, default: [:]]
+                var c = counts.removeValue(forKey: f.name) ?? [:]  // taken out, so adding does not copy it
                 let sep = f.separator ?? "|"
                 for v in raw where !v.isEmpty { for t in v.components(separatedBy: sep) where !t.isEmpty { c[t, default: 0] += 1 } }
                 counts[f.name] = c
             case .buckets:
-                var kept = samples[f.name, default: []], n = seen[f.name, default: 0], step = strides[f.name, default: 1]
+                var kept = samples.removeValue(forKey: f.name) ?? [], n = seen[f.name, default: 0], step = strides[f.name, default: 1]
                 for v in raw {
                     guard let x = FeaturePipeline.numeric(f, v) else { continue }
                     if n % step == 0 { kept.append(x) }
