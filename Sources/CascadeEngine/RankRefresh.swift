@@ -43,30 +43,26 @@ extension RankTraining {
         let registry = try store.eventTypes()
         let usesHistory = pipeline.config.features.contains { HistoryFeatures.columnNames.contains($0.name) }
         let usesCounters = pipeline.config.features.contains { CounterFeatures.columnNames.contains($0.name) }
-        let all = records(log: log, registry: registry, maxSamples: config.maxSamples,
-                          history: usesHistory ? attributes.history : nil, counters: usesCounters ? attributes.counters : nil,
-                          userCount: ids.users.count)
-        let cutoff = log.maxTimestamp - days * 86_400
-        let keep = all.timestamps.indices.filter { all.timestamps[$0] >= cutoff }
-        guard !keep.isEmpty else {
+        // The window's impressions only, encoded in chunks as training does.
+        let window = samples(log: log, registry: registry, maxSamples: config.maxSamples, windowDays: days,
+                             history: usesHistory ? attributes.history : nil, counters: usesCounters ? attributes.counters : nil,
+                             userCount: ids.users.count)
+        let count = window.records.count
+        guard count > 0 else {
             logger.info("ranker not refreshed: no impression in the window", metadata: ["days": "\(days)"])
             return nil
         }
-        let frame = attributes.frame(users: keep.map { Optional(all.users[$0]) }, items: keep.map { all.items[$0] },
-                                     timestamps: keep.map { all.timestamps[$0] },
-                                     context: all.contextColumns.mapValues { col in keep.map { col[$0] } })
-        var columns = frame.columns
-        let outcomes = labels(all)
-        for t in model.tasks {
-            guard let y = outcomes[t] else { throw CascadeError.corrupt("rank v\(active.info.version): unknown task '\(t)'") }
-            columns[t] = keep.map { String(y[$0]) }
+        let outcomes = labels(window.records)
+        for t in model.tasks where outcomes[t] == nil {
+            throw CascadeError.corrupt("rank v\(active.info.version): unknown task '\(t)'")
         }
+        func frame(_ r: Range<Int>) -> FeatureFrame { frameOf(r, samples: window, attributes: attributes, labels: outcomes, tasks: model.tasks) }
         // The behaviour sequences the ranker was trained with (each row: the positives before it).
         let behaviour = try pipeline.sequenceFeatures.first.map { f in
             try BehaviourSequence(registry: registry, length: f.length ?? 1).history(log: log, category: attributes.itemColumns["item_category"],
                                                                                      pipeline: pipeline)
         }
-        let rows = try pipeline.encode(FeatureFrame(rowCount: keep.count, columns: columns), history: behaviour, labelColumns: model.tasks)
+        let rows = try pipeline.encode(rows: 0..<count, history: behaviour, labelColumns: model.tasks, frame: frame)
 
         var aucBefore: [String: Double] = [:]
         let p = try model.predict(rows, threads: nil)
@@ -87,22 +83,21 @@ extension RankTraining {
             d.learningRate /= 3
             d.threads = nil
             // The pre-ranker reads the ranker's pipeline (one training fits both).
-            let studentRows = try studentPipeline.encode(FeatureFrame(rowCount: keep.count, columns: columns), history: behaviour,
-                                                         labelColumns: model.tasks)
+            let studentRows = try studentPipeline.encode(rows: 0..<count, history: behaviour, labelColumns: model.tasks, frame: frame)
             _ = try ThreeTowerTrainer.distill(student, teacher: model, train: studentRows, options: d)
-            versions["prerank"] = try store.putArtifact(name: "prerank", manifest: ["kind": "prerank", "rank_samples": "\(keep.count)",
+            versions["prerank"] = try store.putArtifact(name: "prerank", manifest: ["kind": "prerank", "rank_samples": "\(count)",
                                                                                     "incremental_from": "\(pre.info.version)"],
                                                         blob: try ThreeTowerFile.encode(student, pipeline: studentPipeline), activate: true)
         }
         var manifest = active.info.manifest
-        manifest["samples"] = "\(keep.count)"
+        manifest["samples"] = "\(count)"
         manifest["incremental_from"] = "\(active.info.version)"
         manifest["auc_before"] = model.tasks.map { String(format: "%.4f", aucBefore[$0] ?? .nan) }.joined(separator: ",")
         versions["rank"] = try store.putArtifact(name: "rank", manifest: manifest,
                                                  blob: try RankModelFile.encode(model: model, pipeline: pipeline, config: modelConfig),
                                                  activate: true)
-        logger.info("refreshed ranker", metadata: ["model": "\(model.kind)", "samples": "\(keep.count)", "auc_before": "\(aucBefore)"])
-        return RefreshReport(samples: keep.count, tasks: model.tasks, aucBefore: aucBefore, versions: versions,
+        logger.info("refreshed ranker", metadata: ["model": "\(model.kind)", "samples": "\(count)", "auc_before": "\(aucBefore)"])
+        return RefreshReport(samples: count, tasks: model.tasks, aucBefore: aucBefore, versions: versions,
                              seconds: Date().timeIntervalSince(start))
     }
 }

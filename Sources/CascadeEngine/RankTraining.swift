@@ -58,6 +58,16 @@ public enum RankTraining {
         public var numbers: [String: [Double]]
     }
 
+    /// The ranker's rows `r` of `samples` as text, one chunk at a time: attributes joined to each
+    /// impression, its per-row features, and the label columns of `tasks` from `labels`.
+    static func frameOf(_ r: Range<Int>, samples: Samples, attributes: RankAttributes, labels: [String: [Float]], tasks: [String]) -> FeatureFrame {
+        let records = samples.records
+        var f = attributes.frame(users: records.users[r].map { Optional($0) }, items: Array(records.items[r]),
+                                 timestamps: Array(records.timestamps[r]), context: samples.numbers.mapValues { $0[r].map { String($0) } })
+        for t in tasks { f.columns[t] = labels[t]![r].map { String($0) } }
+        return f
+    }
+
     /// Every impression of the last `windowDays` of the log (nil: all of it), the most recent
     /// `maxSamples` of them when given, time-ordered, with their labels and features.
     public static func samples(log: EventLog, registry: EventTypeRegistry, maxSamples: Int?, windowDays: Double? = nil,
@@ -201,13 +211,8 @@ public enum RankTraining {
             logger.info("ranker not trained: no positive labels among the impressions")
             return nil
         }
-        // The ranker's rows, chunk by chunk: attributes joined to each impression, its labels.
-        func frame(_ r: Range<Int>) -> FeatureFrame {
-            var f = attributes.frame(users: records.users[r].map { Optional($0) }, items: Array(records.items[r]),
-                                     timestamps: Array(records.timestamps[r]), context: samples.numbers.mapValues { $0[r].map { String($0) } })
-            for t in tasks { f.columns[t] = labels[t]![r].map { String($0) } }
-            return f
-        }
+        // The ranker's rows, chunk by chunk (the text of one chunk at a time).
+        func frame(_ r: Range<Int>) -> FeatureFrame { frameOf(r, samples: samples, attributes: attributes, labels: labels, tasks: tasks) }
         let pipeline = try FeaturePipeline(config: attributes.featureConfig(), rows: trainRows.count, frame: frame)
         // The behaviour sequences: each row sees the positives strictly before it.
         let behaviour = try attributes.behaviour.map { try $0.history(log: log, category: attributes.itemColumns["item_category"], pipeline: pipeline) }
