@@ -42,9 +42,8 @@ public struct BehaviourSequence: Sendable {
         var rows: [Int] = []
         for e in 0..<log.count where isPositive(log.types[e]) { rows.append(e) }
         return try pipeline.history(count: rows.count) { r in
-            let e = rows[r], i = Int(log.items[e])
-            return FeaturePipeline.Interaction(user: "u\(log.users[e])", time: log.timestamps[e], item: "i\(i)",
-                                               side: category.map { i >= 0 && i < $0.count ? $0[i] : "" } ?? "")
+            let e = rows[r]
+            return Self.interaction(user: log.users[e], item: log.items[e], time: log.timestamps[e], category: category)
         }
     }
 
@@ -59,9 +58,15 @@ public struct BehaviourSequence: Sendable {
     public func history(user: Int32?, events: [HistoryEvent], category: [String]?, pipeline: FeaturePipeline) throws -> InteractionHistory {
         let positives = events.filter { isPositive($0.type) }
         return try pipeline.history(count: user == nil ? 0 : positives.count) { r in
-            let e = positives[r], i = Int(e.item)
-            return FeaturePipeline.Interaction(user: "u\(user!)", time: e.timestamp, item: "i\(i)",
-                                               side: category.map { i >= 0 && i < $0.count ? $0[i] : "" } ?? "")
+            Self.interaction(user: user!, item: positives[r].item, time: positives[r].timestamp, category: category)
         }
+    }
+
+    /// One positive as the pipeline reads it: the user and item columns of ``RankAttributes``
+    /// and the item's category as the side.
+    static func interaction(user: Int32, item: Int32, time: Double, category: [String]?) -> FeaturePipeline.Interaction {
+        let i = Int(item)
+        return FeaturePipeline.Interaction(user: RankAttributes.userValue(user), time: time, item: RankAttributes.itemValue(item),
+                                           side: category.map { i >= 0 && i < $0.count ? $0[i] : "" } ?? "")
     }
 }

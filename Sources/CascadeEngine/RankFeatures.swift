@@ -90,14 +90,18 @@ public struct RankAttributes: Sendable {
         }]
     }
 
+    /// The `user` and `item` column values of a dense user and item index.
+    static func userValue(_ user: Int32) -> String { "u\(user)" }
+    static func itemValue(_ item: Int32) -> String { "i\(item)" }
+
     /// Feature rows for (user, item, time) triples: what training encodes from logged
     /// impressions and serving from one request's candidates.
     /// `context` holds further per-row columns (e.g. ``HistoryFeatures``), added as they are.
     public func frame(users: [Int32?], items: [Int32], timestamps: [Double], context: [String: [String]] = [:]) -> FeatureFrame {
         let n = items.count
         var c: [String: [String]] = context
-        c["user"] = users.map { $0.map { "u\($0)" } ?? "" }
-        c["item"] = items.map { "i\($0)" }
+        c["user"] = users.map { $0.map(Self.userValue) ?? "" }
+        c["item"] = items.map(Self.itemValue)
         c["timestamp"] = timestamps.map { String($0) }
         if let pub = itemPublishedAt {
             c["item_age_hours"] = (0..<n).map { r in
