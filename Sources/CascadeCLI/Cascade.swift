@@ -108,7 +108,8 @@ func runReporting(_ body: () throws -> Void) throws {
 
 /// Model settings shared by `train` and `eval`.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))). Also: bpr, twotower, lightgcn, eges, and cache (no training: the funnel keeps each user's passed-over candidates).")
+    @Option(help: ArgumentHelp("Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))).",
+                               discussion: ChannelRegistry.all.map { "\($0.name): \($0.summary)" }.joined(separator: "\n")))
     var channels: String?
 
     @Option(help: "How channel lists merge: max (weighted interleave) or sum (reciprocal-rank fusion).")

@@ -40,7 +40,7 @@ extension FunnelConfig {
             if let i = c.quotas.firstIndex(where: { $0.channel == channel }) {
                 c.quotas[i].quota = q
             } else {
-                let weight = defaultQuotas.first { $0.channel == channel }?.weight ?? 0.9
+                let weight = defaultQuota(of: channel)?.weight ?? 0.9
                 c.quotas.append(ChannelQuota(channel: channel, quota: q, weight: weight))
             }
         },

@@ -69,11 +69,13 @@ public struct Funnel: Sendable {
         self.catalog = catalog
         fusion = ranker.flatMap { try? $0.compiledFusion(config.rank.fusion) }
         var channels = channels
-        // The cache channel lives in the funnel: it is written by the pages it serves.
-        if config.quotas.contains(where: { $0.channel == "cache" }), !channels.contains(where: { $0.name == "cache" }) {
-            channels.append(CacheRecall(name: "cache", parameters: config.cache))
+        // Online channels (the cache) live in the funnel: they are written by the pages it serves.
+        for q in config.quotas where !channels.contains(where: { $0.name == q.channel }) {
+            if let d = ChannelRegistry.definition(q.channel), let online = ChannelRegistry.online(d, parameters: config.channels) {
+                channels.append(online)
+            }
         }
-        cache = channels.first { $0.name == "cache" } as? CacheRecall
+        cache = channels.first { $0 is CacheRecall } as? CacheRecall
         self.channels = channels
         self.config = config
         self.itemCount = itemCount

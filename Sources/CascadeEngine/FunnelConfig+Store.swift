@@ -3,15 +3,16 @@ import CascadeStore
 
 extension FunnelConfig {
     /// Artifact name of a recall channel's model.
-    public static func artifactName(channel: String) -> String { "recall/\(channel)" }
+    public static func artifactName(channel: String) -> String { ModelArtifact.recall(channel) }
 
-    /// This configuration plus every channel trained only on request (BPR, two-tower, LightGCN,
-    /// EGES) that has an active model in `store`, so what was trained is served.
+    /// This configuration plus every channel trained only on request (not
+    /// ``ChannelDefinition/trainedByDefault``) that has an active model in `store`, so what was
+    /// trained is served.
     public func includingTrainedChannels(store: any Store) throws -> FunnelConfig {
         var config = self
         for name in Self.knownChannels where !Self.onlineChannels.contains(name) && !config.quotas.contains(where: { $0.channel == name }) {
             if try !store.artifactVersions(name: Self.artifactName(channel: name)).filter(\.active).isEmpty {
-                config.quotas.append(ChannelQuota(channel: name, quota: 200, weight: 0.9))
+                config.quotas.append(Self.defaultQuota(of: name) ?? ChannelQuota(channel: name, quota: 200, weight: 0.9))
             }
         }
         return config
@@ -21,7 +22,7 @@ extension FunnelConfig {
     /// server compares to notice a newly published model.
     public static func activeVersions(store: any Store, extra: [String] = []) throws -> [String: Int] {
         var out: [String: Int] = [:]
-        for name in knownChannels.filter({ !onlineChannels.contains($0) }).map(artifactName(channel:)) + ["rank", "prerank"] + extra {
+        for name in knownChannels.filter({ !onlineChannels.contains($0) }).map(artifactName(channel:)) + [ModelArtifact.rank, ModelArtifact.preRank] + extra {
             if let v = try store.artifactVersions(name: name).last(where: \.active) { out[name] = v.version }
         }
         return out

@@ -6,26 +6,17 @@ import CascadeRecall
 /// and merge weight of each channel that runs. A channel absent from `quotas` is neither trained
 /// nor asked.
 public struct FunnelConfig: Sendable, Equatable {
-    public var itemCF = ItemCF.Parameters()
-    public var swing = Swing.Parameters()
-    public var userCF = UserCF.Parameters()
-    public var als = ALS.Parameters()
-    public var bpr = BPR.Parameters()
-    public var fresh = FreshItems.Parameters()
-    public var geo = GeoRecall.Parameters()
-    public var author = AuthorRecall.Parameters()
-    public var twoTower = TwoTowerParameters()
-    public var lightGCN = LightGCN.Parameters()
+    /// Every channel's parameters (``ChannelRegistry``; a channel not set here uses its defaults).
+    /// `config.channels[ItemCFChannel.self].neighbours = 50`, or the shorthands of
+    /// `FunnelConfig+Channels.swift`.
+    public var channels = ChannelParameterSet()
     /// The diversity re-rank stage (off by default).
     public var rerank = RerankConfig()
-    public var eges = EGES.Parameters()
     /// Pre-rank, rank and fusion (trained from logged impressions when there are enough).
     public var rank = RankStageConfig()
-    /// Catalogues of at least this many items search ALS item vectors through HNSW.
+    /// Catalogues of at least this many items search vector channels' item vectors through HNSW.
     public var annMinItems = 50_000
     public var hnsw = HNSWIndex.Parameters()
-    /// Half-life of the trending channel, seconds.
-    public var trendingHalfLife: Double = 3 * 86_400
     /// Per-channel quota and merge weight, in the order channels are listed in traces.
     public var quotas: [ChannelQuota] = FunnelConfig.defaultQuotas
     /// Events of the user read at request time (triggers and exact seen-filter).
@@ -44,42 +35,39 @@ public struct FunnelConfig: Sendable, Equatable {
     /// the server), so a slow stage can never hold a worker.
     public var deadline: Double = 1
 
-    /// Every channel the engine can train, with its default quota and weight. Personal channels
-    /// weigh most; generic ones (popular, trending, fresh) fill in for light and new users.
-    public static let defaultQuotas: [ChannelQuota] = [
-        ChannelQuota(channel: "itemcf", quota: 300, weight: 1),
-        ChannelQuota(channel: "swing", quota: 200, weight: 0.9),
-        ChannelQuota(channel: "usercf", quota: 200, weight: 0.8),
-        ChannelQuota(channel: "als", quota: 200, weight: 0.9),
-        ChannelQuota(channel: "author", quota: 50, weight: 0.6),
-        ChannelQuota(channel: "geo", quota: 50, weight: 0.4),
-        ChannelQuota(channel: "fresh", quota: 50, weight: 0.3),
-        ChannelQuota(channel: "trending", quota: 100, weight: 0.2),
-        ChannelQuota(channel: "popular", quota: 100, weight: 0.3),
-    ]
+    /// The channels `cascade train` trains when none are named, each with its default quota and
+    /// weight (``ChannelDefinition/defaultQuota``), in registry order. Personal channels weigh
+    /// most; generic ones (popular, trending, fresh) fill in for light and new users.
+    public static var defaultQuotas: [ChannelQuota] {
+        ChannelRegistry.all.filter { $0.trainedByDefault }.map(defaultQuota(of:))
+    }
 
-    /// Channels that can be named in `quotas` (BPR, the two-tower model, LightGCN and EGES are trained only when
-    /// listed: BPR is slower than ALS for similar quality on implicit data, the two-tower model
-    /// trains for minutes on large logs).
-    public static let knownChannels = ["itemcf", "swing", "usercf", "als", "bpr", "twotower", "lightgcn", "eges", "author", "geo", "fresh", "trending", "popular",
-                                       "cache"]
-    /// Channels built by the funnel itself while it serves, with no trained artifact: the cache
-    /// of candidates a user was passed over (``CacheRecall``).
-    public static let onlineChannels: Set<String> = ["cache"]
-    /// Settings of the cache channel (when `quotas` names "cache").
-    public var cache = CacheRecall.Parameters()
+    /// Every channel that can be named in `quotas` (``ChannelRegistry``).
+    public static var knownChannels: [String] { ChannelRegistry.names }
+
+    /// Channels built by the funnel itself while it serves, with no trained artifact.
+    public static var onlineChannels: Set<String> { Set(ChannelRegistry.all.filter { $0.isOnline }.map { $0.name }) }
+
+    /// A channel's default quota and weight.
+    public static func defaultQuota(of definition: any ChannelDefinition.Type) -> ChannelQuota {
+        ChannelQuota(channel: definition.name, quota: definition.defaultQuota.quota, weight: definition.defaultQuota.weight)
+    }
+
+    /// The default quota and weight of the channel `name` (nil: not a channel).
+    public static func defaultQuota(of name: String) -> ChannelQuota? {
+        ChannelRegistry.definition(name).map(defaultQuota(of:))
+    }
 
     public init() {}
 
-    /// Keeps only the named channels (in the given order), each with its default quota and weight.
+    /// Keeps only the named channels (in the given order), each with its quota and weight here
+    /// or, when absent, its default.
     public func restricted(to names: [String]) throws(CascadeError) -> FunnelConfig {
         var c = self
         c.quotas = []
         for name in names {
-            guard Self.knownChannels.contains(name) else {
-                throw .invalid("unknown channel '\(name)'; channels: \(Self.knownChannels.joined(separator: ", "))")
-            }
-            c.quotas.append(quotas.first { $0.channel == name } ?? ChannelQuota(channel: name, quota: 200, weight: 0.9))
+            let d = try ChannelRegistry.require(name)
+            c.quotas.append(quotas.first { $0.channel == name } ?? Self.defaultQuota(of: d))
         }
         return c
     }

@@ -15,8 +15,9 @@ public struct RerankConfig: Sendable, Equatable {
     public var window: Int? = 10
     /// Merged candidates considered.
     public var pool = 100
-    /// Channel whose item vectors define similarity, in order of preference.
-    public var vectorChannels = ["twotower", "als", "lightgcn"]
+    /// Channels whose item vectors define similarity, in order of preference (nil: the first
+    /// loaded channel that has item vectors, in registry order).
+    public var vectorChannels: [String]?
     /// Business rules applied after DPP/MMR (nil: none): at most k items of one category or
     /// author in any window of w, spacing of near-duplicates, pinned (operator) slots.
     public var rules: DiversityRules?
@@ -30,8 +31,9 @@ public struct RerankConfig: Sendable, Equatable {
 extension Funnel {
     /// Item vectors (unit length) of the first available vector channel, or nil.
     static func similarityVectors(channels: [any RecallChannel], config: RerankConfig) -> (dim: Int, vectors: [Float])? {
-        for name in config.vectorChannels {
-            guard let ch = channels.first(where: { $0.name == name }) else { continue }
+        let preferred = config.vectorChannels.map { names in names.compactMap { n in channels.first { $0.name == n } } }
+        let ordered = preferred ?? ChannelRegistry.names.compactMap { n in channels.first { $0.name == n } }
+        for ch in ordered {
             let model: (any VectorRecallModel)? = (ch as? any VectorRecallModel) ?? (ch as? IndexedRecall)?.base
             guard let m = model else { continue }
             let d = m.dimension

@@ -29,7 +29,7 @@ extension RankTraining {
     /// does). Returns nil (nothing published) when no ranker is active or the window has no
     /// impression. O(window rows x model cost).
     public static func refresh(store: any Store, log: EventLog, days: Double, config: RankStageConfig) throws -> RefreshReport? {
-        guard let active = try store.activeArtifact(name: "rank") else { return nil }
+        guard let active = try store.activeArtifact(name: ModelArtifact.rank) else { return nil }
         return try refresh(store: store, active: active, log: log, days: days, config: config)
     }
 
@@ -37,7 +37,7 @@ extension RankTraining {
     static func refresh(store: any Store, active: Artifact, log: EventLog, days: Double, config: RankStageConfig) throws -> RefreshReport? {
         guard days > 0 else { throw CascadeError.invalid("refresh window must be positive, got \(days) days") }
         let start = Date()
-        let (model, pipeline, modelConfig) = try RankModelFile.decodeWithConfig(Data(active.blob), path: "rank v\(active.info.version)")
+        let (model, pipeline, modelConfig) = try RankModelFile.decodeWithConfig(try ModelArtifact.data(of: active, name: ModelArtifact.rank), path: "rank v\(active.info.version)")
         let ids = try store.idSnapshot()
         let attributes = try RankAttributes.load(store: store, ids: ids)
         let registry = try store.eventTypes()
@@ -76,8 +76,8 @@ extension RankTraining {
         try OnlineRankLearner(model, options: options).learn(rows)
 
         var versions: [String: Int] = [:]
-        if config.preRank, let pre = try store.activeArtifact(name: "prerank") {
-            let (student, studentPipeline) = try ThreeTowerFile.decode(Data(pre.blob), path: "prerank v\(pre.info.version)")
+        if config.preRank, let pre = try store.activeArtifact(name: ModelArtifact.preRank) {
+            let (student, studentPipeline) = try ThreeTowerFile.decode(try ModelArtifact.data(of: pre, name: ModelArtifact.preRank), path: "prerank v\(pre.info.version)")
             var d = DistillationOptions()
             d.epochs = 1
             d.learningRate /= 3
@@ -85,17 +85,16 @@ extension RankTraining {
             // The pre-ranker reads the ranker's pipeline (one training fits both).
             let studentRows = try studentPipeline.encode(rows: 0..<count, history: behaviour, labelColumns: model.tasks, frame: frame)
             _ = try ThreeTowerTrainer.distill(student, teacher: model, train: studentRows, options: d)
-            versions["prerank"] = try store.putArtifact(name: "prerank", manifest: ["kind": "prerank", "rank_samples": "\(count)",
-                                                                                    "incremental_from": "\(pre.info.version)"],
-                                                        blob: try ThreeTowerFile.encode(student, pipeline: studentPipeline), activate: true)
+            versions["prerank"] = try ModelArtifact.publish(store: store, name: ModelArtifact.preRank,
+                                                            manifest: ["kind": "prerank", "rank_samples": "\(count)", "incremental_from": "\(pre.info.version)"],
+                                                            payload: try ThreeTowerFile.encode(student, pipeline: studentPipeline))
         }
         var manifest = active.info.manifest
         manifest["samples"] = "\(count)"
         manifest["incremental_from"] = "\(active.info.version)"
         manifest["auc_before"] = model.tasks.map { String(format: "%.4f", aucBefore[$0] ?? .nan) }.joined(separator: ",")
-        versions["rank"] = try store.putArtifact(name: "rank", manifest: manifest,
-                                                 blob: try RankModelFile.encode(model: model, pipeline: pipeline, config: modelConfig),
-                                                 activate: true)
+        versions["rank"] = try ModelArtifact.publish(store: store, name: ModelArtifact.rank, manifest: manifest,
+                                                 payload: try RankModelFile.encode(model: model, pipeline: pipeline, config: modelConfig))
         logger.info("refreshed ranker", metadata: ["model": "\(model.kind)", "samples": "\(count)", "auc_before": "\(aucBefore)"])
         return RefreshReport(samples: count, tasks: model.tasks, aucBefore: aucBefore, versions: versions,
                              seconds: Date().timeIntervalSince(start))

@@ -346,13 +346,13 @@ extension OnlineRanker {
     public static func load(store: any Store, config: RankStageConfig, ids: (users: IdMap, items: IdMap)) -> OnlineRanker? {
         let logger = Funnel.logger
         do {
-            guard let a = try store.activeArtifact(name: "rank") else { return nil }
-            let (model, pipeline) = try RankModelFile.decode(a.blob, path: "artifact rank v\(a.info.version)")
+            guard let a = try store.activeArtifact(name: ModelArtifact.rank) else { return nil }
+            let (model, pipeline) = try RankModelFile.decode(try ModelArtifact.data(of: a, name: ModelArtifact.rank), path: "artifact rank v\(a.info.version)")
             var pre: (ThreeTower, FeaturePipeline)?
             var preVersion: Int?
-            if let p = try store.activeArtifact(name: "prerank") {
+            if let p = try store.activeArtifact(name: ModelArtifact.preRank) {
                 do {
-                    pre = try ThreeTowerFile.decode(p.blob, path: "artifact prerank v\(p.info.version)")
+                    pre = try ThreeTowerFile.decode(try ModelArtifact.data(of: p, name: ModelArtifact.preRank), path: "artifact prerank v\(p.info.version)")
                     preVersion = p.info.version
                 } catch {
                     logger.error("pre-ranker skipped: unreadable artifact", metadata: ["version": "\(p.info.version)", "error": "\(error)"])

@@ -174,11 +174,12 @@ public enum RankTraining {
         if let c = f.calibration { manifest[calibrationKey] = String(decoding: try JSONEncoder().encode(c), as: UTF8.self) }
         // The pre-ranker first: a ranker is never served with a pre-ranker of another training.
         if let student = f.preRanker {
-            versions["prerank"] = try store.putArtifact(name: "prerank", manifest: ["kind": "prerank", "rank_samples": "\(f.samples)"],
-                                                        blob: try ThreeTowerFile.encode(student, pipeline: f.pipeline), activate: true)
+            versions["prerank"] = try ModelArtifact.publish(store: store, name: ModelArtifact.preRank,
+                                                            manifest: ["kind": "prerank", "rank_samples": "\(f.samples)"],
+                                                            payload: try ThreeTowerFile.encode(student, pipeline: f.pipeline))
         }
-        versions["rank"] = try store.putArtifact(name: "rank", manifest: manifest,
-                                                 blob: try RankModelFile.encode(model: f.model, pipeline: f.pipeline, config: f.modelConfig), activate: true)
+        versions["rank"] = try ModelArtifact.publish(store: store, name: ModelArtifact.rank, manifest: manifest,
+                                                     payload: try RankModelFile.encode(model: f.model, pipeline: f.pipeline, config: f.modelConfig))
         logger.info("trained ranker", metadata: ["model": "\(f.model.kind)", "samples": "\(f.samples)", "epochs": "\(f.epochs)",
                                                  "valid_auc": "\(f.validAUC)"])
         return Report(samples: f.samples, tasks: f.tasks, validAUC: f.validAUC, versions: versions, seconds: Date().timeIntervalSince(start),

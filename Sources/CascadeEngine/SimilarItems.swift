@@ -5,12 +5,12 @@ extension Recommender {
     /// Items most similar to `item`: its item-CF neighbours when that channel is loaded, else the
     /// nearest items by cosine of the first vector channel's item vectors (two-tower, ALS,
     /// LightGCN, EGES; an exact scan, O(items x dim)). Unavailable items and the item itself are
-    /// left out. Returns the method used ("itemcf", a channel name, or "none").
+    /// left out. Returns the method used (a channel name, or "none").
     public func similarItems(to item: Int32, n: Int) -> (method: String, items: [(item: Int32, score: Float)]) {
         let ok = { (j: Int32) in j != item && Int(j) < self.catalog.unavailable.count && !self.catalog.unavailable[Int(j)] }
         if let cf = funnel.channels.first(where: { $0 is ItemCF }) as? ItemCF {
             let list = cf.neighbours(of: item).filter { ok($0.item) }.prefix(n).map { (item: $0.item, score: $0.similarity) }
-            if !list.isEmpty { return ("itemcf", Array(list)) }
+            if !list.isEmpty { return (ItemCFChannel.name, Array(list)) }
         }
         for ch in funnel.channels {
             let model: (any VectorRecallModel)? = (ch as? any VectorRecallModel) ?? (ch as? IndexedRecall)?.base

@@ -19,59 +19,23 @@ public enum Trainer {
     static let logger = Logger(label: "cascade.train")
 
     /// Builds every channel listed in `config.quotas` from a log (no store involved: evaluation
-    /// trains on a split this way). `items` are the item documents in dense index order (rule
-    /// channels read categories, authors, locations and publish times from them); may be empty.
+    /// trains on a split this way), in registry order, each by its ``ChannelDefinition``. `items`
+    /// are the item documents in dense index order (rule channels read categories, authors,
+    /// locations and publish times from them); may be empty. Online channels are not trained.
     public static func build(log: EventLog, userCount: Int, itemCount: Int, registry: EventTypeRegistry, items: [Item] = [],
                              config: FunnelConfig = FunnelConfig(), progress: ((String) -> Void)? = nil) throws -> TrainedChannels {
         let start = Date()
-        let weights = registry.weightsByCode
+        for q in config.quotas { _ = try ChannelRegistry.require(q.channel) }
         let wanted = Set(config.quotas.map(\.channel))
-        let catalogue = items.count == itemCount ? items : (0..<itemCount).map { i in i < items.count ? items[i] : Item(id: "#\(i)") }
+        let input = ChannelTrainingInput(log: log, userCount: userCount, itemCount: itemCount, registry: registry, items: items,
+                                         annMinItems: config.annMinItems, hnsw: config.hnsw) { message in logger.info("\(message)") }
         var out: [any RecallChannel] = []
-        func timed(_ name: String, _ body: () throws -> any RecallChannel) rethrows {
-            guard wanted.contains(name) else { return }
-            progress?(name)
+        for d in ChannelRegistry.all where wanted.contains(d.name) && !d.isOnline {
+            progress?(d.name)
             let t = Date()
-            out.append(try body())
-            logger.info("built channel", metadata: ["channel": "\(name)", "seconds": "\(Date().timeIntervalSince(t))"])
+            out.append(try ChannelRegistry.train(d, input: input, parameters: config.channels))
+            logger.info("built channel", metadata: ["channel": "\(d.name)", "seconds": "\(Date().timeIntervalSince(t))"])
         }
-        progress?("interaction matrix")
-        let matrix = InteractionMatrix(log: log, userCount: userCount, itemCount: itemCount, typeWeights: weights)
-        let through = log.maxTimestamp
-        try timed("itemcf") { ItemCF.build(matrix, typeWeights: weights, parameters: config.itemCF, name: "itemcf") }
-        try timed("swing") { Swing.build(matrix, typeWeights: weights, parameters: config.swing, name: "swing") }
-        try timed("usercf") { UserCF.build(matrix, parameters: config.userCF, name: "usercf") }
-        try timed("als") {
-            let model = try ALS.build(matrix, typeWeights: weights, parameters: config.als, trainedThrough: through, name: "als")
-            // Past a catalogue size, the item vectors go into an HNSW index instead of being scanned.
-            return itemCount >= config.annMinItems ? try IndexedRecall.build(model, parameters: config.hnsw) : model
-        }
-        try timed("bpr") { try BPR.build(matrix, typeWeights: weights, parameters: config.bpr, trainedThrough: through, name: "bpr") }
-        try timed("twotower") {
-            let model = try TwoTower.train(log: log, userCount: userCount, itemCount: itemCount, typeWeights: weights,
-                                           features: ItemSideFeatures.build(items: catalogue), parameters: config.twoTower,
-                                           name: "twotower") { message in logger.info("\(message)") }
-            return itemCount >= config.annMinItems ? try IndexedRecall.build(model, parameters: config.hnsw) : model
-        }
-        try timed("lightgcn") {
-            let model = try LightGCN.build(matrix, typeWeights: weights, parameters: config.lightGCN, name: "lightgcn") { message in logger.info("\(message)") }
-            return itemCount >= config.annMinItems ? try IndexedRecall.build(model, parameters: config.hnsw) : model
-        }
-        try timed("eges") {
-            try EGES.train(log: log, userCount: userCount, itemCount: itemCount, typeWeights: weights,
-                           features: ItemSideFeatures.build(items: catalogue), parameters: config.eges,
-                           name: "eges") { message in logger.info("\(message)") }
-        }
-        var fresh = config.fresh, geo = config.geo, author = config.author
-        let impression = registry.code(of: .impression) ?? 0
-        fresh.impressionType = impression
-        geo.impressionType = impression
-        author.followType = registry.code(of: .followAuthor) ?? author.followType
-        try timed("author") { AuthorRecall.build(items: catalogue, log: log, typeWeights: weights, parameters: author, name: "author") }
-        try timed("geo") { GeoRecall.build(items: catalogue, log: log, typeWeights: weights, parameters: geo, name: "geo") }
-        try timed("fresh") { FreshItems.build(items: catalogue, log: log, typeWeights: weights, parameters: fresh, name: "fresh") }
-        try timed("trending") { Popularity.build(log: log, itemCount: itemCount, typeWeights: weights, halfLife: config.trendingHalfLife, name: "trending") }
-        try timed("popular") { Popularity.build(log: log, itemCount: itemCount, typeWeights: weights, name: "popular") }
         logger.info("built recall channels", metadata: [
             "events": "\(log.count)", "users": "\(userCount)", "items": "\(itemCount)", "seconds": "\(Date().timeIntervalSince(start))",
         ])
@@ -102,13 +66,12 @@ public enum Trainer {
         var versions: [String: Int] = [:]
         for ch in trained.channels {
             let manifest = [
-                "channel": ch.name, "kind": String(describing: type(of: ch)),
+                "channel": ch.name, "kind": ModelArtifact.recall(ch.name),
                 "events": String(log.count), "users": String(ids.users.count), "items": String(ids.items.count),
                 "trained_at": ISO8601DateFormatter().string(from: Date()),
             ]
-            let blob = Data(ch.serialized())
-            versions[ch.name] = try store.putArtifact(name: "recall/\(ch.name)", manifest: manifest, blob: blob, activate: true)
-            logger.info("published artifact", metadata: ["name": "recall/\(ch.name)", "version": "\(versions[ch.name]!)", "bytes": "\(blob.count)"])
+            versions[ch.name] = try ModelArtifact.publish(store: store, name: ModelArtifact.recall(ch.name), manifest: manifest,
+                                                          payload: ch.serialized())
         }
         progress?("ranker")
         let rank = try RankTraining.train(store: store, log: log, config: config.rank)
@@ -123,40 +86,23 @@ public enum Trainer {
                            deactivated: deactivated)
     }
 
-    /// How each kind of channel artifact is read back, by the `kind` in its manifest.
-    public static let loaders: [String: @Sendable ([UInt8]) throws -> any RecallChannel] = [
-        "ItemCF": { try ItemCF(serialized: $0) },
-        "Swing": { try Swing(serialized: $0) },
-        "UserCF": { try UserCF(serialized: $0) },
-        "ALS": { try ALS(serialized: $0) },
-        "IndexedRecall": { try IndexedRecall(serialized: $0) },
-        "BPR": { try BPR(serialized: $0) },
-        "TwoTower": { try TwoTower(serialized: $0) },
-        "LightGCN": { try LightGCN(serialized: $0) },
-        "EGES": { try EGES(serialized: $0) },
-        "AuthorRecall": { try AuthorRecall(serialized: $0) },
-        "GeoRecall": { try GeoRecall(serialized: $0) },
-        "FreshItems": { try FreshItems(serialized: $0) },
-        "Popularity": { try Popularity(serialized: $0) },
-    ]
-
-    /// Loads the active artifact of every configured channel. A channel never trained, or whose
-    /// artifact cannot be read, is skipped and logged: recommendations degrade, they do not fail.
+    /// Loads the active artifact of every configured channel through its definition. A channel
+    /// never trained, or whose artifact cannot be read, is skipped and logged: recommendations
+    /// degrade, they do not fail.
     public static func loadChannels(store: any Store, config: FunnelConfig = FunnelConfig()) throws -> [any RecallChannel] {
         var out: [any RecallChannel] = []
         for q in config.quotas where !FunnelConfig.onlineChannels.contains(q.channel) {
-            let name = "recall/\(q.channel)"
+            let name = ModelArtifact.recall(q.channel)
+            guard let definition = ChannelRegistry.definition(q.channel) else {
+                logger.error("channel skipped: not a registered channel", metadata: ["channel": "\(q.channel)"])
+                continue
+            }
             guard let a = try store.activeArtifact(name: name) else {
                 logger.warning("channel skipped: no trained artifact", metadata: ["artifact": "\(name)"])
                 continue
             }
-            let kind = a.info.manifest["kind"] ?? "none"
-            guard let load = loaders[kind] else {
-                logger.error("channel skipped: unknown artifact kind", metadata: ["artifact": "\(name)", "version": "\(a.info.version)", "kind": "\(kind)"])
-                continue
-            }
             do {
-                out.append(try load([UInt8](a.blob)))
+                out.append(try definition.load(try ModelArtifact.payload(of: a, name: name)))
             } catch {
                 logger.error("channel skipped: unreadable artifact", metadata: ["artifact": "\(name)", "version": "\(a.info.version)", "error": "\(error)"])
             }

@@ -326,3 +326,24 @@ public struct ALS: RecallChannel {
         }
     }
 }
+
+/// The ALS channel ("als"): implicit matrix factorisation, searched through HNSW on large catalogues.
+public enum ALSChannel: ChannelDefinition {
+    public static let name = "als"
+    public static let summary = "implicit-feedback matrix factorisation by alternating least squares"
+    public static let defaultParameters = ALS.Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (200, 0.9)
+    public static let settings: [Setting<ALS.Parameters>] = [
+        .int("factors", "Latent dimension.", \.factors, 1...4096),
+        .int("iterations", "Alternating sweeps over items and users.", \.iterations, 0...Int.max),
+        .float("regularization", "lambda, on both sides.", \.regularization, ">= 0") { $0 >= 0 },
+        .float("alpha", "Confidence slope: c = 1 + alpha * r.", \.alpha, ">= 0") { $0 >= 0 },
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: ALS.Parameters) throws -> any RecallChannel {
+        try input.indexedIfLarge(try ALS.build(input.matrix, typeWeights: input.typeWeights, parameters: parameters,
+                                               trainedThrough: input.log.maxTimestamp, name: name))
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel {
+        try ChannelRegistry.loadVector(bytes) { (b: [UInt8]) throws(CascadeError) in try ALS(serialized: b) }
+    }
+}

@@ -325,3 +325,23 @@ public struct AuthorRecall: RecallChannel {
         }
     }
 }
+
+/// The author channel ("author"): new and popular items of followed, interacted and similar authors.
+public enum AuthorChannel: ChannelDefinition {
+    public static let name = "author"
+    public static let summary = "items of the authors a user follows or engages with, and of similar authors"
+    public static let defaultParameters = AuthorRecall.Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (50, 0.6)
+    public static let settings: [Setting<AuthorRecall.Parameters>] = [
+        .int("newestPerAuthor", "Newest items kept per author.", \.newestPerAuthor, 0...Int.max),
+        .int("popularPerAuthor", "Most popular items kept per author.", \.popularPerAuthor, 0...Int.max),
+        .int("perAuthorQuota", "Items one author may contribute to one request.", \.perAuthorQuota, 1...Int.max),
+        .optionalDouble("maxAgeDays", "Items older than this many days are skipped (none: any age).", \.maxAge, "> 0", unit: 86_400) { $0 > 0 },
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: AuthorRecall.Parameters) throws -> any RecallChannel {
+        var p = parameters
+        p.followType = input.registry.code(of: .followAuthor) ?? p.followType
+        return AuthorRecall.build(items: input.items, log: input.log, typeWeights: input.typeWeights, parameters: p, name: name)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel { try AuthorRecall(serialized: bytes) }
+}

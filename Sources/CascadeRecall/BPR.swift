@@ -363,3 +363,22 @@ struct PairwiseSGD {
         }
     }
 }
+
+/// The BPR channel ("bpr"; trained only when listed: slower than ALS for similar quality on implicit data).
+public enum BPRChannel: ChannelDefinition {
+    public static let name = "bpr"
+    public static let summary = "Bayesian personalised ranking matrix factorisation"
+    public static let defaultParameters = BPR.Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (200, 0.9)
+    public static let trainedByDefault = false
+    public static let settings: [Setting<BPR.Parameters>] = [
+        .int("factors", "Latent dimension.", \.factors, 1...4096),
+        .int("epochs", "Passes over the positives.", \.epochs, 0...Int.max),
+        .float("learningRate", "SGD rate at the first epoch.", \.learningRate, "> 0") { $0 > 0 },
+        .float("regularization", "lambda on vectors and biases.", \.regularization, ">= 0") { $0 >= 0 },
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: BPR.Parameters) throws -> any RecallChannel {
+        try BPR.build(input.matrix, typeWeights: input.typeWeights, parameters: parameters, trainedThrough: input.log.maxTimestamp, name: name)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel { try BPR(serialized: bytes) }
+}

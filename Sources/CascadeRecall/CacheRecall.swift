@@ -301,3 +301,24 @@ public final class CacheRecall: RecallChannel, @unchecked Sendable {
         for u in users.indices.reversed() { put(users[u], lists[u]) }
     }
 }
+
+/// The cache channel ("cache"): no training; the funnel keeps each user's ranked candidates that
+/// missed the page and recalls them next time.
+public enum CacheChannel: ChannelDefinition {
+    public static let name = "cache"
+    public static let summary = "no training: the funnel keeps each user's passed-over ranked candidates"
+    public static let defaultParameters = CacheRecall.Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (30, 0.5)
+    public static let trainedByDefault = false
+    public static let settings: [Setting<CacheRecall.Parameters>] = [
+        .int("maxUsers", "Users kept; the least recently written goes first.", \.maxUsers, 1...Int.max),
+        .int("maxItemsPerUser", "Entries kept per user, highest scores first.", \.maxItemsPerUser, 1...Int.max),
+        .optionalDouble("maxAgeDays", "Days an entry lives after its first write (none: no limit).", \.maxAge, "> 0", unit: 86_400) { $0 > 0 },
+        .int("maxPasses", "Writes after which an entry that is still not shown leaves.", \.maxPasses, 1...Int.max),
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: CacheRecall.Parameters) throws -> any RecallChannel {
+        CacheRecall(name: name, parameters: parameters)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel { try CacheRecall(serialized: bytes) }
+    public static func online(parameters: CacheRecall.Parameters) -> (any RecallChannel)? { CacheRecall(name: name, parameters: parameters) }
+}

@@ -207,3 +207,22 @@ public struct FreshItems: RecallChannel {
         self.init(name: name, window: window, order: order, items: items, published: published, quality: quality)
     }
 }
+
+/// The fresh channel ("fresh"): recently published items, for cold-start exposure.
+public enum FreshChannel: ChannelDefinition {
+    public static let name = "fresh"
+    public static let summary = "recently published items (new-item exposure)"
+    public static let defaultParameters = FreshItems.Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (50, 0.3)
+    public static let settings: [Setting<FreshItems.Parameters>] = [
+        .double("windowDays", "Days before the request within which an item counts as fresh.", \.window, "> 0", unit: 86_400) { $0 > 0 },
+        .named("order", "Newest first, or best smoothed positive rate first.", \.order, ["newest": .newest, "quality": .quality]),
+        .int("keep", "The largest pool kept.", \.keep, 1...Int.max),
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: FreshItems.Parameters) throws -> any RecallChannel {
+        var p = parameters
+        p.impressionType = input.registry.code(of: .impression) ?? 0
+        return FreshItems.build(items: input.items, log: input.log, typeWeights: input.typeWeights, parameters: p, name: name)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel { try FreshItems(serialized: bytes) }
+}

@@ -207,3 +207,22 @@ public struct GeoRecall: RecallChannel {
                   cells: cells, offsets: offsets, items: items, scores: scores, published: published)
     }
 }
+
+/// The geo channel ("geo"): the best items of the request's GeoHash cell and its neighbours.
+public enum GeoChannel: ChannelDefinition {
+    public static let name = "geo"
+    public static let summary = "items near the request's location (GeoHash cells)"
+    public static let defaultParameters = GeoRecall.Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (50, 0.4)
+    public static let settings: [Setting<GeoRecall.Parameters>] = [
+        .int("precision", "GeoHash characters of a cell.", \.precision, 1...12),
+        .int("perCell", "Items kept per cell, best first.", \.perCell, 1...Int.max),
+        .float("neighbourWeight", "Score multiplier for items of the eight neighbouring cells.", \.neighbourWeight, ">= 0") { $0 >= 0 },
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: GeoRecall.Parameters) throws -> any RecallChannel {
+        var p = parameters
+        p.impressionType = input.registry.code(of: .impression) ?? 0
+        return GeoRecall.build(items: input.items, log: input.log, typeWeights: input.typeWeights, parameters: p, name: name)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel { try GeoRecall(serialized: bytes) }
+}

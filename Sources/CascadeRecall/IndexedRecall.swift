@@ -72,7 +72,11 @@ public struct IndexedRecall: RecallChannel {
 
     static let magic = "CIXR"
 
-    /// Version 2 names the base model's kind; version 1 artifacts hold an ALS model.
+    /// Whether `bytes` are an indexed artifact (rather than a bare model's).
+    public static func isIndexed(_ bytes: [UInt8]) -> Bool { bytes.count >= 4 && bytes.prefix(4).elementsEqual(magic.utf8) }
+
+    /// Version 2 names the base model's kind (informative: the channel's definition says which
+    /// model reads it back); version 1 artifacts hold an ALS model.
     public func serialized() -> [UInt8] {
         var w = ByteWriter(magic: Self.magic, version: 2)
         w.write(String(describing: type(of: base)))
@@ -81,17 +85,11 @@ public struct IndexedRecall: RecallChannel {
         return [UInt8](w.data)
     }
 
-    static let baseLoaders: [String: @Sendable ([UInt8]) throws(CascadeError) -> any VectorRecallModel] = [
-        "ALS": { (b: [UInt8]) throws(CascadeError) in try ALS(serialized: b) },
-        "TwoTower": { (b: [UInt8]) throws(CascadeError) in try TwoTower(serialized: b) },
-        "LightGCN": { (b: [UInt8]) throws(CascadeError) in try LightGCN(serialized: b) },
-    ]
-
-    public init(serialized bytes: [UInt8]) throws(CascadeError) {
+    /// Reads an indexed artifact whose model `base` reads (the channel's own loader).
+    public init(serialized bytes: [UInt8], base load: ([UInt8]) throws(CascadeError) -> any VectorRecallModel) throws(CascadeError) {
         var r = try ByteReader(Data(bytes), magic: Self.magic, what: "indexed recall artifact")
         guard r.version == 1 || r.version == 2 else { throw .corrupt("indexed recall artifact: unknown version \(r.version)") }
-        let kind = r.version == 1 ? "ALS" : try r.readString("base kind")
-        guard let load = Self.baseLoaders[kind] else { throw .corrupt("indexed recall artifact: unknown base model '\(kind)'") }
+        if r.version == 2 { _ = try r.readString("base kind") }
         let base = try load(try r.readArray(UInt8.self, "model"))
         let index = try HNSWIndex.load(try r.readArray(UInt8.self, "index"), what: "indexed recall artifact (index)")
         guard index.dimension == base.dimension else {

@@ -194,3 +194,24 @@ public struct ItemCF: RecallChannel {
         self.init(name: name, parameters: p, typeWeights: weights, offsets: offsets, neighbourItems: items, similarities: sims)
     }
 }
+
+/// The item-CF channel ("itemcf"): a user's recent items, each bringing its nearest items.
+public enum ItemCFChannel: ChannelDefinition {
+    public static let name = "itemcf"
+    public static let summary = "item-based collaborative filtering (neighbours of the user's recent items)"
+    public static let defaultParameters = ItemCF.Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (300, 1)
+    public static let settings: [Setting<ItemCF.Parameters>] = [
+        .int("neighbours", "Neighbours kept per item.", \.neighbours, 1...10_000),
+        .int("maxItemsPerUser", "A user's strongest items counted in co-occurrence.", \.maxItemsPerUser, 2...Int.max),
+        .int("lastN", "Most recent distinct items of a user used as triggers.", \.lastN, 1...Int.max),
+        .optionalDouble("triggerHalfLifeDays", "Days after which a trigger counts half (none: no decay).", \.triggerHalfLife, "> 0",
+                        unit: 86_400) { $0 > 0 },
+        .float("positionDecay", "Weight factor per step back in the user's history (1: all triggers equal).", \.positionDecay,
+               "in (0, 1]") { $0 > 0 && $0 <= 1 },
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: ItemCF.Parameters) throws -> any RecallChannel {
+        ItemCF.build(input.matrix, typeWeights: input.typeWeights, parameters: parameters, name: name)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel { try ItemCF(serialized: bytes) }
+}

@@ -164,3 +164,25 @@ public struct LightGCN: RecallChannel {
         }
     }
 }
+
+/// The LightGCN channel ("lightgcn"; trained only when listed).
+public enum LightGCNChannel: ChannelDefinition {
+    public static let name = "lightgcn"
+    public static let summary = "LightGCN graph embeddings (propagation over the user-item graph)"
+    public static let defaultParameters = LightGCN.Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (200, 0.9)
+    public static let trainedByDefault = false
+    public static let settings: [Setting<LightGCN.Parameters>] = [
+        .int("dim", "Embedding dimension.", \.dim, 1...4096),
+        .int("layers", "Propagation layers.", \.layers, 0...16),
+        .int("epochs", "Training epochs.", \.epochs, 1...Int.max),
+        .float("learningRate", "Adam learning rate.", \.learningRate, "> 0") { $0 > 0 },
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: LightGCN.Parameters) throws -> any RecallChannel {
+        try input.indexedIfLarge(try LightGCN.build(input.matrix, typeWeights: input.typeWeights, parameters: parameters, name: name,
+                                                    progress: input.progress))
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel {
+        try ChannelRegistry.loadVector(bytes) { (b: [UInt8]) throws(CascadeError) in try LightGCN(serialized: b) }
+    }
+}

@@ -68,3 +68,43 @@ public struct Popularity: RecallChannel {
         self.init(name: name, items: items, scores: scores)
     }
 }
+
+/// The trending channel ("trending"): popularity with a half-life of days.
+public enum TrendingChannel: ChannelDefinition {
+    public struct Parameters: Sendable, Equatable {
+        /// Seconds after which an event counts half.
+        public var halfLife: Double = 3 * 86_400
+        public init() {}
+    }
+    public static let name = "trending"
+    public static let summary = "items popular lately (events decay with a half-life)"
+    public static let defaultParameters = Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (100, 0.2)
+    public static let settings: [Setting<Parameters>] = [
+        .double("halfLifeDays", "Days after which an event counts half.", \.halfLife, "> 0", unit: 86_400) { $0 > 0 },
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: Parameters) throws -> any RecallChannel {
+        Popularity.build(log: input.log, itemCount: input.itemCount, typeWeights: input.typeWeights, halfLife: parameters.halfLife, name: name)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel { try Popularity(serialized: bytes) }
+}
+
+/// The popular channel ("popular"): all-time popularity, the fallback of new users.
+public enum PopularChannel: ChannelDefinition {
+    public struct Parameters: Sendable, Equatable {
+        /// Top items kept (a request never needs more than a few thousand).
+        public var keep = 5000
+        public init() {}
+    }
+    public static let name = "popular"
+    public static let summary = "the most popular items of all time"
+    public static let defaultParameters = Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (100, 0.3)
+    public static let settings: [Setting<Parameters>] = [
+        .int("keep", "Top items kept.", \.keep, 1...Int.max),
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: Parameters) throws -> any RecallChannel {
+        Popularity.build(log: input.log, itemCount: input.itemCount, typeWeights: input.typeWeights, keep: parameters.keep, name: name)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel { try Popularity(serialized: bytes) }
+}

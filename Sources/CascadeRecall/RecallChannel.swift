@@ -100,7 +100,7 @@ public struct Candidate: Sendable, Equatable {
 /// Every channel passes the shared conformance suite (`Tests/CascadeRecallTests/ChannelConformance.swift`):
 /// deterministic, within quota, only allowed items, identical after a save/load round trip.
 public protocol RecallChannel: Sendable {
-    /// The channel's name in traces and artifacts, e.g. "itemcf".
+    /// The channel's name in traces and artifacts (its ``ChannelDefinition/name``).
     var name: String { get }
     func recall(_ context: RecallContext, quota: Int, filter: CandidateFilter) -> [Candidate]
     /// The artifact bytes (see ``ByteWriter``).

@@ -385,3 +385,22 @@ extension ByteReader {
         return Int(v)
     }
 }
+
+/// The Swing channel ("swing"): item neighbours by the quadrangles of users who share two items.
+public enum SwingChannel: ChannelDefinition {
+    public static let name = "swing"
+    public static let summary = "Swing item-to-item similarity (pairs of users sharing pairs of items)"
+    public static let defaultParameters = Swing.Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (200, 0.9)
+    public static let settings: [Setting<Swing.Parameters>] = [
+        .int("neighbours", "Neighbours kept per item.", \.neighbours, 0...10_000),
+        .float("alpha", "Smoothing of the pair overlap; larger values make overlap matter less.", \.alpha, ">= 0") { $0 >= 0 },
+        .float("userExponent", "beta of the user weight (|I_u| + alpha_1)^-beta; 0 weighs every user 1.", \.userExponent, ">= 0") { $0 >= 0 },
+        .int("maxUsersPerItem", "Users of one item used offline; the cost grows with its square.", \.maxUsersPerItem, 2...8192),
+        .int("lastN", "Most recent distinct items of a user used as triggers.", \.lastN, 0...Int.max),
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: Swing.Parameters) throws -> any RecallChannel {
+        Swing.build(input.matrix, typeWeights: input.typeWeights, parameters: parameters, name: name)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel { try Swing(serialized: bytes) }
+}

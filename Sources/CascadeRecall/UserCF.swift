@@ -217,3 +217,20 @@ final class UserCFScratch {
         }
     }
 }
+
+/// The user-CF channel ("usercf"): what the users most like this one liked.
+public enum UserCFChannel: ChannelDefinition {
+    public static let name = "usercf"
+    public static let summary = "user-based collaborative filtering (items of similar users)"
+    public static let defaultParameters = UserCF.Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (200, 0.8)
+    public static let settings: [Setting<UserCF.Parameters>] = [
+        .int("neighbours", "Similar users kept per user.", \.neighbours, 0...10_000),
+        .int("itemsPerUser", "A user's strongest items offered to the users similar to them.", \.itemsPerUser, 0...Int.max),
+        .int("maxUsersPerItem", "Users of one item visited offline.", \.maxUsersPerItem, 1...Int.max),
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: UserCF.Parameters) throws -> any RecallChannel {
+        UserCF.build(input.matrix, parameters: parameters, name: name)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel { try UserCF(serialized: bytes) }
+}

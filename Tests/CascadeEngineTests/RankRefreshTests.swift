@@ -25,8 +25,8 @@ import Testing
         let v2 = try #require(try store.activeArtifact(name: "rank"))
         #expect(v2.info.version == 2 && v2.info.manifest["incremental_from"] == "1")
         #expect(v2.info.manifest["samples"] == "\(r.samples)")
-        let before = try RankModelFile.decode(Data(v1.blob)).model.parameters
-        let after = try RankModelFile.decode(Data(v2.blob)).model.parameters
+        let before = try RankModelFile.decode(try ModelArtifact.data(of: v1, name: ModelArtifact.rank)).model.parameters
+        let after = try RankModelFile.decode(try ModelArtifact.data(of: v2, name: ModelArtifact.rank)).model.parameters
         #expect(before.count == after.count)
         #expect(zip(before, after).contains { $0.value.toArray() != $1.value.toArray() }, "the weights moved")
         #expect(try store.activeArtifact(name: "prerank")?.info.manifest["incremental_from"] == "1")

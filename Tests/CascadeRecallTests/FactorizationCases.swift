@@ -24,6 +24,6 @@ extension ChannelCase {
             p.iterations = 8
             p.regularization = 0.1
             return try! IndexedRecall.build(try! ALS.build(Fixture.matrix, typeWeights: Fixture.weights, parameters: p))
-        }, load: { try IndexedRecall(serialized: $0) }),
+        }, load: { try ALSChannel.load($0) }),
     ]
 }

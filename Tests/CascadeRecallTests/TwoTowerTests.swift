@@ -8,7 +8,7 @@ extension ChannelCase {
     static let learned: [ChannelCase] = [
         ChannelCase(name: "twotower", make: { try! TwoTowerTests.model(epochs: 3) }, load: { try TwoTower(serialized: $0) }),
         ChannelCase(name: "twotower+hnsw", make: { try! IndexedRecall.build(TwoTowerTests.model(epochs: 3)) },
-                    load: { try IndexedRecall(serialized: $0) }),
+                    load: { try TwoTowerChannel.load($0) }),
     ]
 }
 

@@ -168,3 +168,26 @@ public struct EGES: RecallChannel {
                   support: support)
     }
 }
+
+/// The EGES channel ("eges"; trained only when listed): graph embeddings with side information.
+public enum EGESChannel: ChannelDefinition {
+    public static let name = "eges"
+    public static let summary = "EGES item embeddings from session-graph random walks with side information"
+    public static let defaultParameters = EGES.Parameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (200, 0.9)
+    public static let trainedByDefault = false
+    public static let settings: [Setting<EGES.Parameters>] = [
+        .int("epochs", "Training epochs (fresh random walks each).", \.epochs, 1...Int.max),
+        .int("dim", "Embedding dimension.", \.dim, 1...4096),
+        .int("window", "Skip-gram window over the random walks.", \.window, 1...Int.max),
+        .double("sessionGapMinutes", "Minutes between two positive events of a user that start a new session.", \.sessionGap, "> 0",
+                unit: 60) { $0 > 0 },
+        .float("supportShrinkage", "Items seen n times score n / (n + this) of their cosine (0: plain cosine).", \.supportShrinkage,
+               ">= 0") { $0 >= 0 },
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: EGES.Parameters) throws -> any RecallChannel {
+        try EGES.train(log: input.log, userCount: input.userCount, itemCount: input.itemCount, typeWeights: input.typeWeights,
+                       features: ItemSideFeatures.build(items: input.items), parameters: parameters, name: name, progress: input.progress)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel { try EGES(serialized: bytes) }
+}

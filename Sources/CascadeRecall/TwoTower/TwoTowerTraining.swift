@@ -374,3 +374,50 @@ extension TwoTower {
         return out
     }
 }
+
+/// The two-tower channel ("twotower"; trained only when listed: it trains for minutes on large
+/// logs). The only channel with an incremental update between full retrains.
+public enum TwoTowerChannel: ChannelDefinition {
+    public static let name = "twotower"
+    public static let summary = "two-tower neural retrieval (sampled softmax, logQ correction), HNSW-served"
+    public static let defaultParameters = TwoTowerParameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (200, 0.9)
+    public static let trainedByDefault = false
+    public static let supportsRefresh = true
+    public static let settings: [Setting<TwoTowerParameters>] = [
+        .choice("mode", "Loss: listwise (in-batch softmax), pointwise (BCE) or pairwise (hinge).", \.mode),
+        .bool("symmetric", "Add the item-to-user in-batch softmax (symmetric loss).", \.symmetric),
+        .int("epochs", "Training epochs.", \.epochs, 1...Int.max),
+        .int("dim", "Embedding dimension.", \.dim, 2...4096),
+        .float("temperature", "Softmax temperature.", \.temperature, "> 0") { $0 > 0 },
+        .float("learningRate", "Learning rate.", \.learningRate, "> 0") { $0 > 0 },
+        .bool("logQCorrection", "Correct the in-batch softmax for sampling bias (logQ).", \.logQCorrection),
+        .int("hardNegativeEpochs", "Epochs of the second stage with mined hard negatives.", \.hardNegativeEpochs, 0...Int.max),
+        .float("selfSupervisedWeight", "Weight of the self-supervised item loss (0: off).", \.selfSupervisedWeight, ">= 0") { $0 >= 0 },
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: TwoTowerParameters) throws -> any RecallChannel {
+        let model = try TwoTower.train(log: input.log, userCount: input.userCount, itemCount: input.itemCount, typeWeights: input.typeWeights,
+                                       features: ItemSideFeatures.build(items: input.items), parameters: parameters, name: name,
+                                       progress: input.progress)
+        return try input.indexedIfLarge(model)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel {
+        try ChannelRegistry.loadVector(bytes) { (b: [UInt8]) throws(CascadeError) in try TwoTower(serialized: b) }
+    }
+    /// Two more epochs at a third of the learning rate on the events since `since`, growing the
+    /// tables for users and items added since; indexed again when the active model was.
+    public static func refreshed(_ active: any RecallChannel, input: ChannelTrainingInput, since: Double,
+                                 parameters: TwoTowerParameters) throws -> (any RecallChannel)? {
+        let indexed = active is IndexedRecall
+        guard let current = (active as? TwoTower) ?? ((active as? IndexedRecall)?.base as? TwoTower) else {
+            throw CascadeError.corrupt("recall/\(name): the active artifact does not hold a two-tower model")
+        }
+        var p = parameters
+        p.epochs = Swift.min(p.epochs, 2)
+        p.learningRate /= 3
+        let fresh = try current.refreshed(log: input.log, since: since, userCount: input.userCount, itemCount: input.itemCount,
+                                          typeWeights: input.typeWeights, features: ItemSideFeatures.build(items: input.items),
+                                          parameters: p, progress: input.progress)
+        return indexed ? try IndexedRecall.build(fresh, parameters: input.hnsw) : try input.indexedIfLarge(fresh)
+    }
+}

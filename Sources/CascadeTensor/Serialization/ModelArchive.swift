@@ -1,3 +1,4 @@
+import CascadeCore
 import Foundation
 
 /// A saved model: named parameter tensors, optional optimizer state, and a JSON manifest that
