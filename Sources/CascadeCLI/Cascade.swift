@@ -37,7 +37,7 @@ struct Cascade: ParsableCommand {
               cascade recommend --db my.sqlite --user alice --n 10
               cascade eval --db my.sqlite --protocol temporal --test-frac 0.2 --k 10
             """,
-        subcommands: [Quickstart.self, Simulate.self, Import.self, Train.self, Recommend.self, Eval.self,
+        subcommands: [Quickstart.self, Simulate.self, Import.self, Train.self, Recommend.self, Eval.self, ConfigCommand.self,
                       Stats.self, Serve.self, Bench.self, ExperimentCommand.self, KeyCommand.self]
     )
 }
@@ -106,71 +106,107 @@ func runReporting(_ body: () throws -> Void) throws {
     }
 }
 
-/// Model settings shared by `train` and `eval`.
+/// Where a command's funnel settings come from, lowest first: the defaults, a config file
+/// (`--config`), `CASCADE_*` environment variables, `--set key=value`, then the command's own flags.
+struct SettingsOptions: ParsableArguments {
+    @Option(name: .customLong("config"), help: "A config file (`cascade config init` writes one with every key, its doc and default).")
+    var configFile: String?
+
+    @Option(name: .customLong("set"), help: "Set one key, e.g. --set channel.itemcf.neighbours=50 (repeatable; keys as in the config file).")
+    var assignments: [String] = []
+
+    /// The assignments of the file, the environment and `--set`, in that order.
+    func sources<Root>(_ settings: [Setting<Root>]) throws -> [ConfigFile.Assignment] {
+        var out: [ConfigFile.Assignment] = []
+        if let configFile {
+            guard let data = FileManager.default.contents(atPath: configFile) else {
+                throw CascadeError.badInput(file: configFile, line: 0, reason: "cannot read the config file")
+            }
+            out += try ConfigFile.parse(String(decoding: data, as: UTF8.self), source: configFile)
+        }
+        out += ConfigFile.environment(ProcessInfo.processInfo.environment, settings: settings)
+        for a in assignments {
+            guard let eq = a.firstIndex(of: "=") else { throw CascadeError.invalid("--set \(a): expected key=value") }
+            out.append(ConfigFile.Assignment(key: String(a[..<eq]).trimmingCharacters(in: .whitespaces),
+                                             value: String(a[a.index(after: eq)...]), source: "--set \(a)"))
+        }
+        return out
+    }
+
+    /// `base` with the file, the environment and `--set` applied.
+    func apply<Root>(_ base: Root, settings: [Setting<Root>]) throws -> Root {
+        try ConfigFile.apply(try sources(settings), settings: settings, to: base)
+    }
+}
+
+/// Model settings shared by `train` and `eval`: the config file and `--set` first, then these
+/// flags, each written through its declared setting (``FunnelConfig/settings``).
 struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Comma-separated recall channels to train and use (default: \(FunnelConfig.defaultQuotas.map(\.channel).joined(separator: ","))).",
                                discussion: ChannelRegistry.all.map { "\($0.name): \($0.summary)" }.joined(separator: "\n")))
     var channels: String?
 
-    @Option(help: "How channel lists merge: max (weighted interleave) or sum (reciprocal-rank fusion).")
-    var merge: String = FunnelConfig().mergeMode.rawValue
+    @Option(help: "How channel lists merge: max (weighted interleave) or sum (reciprocal-rank fusion). Default: \(FunnelConfig().mergeMode.rawValue).")
+    var merge: String?
+
+    @OptionGroup var settings: SettingsOptions
 
     /// The ranker's settings (the same declaration `experiment simulate` reads).
     @OptionGroup var ranker: RankerOptions
 
-    @Option(help: "Item-CF: neighbours kept per item.")
-    var neighbours: Int = ItemCF.Parameters().neighbours
+    @Option(help: "Item-CF: neighbours kept per item. Default: \(ItemCF.Parameters().neighbours).")
+    var neighbours: Int?
 
-    @Option(help: "Item-CF: most recent distinct items of a user used as triggers.")
-    var lastN: Int = ItemCF.Parameters().lastN
+    @Option(help: "Item-CF: most recent distinct items of a user used as triggers. Default: \(ItemCF.Parameters().lastN).")
+    var lastN: Int?
 
-    @Option(help: "Item-CF: a user's strongest items counted in co-occurrence.")
-    var maxItemsPerUser: Int = ItemCF.Parameters().maxItemsPerUser
+    @Option(help: "Item-CF: a user's strongest items counted in co-occurrence. Default: \(ItemCF.Parameters().maxItemsPerUser).")
+    var maxItemsPerUser: Int?
 
     @Option(help: "Item-CF: days after which a trigger counts half (default: no decay).")
     var triggerHalfLifeDays: Double?
 
-    @Option(help: "Item-CF: weight factor per step back in the user's history (1 = all triggers equal).")
-    var positionDecay: Float = ItemCF.Parameters().positionDecay
+    @Option(help: "Item-CF: weight factor per step back in the user's history (1 = all triggers equal). Default: \(ItemCF.Parameters().positionDecay).")
+    var positionDecay: Float?
 
-    @Option(help: "Two-tower: epochs.")
-    var towerEpochs: Int = TwoTowerParameters().epochs
+    @Option(help: "Two-tower: epochs. Default: \(TwoTowerParameters().epochs).")
+    var towerEpochs: Int?
 
-    @Option(help: "Two-tower: embedding dimension.")
-    var towerDim: Int = TwoTowerParameters().dim
+    @Option(help: "Two-tower: embedding dimension. Default: \(TwoTowerParameters().dim).")
+    var towerDim: Int?
 
-    @Option(help: "Two-tower: softmax temperature.")
-    var towerTemperature: Float = TwoTowerParameters().temperature
+    @Option(help: "Two-tower: softmax temperature. Default: \(TwoTowerParameters().temperature).")
+    var towerTemperature: Float?
 
-    @Option(help: "Two-tower: learning rate.")
-    var towerLr: Float = TwoTowerParameters().learningRate
+    @Option(help: "Two-tower: learning rate. Default: \(TwoTowerParameters().learningRate).")
+    var towerLr: Float?
 
-    @Option(help: "LightGCN: epochs.")
-    var gcnEpochs: Int = LightGCN.Parameters().epochs
+    @Option(help: "LightGCN: epochs. Default: \(LightGCN.Parameters().epochs).")
+    var gcnEpochs: Int?
 
-    @Option(help: "LightGCN: Adam learning rate.")
-    var gcnLr: Float = LightGCN.Parameters().learningRate
+    @Option(help: "LightGCN: Adam learning rate. Default: \(LightGCN.Parameters().learningRate).")
+    var gcnLr: Float?
 
-    @Option(help: "LightGCN: propagation layers.")
-    var gcnLayers: Int = LightGCN.Parameters().layers
+    @Option(help: "LightGCN: propagation layers. Default: \(LightGCN.Parameters().layers).")
+    var gcnLayers: Int?
 
-    @Option(help: "EGES: training epochs (fresh random walks each).")
-    var egesEpochs: Int = EGES.Parameters().epochs
+    @Option(help: "EGES: training epochs (fresh random walks each). Default: \(EGES.Parameters().epochs).")
+    var egesEpochs: Int?
 
-    @Option(help: "EGES: embedding dimension.")
-    var egesDim: Int = EGES.Parameters().dim
+    @Option(help: "EGES: embedding dimension. Default: \(EGES.Parameters().dim).")
+    var egesDim: Int?
 
-    @Option(help: "EGES: skip-gram window over the random walks.")
-    var egesWindow: Int = EGES.Parameters().window
+    @Option(help: "EGES: skip-gram window over the random walks. Default: \(EGES.Parameters().window).")
+    var egesWindow: Int?
 
-    @Option(help: "EGES: minutes between two positive events of a user that start a new session.")
-    var egesSessionGapMinutes: Double = EGES.Parameters().sessionGap / 60
+    @Option(help: "EGES: minutes between two positive events of a user that start a new session. Default: \(EGES.Parameters().sessionGap / 60).")
+    var egesSessionGapMinutes: Double?
 
-    @Option(help: "EGES: items seen n times score n / (n + this) of their cosine (0 = plain cosine).")
-    var egesSupportShrinkage: Float = EGES.Parameters().supportShrinkage
+    @Option(help: "EGES: items seen n times score n / (n + this) of their cosine (0 = plain cosine). Default: \(EGES.Parameters().supportShrinkage).")
+    var egesSupportShrinkage: Float?
 
-    @Option(help: "Two-tower: loss mode, listwise (in-batch softmax), pointwise (BCE) or pairwise (hinge).")
-    var towerMode: String = TwoTowerParameters().mode.rawValue
+    @Option(help: "Two-tower: loss mode, listwise (in-batch softmax), pointwise (BCE) or pairwise (hinge). Default: \(TwoTowerParameters().mode.rawValue).")
+    var towerMode: String?
 
     @Flag(help: "Two-tower: add the item-to-user in-batch softmax (symmetric loss).")
     var towerSymmetric = false
@@ -178,69 +214,55 @@ struct ModelOptions: ParsableArguments {
     @Flag(help: "Two-tower: train without the logQ sampling-bias correction.")
     var towerNoLogq = false
 
-    @Option(help: "Two-tower: epochs of the second stage with mined hard negatives.")
-    var towerHardEpochs: Int = 0
+    @Option(help: "Two-tower: epochs of the second stage with mined hard negatives. Default: 0.")
+    var towerHardEpochs: Int?
 
-    @Option(help: "Two-tower: weight of the self-supervised item loss (0 = off).")
-    var towerSelfSupervised: Float = 0
+    @Option(help: "Two-tower: weight of the self-supervised item loss (0 = off). Default: 0.")
+    var towerSelfSupervised: Float?
 
     func validate() throws {
-        guard neighbours >= 1, neighbours <= 10_000 else { throw ValidationError("--neighbours must be in 1...10000, got \(neighbours)") }
-        guard lastN >= 1 else { throw ValidationError("--last-n must be at least 1, got \(lastN)") }
-        guard maxItemsPerUser >= 2 else { throw ValidationError("--max-items-per-user must be at least 2, got \(maxItemsPerUser)") }
-        guard RecallMerger.Mode(rawValue: merge) != nil else { throw ValidationError("--merge must be max or sum, got \(merge)") }
-        guard positionDecay > 0, positionDecay <= 1 else { throw ValidationError("--position-decay must be in (0, 1], got \(positionDecay)") }
-        if let d = triggerHalfLifeDays, !(d > 0) { throw ValidationError("--trigger-half-life-days must be positive, got \(d)") }
-        guard egesEpochs >= 1, egesDim >= 1, egesWindow >= 1, egesSessionGapMinutes > 0, egesSupportShrinkage >= 0 else {
-            throw ValidationError("EGES options: epochs, dim and window must be >= 1, the session gap positive, the support shrinkage >= 0")
-        }
-        guard TwoTowerParameters.Mode(rawValue: towerMode) != nil else {
-            throw ValidationError("--tower-mode must be listwise, pointwise or pairwise, got \(towerMode)")
-        }
-        guard gcnEpochs >= 1, gcnLayers >= 0 else { throw ValidationError("--gcn-epochs must be >= 1 and --gcn-layers >= 0") }
-        guard towerEpochs >= 1, towerDim >= 2, towerTemperature > 0, towerLr > 0, towerHardEpochs >= 0, towerSelfSupervised >= 0 else {
-            throw ValidationError("two-tower options: epochs >= 1, dim >= 2, temperature > 0, lr > 0, hard epochs >= 0, self-supervised weight >= 0")
-        }
-        // Channel names and the ranker's values too: refused before any store is opened.
+        // Channel names, the file, --set and every flag's value: refused before any store is opened.
         do { _ = try config } catch let e as CascadeError { throw ValidationError(e.description) }
     }
 
     var config: FunnelConfig {
         get throws {
-            var c = FunnelConfig()
+            var c = try settings.apply(FunnelConfig(), settings: FunnelConfig.settings)
             if let channels {
                 c = try c.restricted(to: channels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             }
             try ranker.apply(to: &c.rank)
-            return apply(c)
+            return try apply(c)
         }
     }
 
-    func apply(_ base: FunnelConfig) -> FunnelConfig {
+    /// `base` with the flags that were given.
+    func apply(_ base: FunnelConfig) throws -> FunnelConfig {
         var c = base
-        c.itemCF.neighbours = neighbours
-        c.itemCF.lastN = lastN
-        c.itemCF.maxItemsPerUser = maxItemsPerUser
-        c.itemCF.triggerHalfLife = triggerHalfLifeDays.map { $0 * 86_400 }
-        c.itemCF.positionDecay = positionDecay
-        c.mergeMode = RecallMerger.Mode(rawValue: merge) ?? c.mergeMode
-        c.eges.epochs = egesEpochs
-        c.eges.dim = egesDim
-        c.eges.window = egesWindow
-        c.eges.sessionGap = egesSessionGapMinutes * 60
-        c.eges.supportShrinkage = egesSupportShrinkage
-        c.lightGCN.epochs = gcnEpochs
-        c.lightGCN.layers = gcnLayers
-        c.lightGCN.learningRate = gcnLr
-        c.twoTower.mode = TwoTowerParameters.Mode(rawValue: towerMode) ?? c.twoTower.mode
-        c.twoTower.symmetric = towerSymmetric
-        c.twoTower.epochs = towerEpochs
-        c.twoTower.dim = towerDim
-        c.twoTower.temperature = towerTemperature
-        c.twoTower.learningRate = towerLr
-        c.twoTower.logQCorrection = !towerNoLogq
-        c.twoTower.hardNegativeEpochs = towerHardEpochs
-        c.twoTower.selfSupervisedWeight = towerSelfSupervised
+        let s = FunnelConfig.settings
+        try assign(&c, s, flag: "merge", key: "mergeMode", merge)
+        try assign(&c, s, flag: "neighbours", key: "channel.itemcf.neighbours", neighbours)
+        try assign(&c, s, flag: "last-n", key: "channel.itemcf.lastN", lastN)
+        try assign(&c, s, flag: "max-items-per-user", key: "channel.itemcf.maxItemsPerUser", maxItemsPerUser)
+        try assign(&c, s, flag: "trigger-half-life-days", key: "channel.itemcf.triggerHalfLifeDays", triggerHalfLifeDays)
+        try assign(&c, s, flag: "position-decay", key: "channel.itemcf.positionDecay", positionDecay)
+        try assign(&c, s, flag: "eges-epochs", key: "channel.eges.epochs", egesEpochs)
+        try assign(&c, s, flag: "eges-dim", key: "channel.eges.dim", egesDim)
+        try assign(&c, s, flag: "eges-window", key: "channel.eges.window", egesWindow)
+        try assign(&c, s, flag: "eges-session-gap-minutes", key: "channel.eges.sessionGapMinutes", egesSessionGapMinutes)
+        try assign(&c, s, flag: "eges-support-shrinkage", key: "channel.eges.supportShrinkage", egesSupportShrinkage)
+        try assign(&c, s, flag: "gcn-epochs", key: "channel.lightgcn.epochs", gcnEpochs)
+        try assign(&c, s, flag: "gcn-layers", key: "channel.lightgcn.layers", gcnLayers)
+        try assign(&c, s, flag: "gcn-lr", key: "channel.lightgcn.learningRate", gcnLr)
+        try assign(&c, s, flag: "tower-mode", key: "channel.twotower.mode", towerMode)
+        try assign(&c, s, flag: "tower-epochs", key: "channel.twotower.epochs", towerEpochs)
+        try assign(&c, s, flag: "tower-dim", key: "channel.twotower.dim", towerDim)
+        try assign(&c, s, flag: "tower-temperature", key: "channel.twotower.temperature", towerTemperature)
+        try assign(&c, s, flag: "tower-lr", key: "channel.twotower.learningRate", towerLr)
+        try assign(&c, s, flag: "tower-hard-epochs", key: "channel.twotower.hardNegativeEpochs", towerHardEpochs)
+        try assign(&c, s, flag: "tower-self-supervised", key: "channel.twotower.selfSupervisedWeight", towerSelfSupervised)
+        if towerSymmetric { c.twoTower.symmetric = true }
+        if towerNoLogq { c.twoTower.logQCorrection = false }
         return c
     }
 }

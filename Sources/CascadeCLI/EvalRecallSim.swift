@@ -33,7 +33,7 @@ struct EvalRecallSim: ParsableCommand {
             let config = SimConfig(users: users, items: items, events: events, seed: seed)
             try config.validate()
             let world = SimulatedWorld.generate(config)
-            let base = model.apply(FunnelConfig())
+            let base = try model.apply(FunnelConfig())
             var variants: [LearnedRecallEvaluation.Variant] = []
             for name in channels.split(separator: ",").map({ String($0).trimmingCharacters(in: .whitespaces) }) {
                 var c = base

@@ -18,38 +18,40 @@ struct Serve: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Option(help: "Address to listen on.")
-    var host = "127.0.0.1"
+    @OptionGroup var settings: SettingsOptions
 
-    @Option(help: "Port to listen on.")
-    var port = 8080
+    @Option(help: "Address to listen on. Default: 127.0.0.1.")
+    var host: String?
 
-    @Option(help: "Seconds between checks for new model versions (0: never).")
-    var reloadInterval: Double = 10
+    @Option(help: "Port to listen on. Default: 8080.")
+    var port: Int?
+
+    @Option(help: "Seconds between checks for new model versions (0: never). Default: 10.")
+    var reloadInterval: Double?
 
     @Option(help: "Threads running the blocking part of requests (default: one per core on SQLite, where requests never wait; 4 per core on PostgreSQL, where they wait on the network).")
     var workers: Int?
 
-    @Option(help: "Largest n a recommendation request may ask for.")
-    var maxN = 200
+    @Option(help: "Largest n a recommendation request may ask for. Default: 200.")
+    var maxN: Int?
 
-    @Option(help: "Most events in one feedback batch.")
-    var maxBatch = 1_000
+    @Option(help: "Most events in one feedback batch. Default: 1000.")
+    var maxBatch: Int?
 
-    @Option(help: "Largest request body, bytes.")
-    var maxBody = 1 << 20
+    @Option(help: "Largest request body, bytes. Default: 1048576.")
+    var maxBody: Int?
 
-    @Flag(inversion: .prefixedNo, help: "Serve the trained ranker and pre-ranker (off: pages in merged recall order).")
-    var rank = true
+    @Flag(inversion: .prefixedNo, help: "Serve the trained ranker and pre-ranker (off: pages in merged recall order). Default: on.")
+    var rank: Bool?
 
-    @Flag(inversion: .prefixedNo, help: "Run one request's recall channels concurrently (off: each request's channels in turn, better under load).")
-    var parallelRecall = false
+    @Flag(inversion: .prefixedNo, help: "Run one request's recall channels concurrently (off: each request's channels in turn, better under load). Default: off.")
+    var parallelRecall: Bool?
 
     @Option(help: "Request deadline, milliseconds (0: none): recall channels not yet started, ranking and re-rank are skipped once it passes, and the page is answered from what is done (counted as degraded).")
-    var deadlineMs: Double = 1_000
+    var deadlineMs: Double?
 
-    @Option(help: "Diversity re-rank of every page: none, dpp or mmr (over the ALS, two-tower or LightGCN item vectors).")
-    var rerank = "none"
+    @Option(help: "Diversity re-rank of every page: none, dpp or mmr (over the ALS, two-tower or LightGCN item vectors). Default: none.")
+    var rerank: String?
 
     @Option(help: "Re-rank rule: at most this many items of one category in any --rule-window consecutive positions (off when absent).")
     var maxPerCategory: Int?
@@ -68,12 +70,29 @@ struct Serve: ParsableCommand {
             throw ValidationError("--max-per-category, --max-per-author and --rule-window must be >= 1")
         }
         guard (exploreTemperature ?? 0) >= 0, (exploreTemperature ?? 0).isFinite else { throw ValidationError("--explore-temperature must be >= 0") }
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535, got \(port)") }
-        guard reloadInterval >= 0, reloadInterval.isFinite else { throw ValidationError("--reload-interval must be >= 0") }
-        guard (1...1024).contains(workers ?? 1) else { throw ValidationError("--workers must be in 1...1024") }
-        guard RerankConfig.Mode(rawValue: rerank) != nil else { throw ValidationError("--rerank must be none, dpp or mmr, got \(rerank)") }
-        guard deadlineMs >= 0, deadlineMs.isFinite else { throw ValidationError("--deadline-ms must be >= 0 (0: none), got \(deadlineMs)") }
-        guard maxN >= 1, maxBatch >= 1, maxBody >= 1024 else { throw ValidationError("--max-n and --max-batch must be >= 1, --max-body >= 1024") }
+        do { _ = try deployment() } catch let e as CascadeError { throw ValidationError(e.description) }
+    }
+
+    /// The deployment's settings: defaults (recall channels in turn, as a loaded server wants),
+    /// then the config file, the environment and `--set`, then the flags given.
+    func deployment() throws -> Deployment {
+        var base = Deployment()
+        base.funnel.parallelRecall = false
+        var d = try settings.apply(base, settings: Deployment.settings)
+        let s = Deployment.settings
+        try assign(&d, s, flag: "host", key: "server.host", host)
+        try assign(&d, s, flag: "port", key: "server.port", port)
+        try assign(&d, s, flag: "reload-interval", key: "server.reloadInterval", reloadInterval)
+        try assign(&d, s, flag: "workers", key: "server.workers", workers)
+        try assign(&d, s, flag: "max-n", key: "server.maxN", maxN)
+        try assign(&d, s, flag: "max-batch", key: "server.maxBatch", maxBatch)
+        try assign(&d, s, flag: "max-body", key: "server.maxBodyBytes", maxBody)
+        try assign(&d, s, flag: "rerank", key: "rerank.mode", rerank)
+        try assign(&d, s, flag: "parallel-recall", key: "parallelRecall", parallelRecall)
+        try assign(&d, s, flag: "deadline-ms", key: "deadlineMs", deadlineMs)
+        try assign(&d, s, flag: "rank", key: "rank.enabled", rank)
+        try assign(&d, s, flag: "explore-temperature", key: "rerank.explorationTemperature", exploreTemperature)
+        return d
     }
 
     /// Whether `host` names this machine only.
@@ -100,18 +119,13 @@ struct Serve: ParsableCommand {
         boundMallocArenas()
         try runReporting {
             let env = ProcessInfo.processInfo.environment
-            var config = ServerConfig()
+            let d = try deployment()
+            let (host, port) = (d.host, d.port)
+            var config = d.server
             config.keys = try Self.keys(from: env)
-            config.reloadInterval = reloadInterval
-            config.maxN = maxN
-            config.maxBatch = maxBatch
             let cores = ProcessInfo.processInfo.activeProcessorCount
-            config.workers = workers ?? (store.isPostgres ? max(4, 4 * cores) : max(1, cores))
-            config.maxBodyBytes = maxBody
-            config.funnel.rerank.mode = RerankConfig.Mode(rawValue: rerank) ?? .none
-            config.funnel.parallelRecall = parallelRecall
-            config.funnel.deadline = deadlineMs / 1_000
-            if !rank { config.funnel.rank.enabled = false }
+            config.workers = d.workers ?? (store.isPostgres ? max(4, 4 * cores) : max(1, cores))
+            config.funnel = d.funnel
             if maxPerCategory != nil || maxPerAuthor != nil {
                 var rules = DiversityRules()
                 rules.window = ruleWindow
@@ -119,7 +133,6 @@ struct Serve: ParsableCommand {
                 rules.maxPerAuthor = maxPerAuthor ?? Int.max
                 config.funnel.rerank.rules = rules
             }
-            config.funnel.rerank.explorationTemperature = exploreTemperature
             if !config.authEnabled && !Self.isLoopback(host) {
                 throw CascadeError.invalid("--host \(host): without API keys the server listens on loopback only (127.0.0.1, ::1, localhost); set CASCADE_ADMIN_KEY_SHA256 and CASCADE_READ_KEY_SHA256 (see `cascade key new`) to serve other hosts")
             }
@@ -127,7 +140,7 @@ struct Serve: ParsableCommand {
             if !config.authEnabled { note("warning: no CASCADE_READ_KEY(_SHA256) or CASCADE_ADMIN_KEY(_SHA256) set: the API is open to every program on this machine (loopback only)") }
             note("serving \(store.display) on http://\(host):\(port) (models: \(api.models.versions.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }.joined(separator: ", ")))")
             let app = api.application(host: host, port: port)
-            let reloader = reloadInterval > 0 ? api.startReloading() : nil
+            let reloader = config.reloadInterval > 0 ? api.startReloading() : nil
             let done = DispatchSemaphore(value: 0)
             let failure = ErrorBox()
             Task {

@@ -54,7 +54,7 @@ public struct Setting<Root>: @unchecked Sendable {
 extension Setting {
     public static func int(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, Int>, _ range: ClosedRange<Int>) -> Setting {
         var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: "an integer in \(Self.describe(range))", read: { String($0[keyPath: path]) },
+        s = Setting(key: key, doc: doc, allowed: "an integer \(Self.describe(range))", read: { String($0[keyPath: path]) },
                     write: { (r: inout Root, text: String) throws(CascadeError) in
                         guard let v = Int(text.trimmed), range.contains(v) else { throw s.refuse(text) }
                         r[keyPath: path] = v
@@ -64,7 +64,7 @@ extension Setting {
 
     public static func optionalInt(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, Int?>, _ range: ClosedRange<Int>) -> Setting {
         var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: "an integer in \(Self.describe(range)), or none", read: { $0[keyPath: path].map(String.init) ?? "none" },
+        s = Setting(key: key, doc: doc, allowed: "an integer \(Self.describe(range)), or none", read: { $0[keyPath: path].map(String.init) ?? "none" },
                     write: { (r: inout Root, text: String) throws(CascadeError) in
                         if text.trimmed == "none" { r[keyPath: path] = nil; return }
                         guard let v = Int(text.trimmed), range.contains(v) else { throw s.refuse(text) }
@@ -165,7 +165,7 @@ extension Setting {
     public static func intList(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, [Int]>, _ range: ClosedRange<Int>,
                                allowEmpty: Bool = false) -> Setting {
         var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: "a list of integers in \(Self.describe(range))\(allowEmpty ? "" : ", not empty")",
+        s = Setting(key: key, doc: doc, allowed: "a list of integers \(Self.describe(range))\(allowEmpty ? "" : ", not empty")",
                     read: { $0[keyPath: path].map(String.init).joined(separator: ",") },
                     write: { (r: inout Root, text: String) throws(CascadeError) in
                         let parts = text.split(separator: ",").map { String($0).trimmed }
@@ -190,7 +190,7 @@ extension Setting {
     }
 
     static func describe(_ r: ClosedRange<Int>) -> String {
-        r.upperBound == Int.max ? ">= \(r.lowerBound)" : "\(r.lowerBound)...\(r.upperBound)"
+        r.upperBound == Int.max ? ">= \(r.lowerBound)" : "in \(r.lowerBound)...\(r.upperBound)"
     }
 }
 

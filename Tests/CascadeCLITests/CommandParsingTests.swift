@@ -41,19 +41,19 @@ import Testing
     }
 
     @Test(arguments: [
-        (["train", "--db", "x.sqlite", "--rank-dim", "0"], "--rank-dim must be in 1...256"),
-        (["train", "--db", "x.sqlite", "--rank", "xgboost"], "unknown model 'xgboost'"),
+        (["train", "--db", "x.sqlite", "--rank-dim", "0"], "--rank-dim 0: must be an integer in 1...256"),
+        (["train", "--db", "x.sqlite", "--rank", "xgboost"], "--rank xgboost: must be one of"),
         (["train", "--db", "x.sqlite", "--rank-hidden", "64,-1"], "--rank-hidden"),
-        (["train", "--db", "x.sqlite", "--rank-window-days", "0"], "--rank-window-days must be positive"),
-        (["train", "--db", "x.sqlite", "--rank-max-samples", "0"], "--rank-max-samples must be >= 1"),
-        (["train", "--db", "x.sqlite", "--rank-behaviour", "501"], "--rank-behaviour must be in 0...500"),
+        (["train", "--db", "x.sqlite", "--rank-window-days", "0"], "--rank-window-days 0.0: must be a number > 0"),
+        (["train", "--db", "x.sqlite", "--rank-max-samples", "0"], "--rank-max-samples 0: must be an integer >= 1"),
+        (["train", "--db", "x.sqlite", "--rank-behaviour", "501"], "--rank-behaviour 501: must be an integer in 0...500"),
         (["train", "--db", "x.sqlite", "--rank-tasks", "click,dance"], "--rank-tasks"),
         (["train", "--db", "x.sqlite", "--rank-id-dropout", "user=1.5"], "--rank-id-dropout"),
         (["train", "--db", "x.sqlite", "--rounds", "2"], "--rounds needs --schedule"),
         (["train", "--db", "x.sqlite", "--incremental", "--since-days", "0"], "--since-days must be a positive number of days"),
         (["train", "--db", "a.sqlite", "--store", "b.sqlite"], "give --db or --store, not both"),
         (["experiment", "simulate", "--config", "x.json", "--metric", "clicks"], "--metric must be ctr, engagement or northstar"),
-        (["serve", "--db", "x.sqlite", "--rerank", "shuffle"], "--rerank must be none, dpp or mmr"),
+        (["serve", "--db", "x.sqlite", "--rerank", "shuffle"], "--rerank shuffle: must be one of none, dpp, mmr"),
     ])
     func badValuesAreRefusedNamingTheFlag(_ c: ([String], String)) {
         let message = refusal(c.0)
