@@ -227,7 +227,8 @@ struct ModelOptions: ParsableArguments {
 
     var config: FunnelConfig {
         get throws {
-            var c = try settings.apply(FunnelConfig(), settings: FunnelConfig.settings)
+            // The deployment's file: its server keys are read (and checked) but only serving uses them.
+            var c = try settings.apply(Deployment(), settings: Deployment.settings).funnel
             if let channels {
                 c = try c.restricted(to: channels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             }

@@ -86,7 +86,9 @@ extension FunnelConfig {
 
     /// The override keys experiments may set, as patterns (`quota.<channel>`): pass them to
     /// ``ExperimentConfig/validate(allowedKeys:source:)``.
-    public static var overrideKeys: [String] { overrideTable.map(\.pattern) }
+    /// Besides the table's keys, an arm may set any key of the config file (``settings``, e.g.
+    /// `channel.itemcf.lastN` or `rank.fusion.like`).
+    public static var overrideKeys: [String] { overrideTable.map(\.pattern) + settings.map(\.key) }
 
     /// This configuration with `overrides` applied. Throws, naming the key and the value, on an
     /// unknown key or a bad value; `self` is never changed.
@@ -100,8 +102,14 @@ extension FunnelConfig {
                 pending[key] = nil
             }
         }
-        if let unknown = pending.keys.sorted().first {
-            throw .invalid("override \(unknown)=\(pending[unknown]!): unknown key; keys: \(Self.overrideKeys.joined(separator: ", "))")
+        let declared = Self.settings
+        let known = Set(declared.map(\.key))
+        if let unknown = pending.keys.sorted().first(where: { !known.contains($0) }) {
+            throw .invalid("override \(unknown)=\(pending[unknown]!): unknown key; keys: \(Self.overrideTable.map(\.pattern).joined(separator: ", ")), or any config-file key (cascade config init)")
+        }
+        if !pending.isEmpty {
+            let assignments = pending.keys.sorted().map { ConfigFile.Assignment(key: $0, value: pending[$0]!, source: "override") }
+            c = try ConfigFile.apply(assignments, settings: declared, to: c)
         }
         c.quotas.removeAll { $0.quota == 0 }
         return c

@@ -37,6 +37,14 @@ import Testing
         #expect(FunnelConfig.overrideKeys.contains("quota.<channel>") && FunnelConfig.overrideKeys.contains("rerank.mode"))
     }
 
+    @Test func anArmMaySetAnyConfigFileKey() throws {
+        let c = try FunnelConfig().applying(["channel.itemcf.lastN": "20", "rank.fusion.like": "0.8", "quota.itemcf": "400"])
+        #expect(c.itemCF.lastN == 20 && c.quotas.first { $0.channel == "itemcf" }?.quota == 400)
+        #expect(c.rank.fusion.terms.first { $0.task == "like" }?.weight == 0.8)
+        #expect(FunnelConfig.overrideKeys.contains("channel.itemcf.lastN"))
+        #expect(throws: CascadeError.self) { try FunnelConfig().applying(["channel.itemcf.lastN": "0"]) }
+    }
+
     @Test func configsAreCheckedAgainstTheFunnel() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("exp-\(UInt64.random(in: 0...UInt64.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
