@@ -207,21 +207,16 @@ public enum RankTraining {
         }
         let (trainRows, validRows) = split(records.count)
         let labels = labels(records)
-        let tasks = config.tasks.filter { labels[$0].map { $0.count == records.count && $0[trainRows].contains { $0 > 0 } } == true }
-        guard !tasks.isEmpty else {
+        let candidates = config.tasks.filter { labels[$0].map { $0.count == records.count && $0[trainRows].contains { $0 > 0 } } == true }
+        guard !candidates.isEmpty else {
             logger.info("ranker not trained: no positive labels among the impressions")
             return nil
         }
         // The ranker's rows, chunk by chunk (the text of one chunk at a time).
-        func frame(_ r: Range<Int>) -> FeatureFrame { frameOf(r, samples: samples, attributes: attributes, labels: labels, tasks: tasks) }
+        func frame(_ r: Range<Int>) -> FeatureFrame { frameOf(r, samples: samples, attributes: attributes, labels: labels, tasks: candidates) }
         let pipeline = try FeaturePipeline(config: attributes.featureConfig(), rows: trainRows.count, frame: frame)
-        // The behaviour sequences: each row sees the positives strictly before it.
-        let behaviour = try attributes.behaviour.map { try $0.history(log: log, category: attributes.itemColumns["item_category"], pipeline: pipeline) }
-        let train = try pipeline.encode(rows: trainRows, history: behaviour, labelColumns: tasks, frame: frame)
-        let valid = try pipeline.encode(rows: validRows, history: behaviour, labelColumns: tasks, frame: frame)
-
         var mc = RankModelConfig()
-        mc.tasks = tasks
+        mc.tasks = candidates
         mc.embeddingDim = config.embeddingDim
         mc.hidden = config.hidden
         mc.crossLayers = config.crossLayers
@@ -230,6 +225,17 @@ public enum RankTraining {
         mc.dropout = config.dropout
         mc.attentionHidden = config.attentionHidden
         let model = try RankModels.make(config.model, pipeline: pipeline, config: mc)
+        // Single-task models (LR, FM, DeepFM, ...) learn the click alone, whatever tasks were asked.
+        let tasks = model.tasks
+        if let missing = tasks.first(where: { !candidates.contains($0) }) {
+            throw CascadeError.invalid("ranker \(config.model) learns \(missing), which has no positive among the impressions")
+        }
+        mc.tasks = tasks
+        // The behaviour sequences: each row sees the positives strictly before it.
+        let behaviour = try attributes.behaviour.map { try $0.history(log: log, category: attributes.itemColumns["item_category"], pipeline: pipeline) }
+        let train = try pipeline.encode(rows: trainRows, history: behaviour, labelColumns: tasks, frame: frame)
+        let valid = try pipeline.encode(rows: validRows, history: behaviour, labelColumns: tasks, frame: frame)
+
         var options = RankTrainingOptions()
         options.epochs = config.epochs
         options.patience = 1
