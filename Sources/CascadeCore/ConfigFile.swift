@@ -80,9 +80,7 @@ public enum ConfigFile {
         }
         var out = root
         for (i, _, a) in ordered.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
-            do { try settings[i].write(&out, a.value) } catch {
-                throw .invalid("\(a.source): \(a.key) = \(a.value): must be \(settings[i].allowed)")
-            }
+            do { try settings[i].write(&out, a.value) } catch { throw .invalid("\(a.source): \(error.message)") }
         }
         return out
     }
@@ -175,20 +173,20 @@ public enum ConfigFile {
     static func closest(_ key: String, among keys: [String]) -> String? {
         func distance(_ a: [Character], _ b: [Character]) -> Int {
             var row = Array(0...b.count)
-            for i in 1...max(1, a.count) where !a.isEmpty {
-                var prev = row[0]
-                row[0] = i
-                for j in 1...max(1, b.count) where !b.isEmpty {
-                    let cur = row[j]
-                    row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
-                    prev = cur
+            for (i, ca) in a.enumerated() {
+                var diagonal = row[0]
+                row[0] = i + 1
+                for (j, cb) in b.enumerated() {
+                    let up = row[j + 1]
+                    row[j + 1] = min(up + 1, row[j] + 1, diagonal + (ca == cb ? 0 : 1))
+                    diagonal = up
                 }
             }
             return row[b.count]
         }
         let a = Array(key.lowercased())
-        let best = keys.map { ($0, distance(a, Array($0.lowercased()))) }.min { $0.1 < $1.1 }
-        guard let best, best.1 <= max(2, key.count / 4) else { return nil }
+        guard let best = keys.map({ ($0, distance(a, Array($0.lowercased()))) }).min(by: { $0.1 < $1.1 }),
+              best.1 <= max(2, key.count / 4) else { return nil }
         return best.0
     }
 }

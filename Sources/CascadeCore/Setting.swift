@@ -10,183 +10,136 @@ public struct Setting<Root>: @unchecked Sendable {
     /// The key, relative to the struct (`neighbours`); tables prefix it (`channel.itemcf.neighbours`).
     public let key: String
     public let doc: String
-    /// What values are allowed, for messages and `config init` ("integer in 1...10000").
+    /// What values are allowed, for messages and `config init` ("an integer in 1...10000").
     public let allowed: String
     /// The current value as text.
     public let read: (Root) -> String
-    /// Parses and stores a value; throws ``CascadeError/invalid(_:)`` naming the key and the allowed values.
-    public let write: (inout Root, String) throws(CascadeError) -> Void
+    /// Parses `text` and stores it; false (nothing stored) when the value is not allowed.
+    let parse: (inout Root, String) -> Bool
 
-    public init(key: String, doc: String, allowed: String, read: @escaping (Root) -> String,
-                write: @escaping (inout Root, String) throws(CascadeError) -> Void) {
+    public init(key: String, doc: String, allowed: String, read: @escaping (Root) -> String, parse: @escaping (inout Root, String) -> Bool) {
         self.key = key
         self.doc = doc
         self.allowed = allowed
         self.read = read
-        self.write = write
+        self.parse = parse
+    }
+
+    /// Stores `text`; a value outside ``allowed`` is refused naming the key, and changes nothing.
+    public func write(_ root: inout Root, _ text: String) throws(CascadeError) {
+        guard parse(&root, text) else { throw .invalid("\(key) = \(text): must be \(allowed)") }
     }
 
     /// The same setting on a larger struct that holds `Root` at `path`, under `prefix.`.
     public func scoped<Outer>(_ prefix: String, _ path: WritableKeyPath<Outer, Root>) -> Setting<Outer> {
-        let read = self.read, write = self.write
+        let parse = self.parse, read = self.read
         return Setting<Outer>(key: prefix.isEmpty ? key : "\(prefix).\(key)", doc: doc, allowed: allowed,
-                              read: { read($0[keyPath: path]) },
-                              write: { (outer: inout Outer, text: String) throws(CascadeError) in try write(&outer[keyPath: path], text) })
+                              read: { read($0[keyPath: path]) }, parse: { parse(&$0[keyPath: path], $1) })
     }
 
     /// The same setting reached through a getter and setter (parameters kept in a dictionary).
     public func scoped<Outer>(_ prefix: String, get: @escaping (Outer) -> Root, set: @escaping (inout Outer, Root) -> Void) -> Setting<Outer> {
-        let read = self.read, write = self.write
-        return Setting<Outer>(key: prefix.isEmpty ? key : "\(prefix).\(key)", doc: doc, allowed: allowed,
-                              read: { read(get($0)) },
-                              write: { (outer: inout Outer, text: String) throws(CascadeError) in
+        let parse = self.parse, read = self.read
+        return Setting<Outer>(key: prefix.isEmpty ? key : "\(prefix).\(key)", doc: doc, allowed: allowed, read: { read(get($0)) },
+                              parse: { outer, text in
                                   var inner = get(outer)
-                                  try write(&inner, text)
+                                  guard parse(&inner, text) else { return false }
                                   set(&outer, inner)
+                                  return true
                               })
-    }
-
-    func refuse(_ text: String) -> CascadeError {
-        .invalid("\(key) = \(text): must be \(allowed)")
     }
 }
 
 extension Setting {
+    /// A setting whose text parses to a `V` (nil: refused) that `valid` accepts, stored at `path`.
+    static func value<V>(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, V>, allowed: String,
+                         show: @escaping (V) -> String, parse: @escaping (String) -> V?, _ valid: @escaping (V) -> Bool = { _ in true }) -> Setting {
+        Setting(key: key, doc: doc, allowed: allowed, read: { show($0[keyPath: path]) }, parse: { r, text in
+            guard let v = parse(text.trimmed), valid(v) else { return false }
+            r[keyPath: path] = v
+            return true
+        })
+    }
+
+    /// An optional: `none` clears it.
+    static func optional<V>(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, V?>, allowed: String,
+                            show: @escaping (V) -> String, parse: @escaping (String) -> V?, _ valid: @escaping (V) -> Bool) -> Setting {
+        value(key, doc, path, allowed: allowed + ", or none", show: { $0.map(show) ?? "none" },
+              parse: { $0 == "none" ? .some(nil) : parse($0).map { .some($0) } }, { $0.map(valid) ?? true })
+    }
+
     public static func int(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, Int>, _ range: ClosedRange<Int>) -> Setting {
-        var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: "an integer \(Self.describe(range))", read: { String($0[keyPath: path]) },
-                    write: { (r: inout Root, text: String) throws(CascadeError) in
-                        guard let v = Int(text.trimmed), range.contains(v) else { throw s.refuse(text) }
-                        r[keyPath: path] = v
-                    })
-        return s
+        value(key, doc, path, allowed: "an integer \(describe(range))", show: String.init, parse: { Int($0) }, range.contains)
     }
 
     public static func optionalInt(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, Int?>, _ range: ClosedRange<Int>) -> Setting {
-        var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: "an integer \(Self.describe(range)), or none", read: { $0[keyPath: path].map(String.init) ?? "none" },
-                    write: { (r: inout Root, text: String) throws(CascadeError) in
-                        if text.trimmed == "none" { r[keyPath: path] = nil; return }
-                        guard let v = Int(text.trimmed), range.contains(v) else { throw s.refuse(text) }
-                        r[keyPath: path] = v
-                    })
-        return s
+        optional(key, doc, path, allowed: "an integer \(describe(range))", show: String.init, parse: { Int($0) }, range.contains)
     }
 
     /// A Float; `allowed` describes `valid` ("> 0", "in [0, 1]").
     public static func float(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, Float>, _ allowed: String,
                              _ valid: @escaping (Float) -> Bool) -> Setting {
-        var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: "a number \(allowed)", read: { formatNumber(Double($0[keyPath: path])) },
-                    write: { (r: inout Root, text: String) throws(CascadeError) in
-                        guard let v = Float(text.trimmed), v.isFinite, valid(v) else { throw s.refuse(text) }
-                        r[keyPath: path] = v
-                    })
-        return s
+        value(key, doc, path, allowed: "a number \(allowed)", show: { formatNumber(Double($0)) }, parse: { Float($0) }) { $0.isFinite && valid($0) }
     }
 
     public static func optionalFloat(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, Float?>, _ allowed: String,
                                      _ valid: @escaping (Float) -> Bool) -> Setting {
-        var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: "a number \(allowed), or none", read: { $0[keyPath: path].map { formatNumber(Double($0)) } ?? "none" },
-                    write: { (r: inout Root, text: String) throws(CascadeError) in
-                        if text.trimmed == "none" { r[keyPath: path] = nil; return }
-                        guard let v = Float(text.trimmed), v.isFinite, valid(v) else { throw s.refuse(text) }
-                        r[keyPath: path] = v
-                    })
-        return s
+        optional(key, doc, path, allowed: "a number \(allowed)", show: { formatNumber(Double($0)) }, parse: { Float($0) }) { $0.isFinite && valid($0) }
     }
 
     /// A Double stored in `unit`s of the written value (86_400 stores days given as seconds).
     public static func double(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, Double>, _ allowed: String,
                               unit: Double = 1, _ valid: @escaping (Double) -> Bool) -> Setting {
-        var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: "a number \(allowed)", read: { formatNumber($0[keyPath: path] / unit) },
-                    write: { (r: inout Root, text: String) throws(CascadeError) in
-                        guard let v = Double(text.trimmed), v.isFinite, valid(v) else { throw s.refuse(text) }
-                        r[keyPath: path] = v * unit
-                    })
-        return s
+        value(key, doc, path, allowed: "a number \(allowed)", show: { formatNumber($0 / unit) },
+              parse: { t in Double(t).flatMap { $0.isFinite && valid($0) ? $0 * unit : nil } })
     }
 
     public static func optionalDouble(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, Double?>, _ allowed: String,
                                       unit: Double = 1, _ valid: @escaping (Double) -> Bool) -> Setting {
-        var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: "a number \(allowed), or none",
-                    read: { $0[keyPath: path].map { formatNumber($0 / unit) } ?? "none" },
-                    write: { (r: inout Root, text: String) throws(CascadeError) in
-                        if text.trimmed == "none" { r[keyPath: path] = nil; return }
-                        guard let v = Double(text.trimmed), v.isFinite, valid(v) else { throw s.refuse(text) }
-                        r[keyPath: path] = v * unit
-                    })
-        return s
+        optional(key, doc, path, allowed: "a number \(allowed)", show: { formatNumber($0 / unit) },
+                 parse: { t in Double(t).flatMap { $0.isFinite && valid($0) ? $0 * unit : nil } }) { _ in true }
     }
 
+    /// true or false (also yes/no and 1/0, as experiment configs write them).
     public static func bool(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, Bool>) -> Setting {
-        var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: "true or false", read: { $0[keyPath: path] ? "true" : "false" },
-                    write: { (r: inout Root, text: String) throws(CascadeError) in
-                        switch text.trimmed {
-                        case "true": r[keyPath: path] = true
-                        case "false": r[keyPath: path] = false
-                        default: throw s.refuse(text)
-                        }
-                    })
-        return s
+        value(key, doc, path, allowed: "true or false", show: { $0 ? "true" : "false" }, parse: { t in
+            switch t.lowercased() {
+            case "true", "yes", "1": return true
+            case "false", "no", "0": return false
+            default: return nil
+            }
+        })
     }
 
     /// One of an enumeration's raw values.
     public static func choice<E: RawRepresentable & CaseIterable>(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, E>) -> Setting
     where E.RawValue == String {
-        var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: "one of \(E.allCases.map(\.rawValue).joined(separator: ", "))",
-                    read: { $0[keyPath: path].rawValue },
-                    write: { (r: inout Root, text: String) throws(CascadeError) in
-                        guard let v = E(rawValue: text.trimmed) else { throw s.refuse(text) }
-                        r[keyPath: path] = v
-                    })
-        return s
+        value(key, doc, path, allowed: "one of \(E.allCases.map(\.rawValue).joined(separator: ", "))", show: \.rawValue, parse: { E(rawValue: $0) })
     }
 
     /// One of the named values.
     public static func named<V: Equatable>(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, V>, _ values: KeyValuePairs<String, V>) -> Setting {
-        var s: Setting!
         let table = Array(values)
-        s = Setting(key: key, doc: doc, allowed: "one of \(table.map(\.key).joined(separator: ", "))",
-                    read: { r in table.first { $0.value == r[keyPath: path] }?.key ?? "?" },
-                    write: { (r: inout Root, text: String) throws(CascadeError) in
-                        guard let v = table.first(where: { $0.key == text.trimmed })?.value else { throw s.refuse(text) }
-                        r[keyPath: path] = v
-                    })
-        return s
+        return value(key, doc, path, allowed: "one of \(table.map(\.key).joined(separator: ", "))",
+                     show: { v in table.first { $0.value == v }?.key ?? "?" }, parse: { t in table.first { $0.key == t }?.value })
     }
 
     /// A comma-separated list of integers, each in `range`.
     public static func intList(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, [Int]>, _ range: ClosedRange<Int>,
                                allowEmpty: Bool = false) -> Setting {
-        var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: "a list of integers \(Self.describe(range))\(allowEmpty ? "" : ", not empty")",
-                    read: { $0[keyPath: path].map(String.init).joined(separator: ",") },
-                    write: { (r: inout Root, text: String) throws(CascadeError) in
-                        let parts = text.split(separator: ",").map { String($0).trimmed }
-                        let values = parts.compactMap { Int($0) }
-                        guard values.count == parts.count, allowEmpty || !values.isEmpty, values.allSatisfy(range.contains) else { throw s.refuse(text) }
-                        r[keyPath: path] = values
-                    })
-        return s
+        value(key, doc, path, allowed: "a list of integers \(describe(range))\(allowEmpty ? "" : ", not empty")",
+              show: { $0.map(String.init).joined(separator: ",") }, parse: { t in
+                  let parts = t.split(separator: ",").map { String($0).trimmed }
+                  let values = parts.compactMap { Int($0) }
+                  return values.count == parts.count ? values : nil
+              }) { (allowEmpty || !$0.isEmpty) && $0.allSatisfy(range.contains) }
     }
 
     /// A comma-separated list of words.
     public static func stringList(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, [String]>, _ allowed: String,
                                   _ valid: @escaping ([String]) -> Bool) -> Setting {
-        var s: Setting!
-        s = Setting(key: key, doc: doc, allowed: allowed, read: { $0[keyPath: path].joined(separator: ",") },
-                    write: { (r: inout Root, text: String) throws(CascadeError) in
-                        let values = text.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
-                        guard valid(values) else { throw s.refuse(text) }
-                        r[keyPath: path] = values
-                    })
-        return s
+        value(key, doc, path, allowed: allowed, show: { $0.joined(separator: ",") },
+              parse: { t in t.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty } }, valid)
     }
 
     static func describe(_ r: ClosedRange<Int>) -> String {

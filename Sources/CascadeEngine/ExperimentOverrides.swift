@@ -10,15 +10,10 @@ import Foundation
 ///
 /// | key | value |
 /// | --- | --- |
-/// | `quota.<channel>` | candidates asked of the channel (Int, 0...100000; 0 turns the channel off) |
-/// | `weight.<channel>` | the channel's merge weight (Float >= 0) |
-/// | `rerank.mode` | `none`, `dpp` or `mmr` |
-/// | `rerank.theta` | DPP quality exponent (finite Float) |
-/// | `rerank.lambda` | MMR relevance weight (Float in [0, 1]) |
-/// | `rerank.window` | sliding window in positions (Int >= 1) |
-/// | `rerank.pool` | merged candidates the re-rank considers (Int >= 1) |
-/// | `mergeLimit` | candidates kept after the merge (Int >= 1) |
-/// | `historyLength` | events of the user read per request (Int >= 0) |
+/// | `quota.<channel>` | candidates asked of the channel (Int, 0...100000; 0 turns the channel off; a new channel joins last) |
+/// | `weight.<channel>` | the channel's merge weight (Float >= 0; the channel must be in the funnel) |
+/// | `fusion.<task>` | the task's weight in the fused score (Float >= 0) |
+/// | any key of the config file | as declared in ``FunnelConfig/settings`` (`rerank.mode`, `mergeLimit`, `rank.enabled`, `channel.itemcf.lastN`, ...) |
 ///
 /// `<channel>` is one of ``FunnelConfig/knownChannels``. A channel the funnel has no trained
 /// model for is skipped at request time, as without experiments.
@@ -30,9 +25,8 @@ extension FunnelConfig {
         var apply: @Sendable (inout FunnelConfig, _ key: String, _ name: String?, _ value: String) throws(CascadeError) -> Void
     }
 
-    /// Every override key, in the order they are applied (quotas first, so a weight can refer to
-    /// a channel an arm adds). Stages that join the funnel later (ranking `rank.*`, score
-    /// fusion `fusion.*`) add their rows at the end of this table; nothing else changes.
+    /// The experiment-only keys, applied first in this order (quotas first, so a weight can refer
+    /// to a channel an arm adds); every other key is a declared setting.
     static let overrideTable: [Override] = [
         Override(pattern: "quota.<channel>") { c, key, name, value throws(CascadeError) in
             let channel = try knownChannel(name, key: key)
@@ -52,27 +46,6 @@ extension FunnelConfig {
             }
             c.quotas[i].weight = w
         },
-        Override(pattern: "rerank.mode") { c, key, _, value throws(CascadeError) in
-            guard let m = RerankConfig.Mode(rawValue: value) else {
-                throw .invalid("override \(key)=\(value): must be none, dpp or mmr")
-            }
-            c.rerank.mode = m
-        },
-        Override(pattern: "rerank.theta") { c, key, _, value throws(CascadeError) in c.rerank.theta = try float(value, key: key) { _ in true } },
-        Override(pattern: "rerank.lambda") { c, key, _, value throws(CascadeError) in c.rerank.lambda = try float(value, key: key) { (0...1).contains($0) } },
-        Override(pattern: "rerank.window") { c, key, _, value throws(CascadeError) in c.rerank.window = try int(value, key: key, in: 1...100_000) },
-        Override(pattern: "rerank.pool") { c, key, _, value throws(CascadeError) in c.rerank.pool = try int(value, key: key, in: 1...100_000) },
-        Override(pattern: "mergeLimit") { c, key, _, value throws(CascadeError) in c.mergeLimit = try int(value, key: key, in: 1...1_000_000) },
-        Override(pattern: "historyLength") { c, key, _, value throws(CascadeError) in c.historyLength = try int(value, key: key, in: 0...100_000) },
-        Override(pattern: "rank.enabled") { c, key, _, value throws(CascadeError) in
-            switch value.lowercased() {
-            case "true", "1", "yes": c.rank.enabled = true
-            case "false", "0", "no": c.rank.enabled = false
-            default: throw .invalid("override \(key)=\(value): must be true or false")
-            }
-        },
-        Override(pattern: "rank.preRankLimit") { c, key, _, value throws(CascadeError) in c.rank.preRankLimit = try int(value, key: key, in: 1...1_000_000) },
-        Override(pattern: "rank.rankLimit") { c, key, _, value throws(CascadeError) in c.rank.rankLimit = try int(value, key: key, in: 1...1_000_000) },
         Override(pattern: "fusion.<task>") { c, key, name, value throws(CascadeError) in
             let w = try float(value, key: key) { $0 >= 0 }
             let tasks = RankStageConfig().tasks
@@ -102,14 +75,13 @@ extension FunnelConfig {
                 pending[key] = nil
             }
         }
-        let declared = Self.settings
-        let known = Set(declared.map(\.key))
-        if let unknown = pending.keys.sorted().first(where: { !known.contains($0) }) {
-            throw .invalid("override \(unknown)=\(pending[unknown]!): unknown key; keys: \(Self.overrideTable.map(\.pattern).joined(separator: ", ")), or any config-file key (cascade config init)")
+        // Every other key is a declared setting of the funnel (the config file's keys).
+        for setting in Self.settings {
+            guard let value = pending.removeValue(forKey: setting.key) else { continue }
+            do { try setting.write(&c, value) } catch { throw .invalid("override \(setting.key)=\(value): must be \(setting.allowed)") }
         }
-        if !pending.isEmpty {
-            let assignments = pending.keys.sorted().map { ConfigFile.Assignment(key: $0, value: pending[$0]!, source: "override") }
-            c = try ConfigFile.apply(assignments, settings: declared, to: c)
+        if let unknown = pending.keys.sorted().first {
+            throw .invalid("override \(unknown)=\(pending[unknown]!): unknown key; keys: \(Self.overrideTable.map(\.pattern).joined(separator: ", ")), or any config-file key (cascade config init)")
         }
         c.quotas.removeAll { $0.quota == 0 }
         return c

@@ -28,17 +28,14 @@ extension FunnelConfig {
 
     static func quotaSetting(_ d: any ChannelDefinition.Type) -> Setting<FunnelConfig> {
         let name = d.name
-        var s: Setting<FunnelConfig>!
-        s = Setting(key: "channel.\(name).quota", doc: "Candidates asked of \(name) (\(d.summary)); 0: the channel does not run.",
-                    allowed: "an integer in 0...100000",
-                    read: { c in String(c.quotas.first { $0.channel == name }?.quota ?? 0) },
-                    write: { (c: inout FunnelConfig, text: String) throws(CascadeError) in
-                        guard let q = Int(text.trimmingCharacters(in: .whitespaces)), (0...100_000).contains(q) else {
-                            throw .invalid("\(s.key) = \(text): must be \(s.allowed)")
-                        }
-                        c.setQuota(name, q)
-                    })
-        return s
+        return Setting(key: "channel.\(name).quota", doc: "Candidates asked of \(name) (\(d.summary)); 0: the channel does not run.",
+                       allowed: "an integer in 0...100000",
+                       read: { c in String(c.quotas.first { $0.channel == name }?.quota ?? 0) },
+                       parse: { c, text in
+                           guard let q = Int(text.trimmingCharacters(in: .whitespaces)), (0...100_000).contains(q) else { return false }
+                           c.setQuota(name, q)
+                           return true
+                       })
     }
 
     /// Sets a channel's quota: 0 removes it, a new channel joins at its registry position.
@@ -57,16 +54,14 @@ extension FunnelConfig {
 
     static func channelSettings(_ d: any ChannelDefinition.Type) -> [Setting<FunnelConfig>] {
         let name = d.name
-        var weight: Setting<FunnelConfig>!
-        weight = Setting(key: "channel.\(name).weight", doc: "Merge weight of \(name) (no effect while its quota is 0).",
-                         allowed: "a number >= 0",
-                         read: { c in formatNumber(Double(c.quotas.first { $0.channel == name }?.weight ?? d.defaultQuota.weight)) },
-                         write: { (c: inout FunnelConfig, text: String) throws(CascadeError) in
-                             guard let w = Float(text.trimmingCharacters(in: .whitespaces)), w.isFinite, w >= 0 else {
-                                 throw .invalid("\(weight.key) = \(text): must be \(weight.allowed)")
-                             }
-                             if let i = c.quotas.firstIndex(where: { $0.channel == name }) { c.quotas[i].weight = w }
-                         })
+        let weight = Setting<FunnelConfig>(
+            key: "channel.\(name).weight", doc: "Merge weight of \(name) (no effect while its quota is 0).", allowed: "a number >= 0",
+            read: { c in formatNumber(Double(c.quotas.first { $0.channel == name }?.weight ?? d.defaultQuota.weight)) },
+            parse: { c, text in
+                guard let w = Float(text.trimmingCharacters(in: .whitespaces)), w.isFinite, w >= 0 else { return false }
+                if let i = c.quotas.firstIndex(where: { $0.channel == name }) { c.quotas[i].weight = w }
+                return true
+            })
         return [weight] + parameterSettings(d)
     }
 
@@ -89,30 +84,30 @@ extension RerankConfig {
 
 extension RankStageConfig {
     public static var settings: [Setting<RankStageConfig>] {
-        var model: Setting<RankStageConfig>!
-        model = Setting(key: "model", doc: "Ranker trained from logged impressions; a three-tower pre-ranker is distilled from it.",
-                        allowed: "one of \(RankModels.names.joined(separator: ", "))", read: { $0.model },
-                        write: { (c: inout RankStageConfig, text: String) throws(CascadeError) in
-                            let m = text.trimmingCharacters(in: .whitespaces).lowercased()
-                            guard RankModels.names.contains(m) else { throw .invalid("\(model.key) = \(text): must be \(model.allowed)") }
-                            c.model = m
-                        })
+        let model = Setting<RankStageConfig>(
+            key: "model", doc: "Ranker trained from logged impressions; a three-tower pre-ranker is distilled from it.",
+            allowed: "one of \(RankModels.names.joined(separator: ", "))", read: { $0.model },
+            parse: { c, text in
+                let m = text.trimmingCharacters(in: .whitespaces).lowercased()
+                guard RankModels.names.contains(m) else { return false }
+                c.model = m
+                return true
+            })
         let known = RankStageConfig().tasks
-        var idDropout: Setting<RankStageConfig>!
-        idDropout = Setting(key: "idDropout", doc: "Feature-id dropout while training, e.g. user=0.1,item=0.05 (empty: none).",
-                            allowed: "name=rate pairs with rates in [0, 1)",
-                            read: { $0.idDropout.sorted { $0.key < $1.key }.map { "\($0.key)=\(formatNumber(Double($0.value)))" }.joined(separator: ",") },
-                            write: { (c: inout RankStageConfig, text: String) throws(CascadeError) in
-                                var out: [String: Float] = [:]
-                                for entry in text.split(separator: ",") {
-                                    let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                                    guard parts.count == 2, let r = Float(parts[1]), r >= 0, r < 1 else {
-                                        throw .invalid("\(idDropout.key) = \(text): must be \(idDropout.allowed)")
-                                    }
-                                    out[parts[0]] = r
-                                }
-                                c.idDropout = out
-                            })
+        let idDropout = Setting<RankStageConfig>(
+            key: "idDropout", doc: "Feature-id dropout while training, e.g. user=0.1,item=0.05 (empty: none).",
+            allowed: "name=rate pairs with rates in [0, 1)",
+            read: { $0.idDropout.sorted { $0.key < $1.key }.map { "\($0.key)=\(formatNumber(Double($0.value)))" }.joined(separator: ",") },
+            parse: { c, text in
+                var out: [String: Float] = [:]
+                for entry in text.split(separator: ",") {
+                    let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                    guard parts.count == 2, let r = Float(parts[1]), r >= 0, r < 1 else { return false }
+                    out[parts[0]] = r
+                }
+                c.idDropout = out
+                return true
+            })
         return [
             .bool("enabled", "Train and serve a ranker (false: pages in merged recall order).", \.enabled),
             model,
@@ -145,19 +140,16 @@ extension RankStageConfig {
     }
 
     static func fusionWeight(_ task: String) -> Setting<RankStageConfig> {
-        var s: Setting<RankStageConfig>!
-        s = Setting(key: "fusion.\(task)", doc: "Weight of \(task) in the fused score (0: left out).", allowed: "a finite number",
-                    read: { c in formatNumber(c.fusion.terms.first { $0.task == task }?.weight ?? 0) },
-                    write: { (c: inout RankStageConfig, text: String) throws(CascadeError) in
-                        guard let w = Double(text.trimmingCharacters(in: .whitespaces)), w.isFinite else {
-                            throw .invalid("\(s.key) = \(text): must be \(s.allowed)")
-                        }
-                        if let i = c.fusion.terms.firstIndex(where: { $0.task == task }) {
-                            if w == 0 { c.fusion.terms.remove(at: i) } else { c.fusion.terms[i].weight = w }
-                        } else if w != 0 {
-                            c.fusion.terms.append(FusionFormula.Term(task: task, weight: w))
-                        }
-                    })
-        return s
+        return Setting(key: "fusion.\(task)", doc: "Weight of \(task) in the fused score (0: left out).", allowed: "a finite number",
+                       read: { c in formatNumber(c.fusion.terms.first { $0.task == task }?.weight ?? 0) },
+                       parse: { c, text in
+                           guard let w = Double(text.trimmingCharacters(in: .whitespaces)), w.isFinite else { return false }
+                           if let i = c.fusion.terms.firstIndex(where: { $0.task == task }) {
+                               if w == 0 { c.fusion.terms.remove(at: i) } else { c.fusion.terms[i].weight = w }
+                           } else if w != 0 {
+                               c.fusion.terms.append(FusionFormula.Term(task: task, weight: w))
+                           }
+                           return true
+                       })
     }
 }

@@ -91,7 +91,8 @@ public enum Trainer {
     /// degrade, they do not fail.
     public static func loadChannels(store: any Store, config: FunnelConfig = FunnelConfig()) throws -> [any RecallChannel] {
         var out: [any RecallChannel] = []
-        for q in config.quotas where !FunnelConfig.onlineChannels.contains(q.channel) {
+        let online = FunnelConfig.onlineChannels
+        for q in config.quotas where !online.contains(q.channel) {
             let name = ModelArtifact.recall(q.channel)
             guard let definition = ChannelRegistry.definition(q.channel) else {
                 logger.error("channel skipped: not a registered channel", metadata: ["channel": "\(q.channel)"])

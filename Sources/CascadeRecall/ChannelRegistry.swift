@@ -18,7 +18,8 @@ public struct ChannelTrainingInput: @unchecked Sendable {
     public let hnsw: HNSWIndex.Parameters
     /// Where long trainers report progress lines.
     public let progress: @Sendable (String) -> Void
-    let matrixBox: LazyMatrix
+    /// The matrix, built by the first channel that asks.
+    let built = Locked<InteractionMatrix?>(nil)
 
     public init(log: EventLog, userCount: Int, itemCount: Int, registry: EventTypeRegistry, items: [Item],
                 annMinItems: Int = 50_000, hnsw: HNSWIndex.Parameters = HNSWIndex.Parameters(),
@@ -32,30 +33,21 @@ public struct ChannelTrainingInput: @unchecked Sendable {
         self.annMinItems = annMinItems
         self.hnsw = hnsw
         self.progress = progress
-        matrixBox = LazyMatrix()
     }
 
     /// The user-item matrix of positive weights (built on first use, shared by every channel).
     public var matrix: InteractionMatrix {
-        matrixBox.get { InteractionMatrix(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights) }
+        built.withLock { m in
+            if let m { return m }
+            let made = InteractionMatrix(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights)
+            m = made
+            return made
+        }
     }
 
     /// `model` behind an HNSW index when the catalogue is large enough to need one, else as is.
     public func indexedIfLarge(_ model: any VectorRecallModel) throws -> any RecallChannel {
         itemCount >= annMinItems ? try IndexedRecall.build(model, parameters: hnsw) : model
-    }
-
-    final class LazyMatrix: @unchecked Sendable {
-        var value: InteractionMatrix?
-        let lock = NSLock()
-        func get(_ make: () -> InteractionMatrix) -> InteractionMatrix {
-            lock.lock()
-            defer { lock.unlock() }
-            if let value { return value }
-            let m = make()
-            value = m
-            return m
-        }
     }
 }
 
@@ -134,7 +126,7 @@ public enum ChannelRegistry {
         PopularChannel.self, CacheChannel.self,
     ]
 
-    private static let extra = Mutex<[any ChannelDefinition.Type]>([])
+    private static let extra = Locked<[any ChannelDefinition.Type]>([])
 
     /// Adds a channel defined outside this module (a name already taken is replaced).
     public static func register(_ definition: any ChannelDefinition.Type) {
@@ -200,8 +192,8 @@ public enum ChannelRegistry {
     }
 }
 
-/// A lock around a value (the registry's additions).
-final class Mutex<Value>: @unchecked Sendable {
+/// A value behind a lock (the registry's additions, the shared training matrix).
+final class Locked<Value>: @unchecked Sendable {
     private var value: Value
     private let lock = NSLock()
     init(_ value: Value) { self.value = value }

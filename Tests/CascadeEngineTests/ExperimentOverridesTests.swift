@@ -31,7 +31,7 @@ import Testing
         #expect(message(["quota.nosuch": "5"]).contains("override quota.nosuch: unknown channel 'nosuch'"))
         #expect(message(["weight.bpr": "1"]).contains("channel 'bpr' is not in the funnel; give quota.bpr"))
         #expect(message(["weight.itemcf": "nan"]).contains("override weight.itemcf=nan"))
-        #expect(message(["rerank.mode": "shuffle"]).contains("override rerank.mode=shuffle: must be none, dpp or mmr"))
+        #expect(message(["rerank.mode": "shuffle"]).contains("override rerank.mode=shuffle: must be one of none, dpp, mmr"))
         #expect(message(["rerank.lambda": "2"]).contains("override rerank.lambda=2"))
         #expect(message(["ranking.depth": "2"]).contains("override ranking.depth=2: unknown key"))
         #expect(FunnelConfig.overrideKeys.contains("quota.<channel>") && FunnelConfig.overrideKeys.contains("rerank.mode"))
