@@ -134,7 +134,7 @@ struct RankBenchmark {
         let enc = try pipeline.encode(trainFrame, labels: "click")
         let train = try enc.replacingLabels(Self.labels(trainFrame))
 
-        var config = RankModelConfig()
+        var config = RankModelParameters()
         config.embeddingDim = 16
         config.hidden = [256, 128]
         config.crossLayers = 3
@@ -169,14 +169,14 @@ struct RankBenchmark {
         var mconfig = config
         mconfig.experts = 4
         mconfig.expertHidden = [128, 64]
-        let mmoe = try RankModels.make("dcnv2-mmoe", pipeline: pipeline, config: mconfig)
+        let mmoe = try RankModelRegistry.make("dcnv2-mmoe", pipeline: pipeline, parameters: mconfig)
         let mreport = try RankTrainer.fit(mmoe, train: train, valid: nil, options: options)
         emit("bench=rank:train model=dcnv2-mmoe tasks=3 threads=1 batch=\(batch) rows=\(trainRows) samples_per_s=\(Int(mreport.samplesPerSecond))")
         let mtape = try timed { r in _ = try mmoe.predict(rankBatches[r % distinct], threads: 1) }
         emit("bench=rank model=dcnv2-mmoe experts=4x128-64 tasks=3 path=tape candidates=\(candidates) threads=1 p50_ms=\(f(mtape.0)) p99_ms=\(f(mtape.1))")
 
         // Pre-rank: three towers distilled from the ranker, 2,000 candidates per request.
-        var tc = ThreeTowerConfig()
+        var tc = ThreeTowerParameters()
         tc.embeddingDim = 16
         tc.hidden = [128]
         tc.vectorDim = 32

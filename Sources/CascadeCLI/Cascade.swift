@@ -146,7 +146,7 @@ struct ModelOptions: ParsableArguments {
                                discussion: ChannelRegistry.all.map { "\($0.name): \($0.summary)" }.joined(separator: "\n")))
     var channels: String?
 
-    @Option(help: "How channel lists merge: max (weighted interleave) or sum (reciprocal-rank fusion). Default: \(FunnelConfig().mergeMode.rawValue).")
+    @Option(help: funnelHelp("mergeMode"))
     var merge: String?
 
     @OptionGroup var settings: SettingsOptions
@@ -154,58 +154,58 @@ struct ModelOptions: ParsableArguments {
     /// The ranker's settings (the same declaration `experiment simulate` reads).
     @OptionGroup var ranker: RankerOptions
 
-    @Option(help: "Item-CF: neighbours kept per item. Default: \(ItemCF.Parameters().neighbours).")
+    @Option(help: funnelHelp("channel.itemcf.neighbours"))
     var neighbours: Int?
 
-    @Option(help: "Item-CF: most recent distinct items of a user used as triggers. Default: \(ItemCF.Parameters().lastN).")
+    @Option(help: funnelHelp("channel.itemcf.lastN"))
     var lastN: Int?
 
-    @Option(help: "Item-CF: a user's strongest items counted in co-occurrence. Default: \(ItemCF.Parameters().maxItemsPerUser).")
+    @Option(help: funnelHelp("channel.itemcf.maxItemsPerUser"))
     var maxItemsPerUser: Int?
 
-    @Option(help: "Item-CF: days after which a trigger counts half (default: no decay).")
+    @Option(help: funnelHelp("channel.itemcf.triggerHalfLifeDays"))
     var triggerHalfLifeDays: Double?
 
-    @Option(help: "Item-CF: weight factor per step back in the user's history (1 = all triggers equal). Default: \(ItemCF.Parameters().positionDecay).")
+    @Option(help: funnelHelp("channel.itemcf.positionDecay"))
     var positionDecay: Float?
 
-    @Option(help: "Two-tower: epochs. Default: \(TwoTowerParameters().epochs).")
+    @Option(help: funnelHelp("channel.twotower.epochs"))
     var towerEpochs: Int?
 
-    @Option(help: "Two-tower: embedding dimension. Default: \(TwoTowerParameters().dim).")
+    @Option(help: funnelHelp("channel.twotower.dim"))
     var towerDim: Int?
 
-    @Option(help: "Two-tower: softmax temperature. Default: \(TwoTowerParameters().temperature).")
+    @Option(help: funnelHelp("channel.twotower.temperature"))
     var towerTemperature: Float?
 
-    @Option(help: "Two-tower: learning rate. Default: \(TwoTowerParameters().learningRate).")
+    @Option(help: funnelHelp("channel.twotower.learningRate"))
     var towerLr: Float?
 
-    @Option(help: "LightGCN: epochs. Default: \(LightGCN.Parameters().epochs).")
+    @Option(help: funnelHelp("channel.lightgcn.epochs"))
     var gcnEpochs: Int?
 
-    @Option(help: "LightGCN: Adam learning rate. Default: \(LightGCN.Parameters().learningRate).")
+    @Option(help: funnelHelp("channel.lightgcn.learningRate"))
     var gcnLr: Float?
 
-    @Option(help: "LightGCN: propagation layers. Default: \(LightGCN.Parameters().layers).")
+    @Option(help: funnelHelp("channel.lightgcn.layers"))
     var gcnLayers: Int?
 
-    @Option(help: "EGES: training epochs (fresh random walks each). Default: \(EGES.Parameters().epochs).")
+    @Option(help: funnelHelp("channel.eges.epochs"))
     var egesEpochs: Int?
 
-    @Option(help: "EGES: embedding dimension. Default: \(EGES.Parameters().dim).")
+    @Option(help: funnelHelp("channel.eges.dim"))
     var egesDim: Int?
 
-    @Option(help: "EGES: skip-gram window over the random walks. Default: \(EGES.Parameters().window).")
+    @Option(help: funnelHelp("channel.eges.window"))
     var egesWindow: Int?
 
-    @Option(help: "EGES: minutes between two positive events of a user that start a new session. Default: \(EGES.Parameters().sessionGap / 60).")
+    @Option(help: funnelHelp("channel.eges.sessionGapMinutes"))
     var egesSessionGapMinutes: Double?
 
-    @Option(help: "EGES: items seen n times score n / (n + this) of their cosine (0 = plain cosine). Default: \(EGES.Parameters().supportShrinkage).")
+    @Option(help: funnelHelp("channel.eges.supportShrinkage"))
     var egesSupportShrinkage: Float?
 
-    @Option(help: "Two-tower: loss mode, listwise (in-batch softmax), pointwise (BCE) or pairwise (hinge). Default: \(TwoTowerParameters().mode.rawValue).")
+    @Option(help: funnelHelp("channel.twotower.mode"))
     var towerMode: String?
 
     @Flag(help: "Two-tower: add the item-to-user in-batch softmax (symmetric loss).")
@@ -214,10 +214,10 @@ struct ModelOptions: ParsableArguments {
     @Flag(help: "Two-tower: train without the logQ sampling-bias correction.")
     var towerNoLogq = false
 
-    @Option(help: "Two-tower: epochs of the second stage with mined hard negatives. Default: 0.")
+    @Option(help: funnelHelp("channel.twotower.hardNegativeEpochs"))
     var towerHardEpochs: Int?
 
-    @Option(help: "Two-tower: weight of the self-supervised item loss (0 = off). Default: 0.")
+    @Option(help: funnelHelp("channel.twotower.selfSupervisedWeight"))
     var towerSelfSupervised: Float?
 
     func validate() throws {

@@ -31,10 +31,28 @@ struct Deployment {
         ] + FunnelConfig.settings.map { $0.scoped("", \.funnel) }
     }
 
+    /// The server's defaults: recall channels in turn (a loaded server keeps both cores busy
+    /// with requests), everything else as declared.
+    static var served: Deployment {
+        var d = Deployment()
+        d.funnel.parallelRecall = false
+        return d
+    }
+
     var hostList: [String] {
         get { [host] }
         set { host = newValue.first ?? host }
     }
+}
+
+/// A serve flag's help: the doc of its declared deployment setting, the server's default, its key.
+func deploymentHelp(_ key: String) -> ArgumentHelp {
+    flagHelp(Deployment.settings, key, defaults: Deployment.served)
+}
+
+/// A train or eval flag's help: the doc of its declared funnel setting, its default, its key.
+func funnelHelp(_ key: String) -> ArgumentHelp {
+    flagHelp(FunnelConfig.settings, key, defaults: FunnelConfig())
 }
 
 struct ConfigCommand: ParsableCommand {
@@ -52,9 +70,7 @@ struct ConfigCommand: ParsableCommand {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a config file with every key at its default, with its doc.")
         func run() throws {
-            var d = Deployment()
-            d.funnel.parallelRecall = false
-            print(ConfigFile.render(d, settings: Deployment.settings, header: """
+            print(ConfigFile.render(Deployment.served, settings: Deployment.settings, header: """
                 Cascade configuration. Every key is shown at its default; delete what you do not change.
                 `cascade serve --config FILE` and `cascade train --config FILE` read it.
                 """), terminator: "")
@@ -66,8 +82,7 @@ struct ConfigCommand: ParsableCommand {
         @OptionGroup var settings: SettingsOptions
         func run() throws {
             try runReporting {
-                var base = Deployment()
-                base.funnel.parallelRecall = false
+                let base = Deployment.served
                 let d = try settings.apply(base, settings: Deployment.settings)
                 for s in Deployment.settings where s.read(d) != s.read(base) {
                     print("\(s.key)=\(s.read(d))")

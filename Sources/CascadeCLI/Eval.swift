@@ -45,7 +45,7 @@ struct EvalTopK: ParsableCommand {
         discussion: """
             temporal: per user, the last --test-frac of their positive events (by time) are held out; \
             users with one event stay in train. Metrics (as topk_judge.py defines them): Recall@K, \
-            NDCG@K (binary gain), HitRate@K over users with test items, and catalogue coverage@K. \
+            NDCG@K (binary gain), HitRate@K over users with test items, and catalog coverage@K. \
             Items a user has in train are never counted. The store itself is not changed.
             """)
 

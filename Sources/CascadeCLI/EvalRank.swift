@@ -18,7 +18,7 @@ struct EvalRank: ParsableCommand {
             Without --config the features are inferred from the columns (printed; save it with \
             --save-config to edit). Early stopping on the validation AUC. With --out, writes \
             user,item,timestamp,score for every test row (the last model named).
-            Models: \(RankModels.names.joined(separator: ", ")).
+            Models: \(RankModelRegistry.names.joined(separator: ", ")).
             """)
 
     @Option(help: "Training CSV.") var train: String
@@ -95,7 +95,7 @@ struct EvalRank: ParsableCommand {
                 print("features=inferred " + features.features.map { "\($0.name):\($0.kind.rawValue)" }.joined(separator: " "))
             }
             let names = model.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-            var modelConfig = RankModelConfig()
+            var modelConfig = RankModelParameters()
             modelConfig.embeddingDim = dim
             modelConfig.hidden = try hidden.split(separator: ",").map {
                 guard let h = Int($0), h > 0 else { throw ValidationError("--hidden: '\($0)' is not a positive size") }
@@ -106,7 +106,7 @@ struct EvalRank: ParsableCommand {
             modelConfig.seed = seed
             modelConfig.simTopK = simTopK
             let pipeline = try FeaturePipeline(config: features, fitOn: trainF)
-            for name in names { _ = try RankModels.make(name, pipeline: pipeline, config: modelConfig) }  // reject unknown names first
+            for name in names { _ = try RankModelRegistry.make(name, pipeline: pipeline, parameters: modelConfig) }  // reject unknown names first
             // Behaviour sequences: training rows see earlier training rows; validation and test rows
             // see every earlier row of the three files (the items interacted with, not the labels).
             let known = try pipeline.sequenceFeatures.isEmpty ? nil : pipeline.history(from: [trainF, validF, testF])
@@ -123,7 +123,7 @@ struct EvalRank: ParsableCommand {
             options.idDropout = try idDropouts(pipeline)
             options.weightAverageDecay = weightAverage
             for name in names {
-                let m = try RankModels.make(name, pipeline: pipeline, config: modelConfig)
+                let m = try RankModelRegistry.make(name, pipeline: pipeline, parameters: modelConfig)
                 let report = try RankTrainer.fit(m, train: trainB, valid: validB, options: options) { print($0) }
                 if updateOnValid > 0 {
                     var update = options

@@ -20,7 +20,7 @@ struct EvalRankSim: ParsableCommand {
             test), trains each --models model on every task and, with --single-task, one DCN-V2 per \
             task. Prints per task and model AUC, GAUC, logloss and calibration on the test rows beside \
             the Bayes-optimal AUC of the true probabilities on the same rows.
-            Models: \(RankModels.names.joined(separator: ", ")).
+            Models: \(RankModelRegistry.names.joined(separator: ", ")).
             """)
 
     @Option(help: "World size: small (500 users, 2k items, 50k events), medium (2k users, 5k items, 300k events), large (10k users, 20k items, 1.5M events).")
@@ -59,7 +59,7 @@ struct EvalRankSim: ParsableCommand {
     @Option(help: "Dropout rate of the deep layers.") var dropout: Float = 0
     @Option(help: "Decay of a moving average of the weights (e.g. 0.999); validation and the kept model use the average. Default: off.")
     var weightAverage: Float?
-    @Option(help: "Also evaluate each --models model trained online: after the offline fit it learns the validation rows, then predicts the test rows in windows of this many seconds, learning each window once its labels are in (progressive validation); user and item ids come from the catalogue. 0: off.")
+    @Option(help: "Also evaluate each --models model trained online: after the offline fit it learns the validation rows, then predicts the test rows in windows of this many seconds, learning each window once its labels are in (progressive validation); user and item ids come from the catalog. 0: off.")
     var onlineWindow: Double = 0
     @Option(help: "Learning rate of the online updates (default: --lr).") var onlineLr: Float?
     @Option(help: "Kernel threads.") var threads: Int = 1
@@ -112,7 +112,7 @@ struct EvalRankSim: ParsableCommand {
                 features.features.append(.sequence(name: "hist_click", source: "item", user: "user", time: "timestamp",
                                                    length: 50, side: "subcategory"))
             }
-            // Online learning needs rows for ids first seen after training: the catalogue's.
+            // Online learning needs rows for ids first seen after training: the catalog's.
             let catalog = onlineWindow > 0
                 ? ["user": (0..<world.config.users).map { "u\($0)" }, "item": (0..<world.config.items).map { "i\($0)" }] : [:]
             let pipeline = try FeaturePipeline(config: features, fitOn: train.frame, catalog: catalog)
@@ -182,8 +182,8 @@ struct EvalRankSim: ParsableCommand {
                           + " best_epoch=\(fit.bestEpoch) train_samples_per_s=\(Int(fit.samplesPerSecond))")
                 }
             }
-            func config(_ tasks: [String]) throws -> RankModelConfig {
-                var c = RankModelConfig()
+            func config(_ tasks: [String]) throws -> RankModelParameters {
+                var c = RankModelParameters()
                 c.embeddingDim = dim
                 c.hidden = try sizes(hidden)!
                 c.crossLayers = crossLayers
@@ -203,18 +203,18 @@ struct EvalRankSim: ParsableCommand {
                 }
                 return c
             }
-            for name in names { _ = try RankModels.make(name, pipeline: pipeline, config: try config(multiLabels)) }  // unknown names first
+            for name in names { _ = try RankModelRegistry.make(name, pipeline: pipeline, parameters: try config(multiLabels)) }  // unknown names first
 
             if singleTask {
                 for (j, t) in taskNames.enumerated() {
-                    let m = try RankModels.make("dcnv2", pipeline: pipeline, config: try config([t]))
+                    let m = try RankModelRegistry.make("dcnv2", pipeline: pipeline, parameters: try config([t]))
                     let fit = try RankTrainer.fit(m, train: try Self.column(trainB, j), valid: try Self.column(validB, j), options: options) { print($0) }
                     if t == "click" && negRate < 1 { sampledClick = try m.predict(testB, threads: threads).map { $0[0] } }
                     try evaluate("dcnv2-single", m, columns: [t], fit)
                 }
             }
             for name in names {
-                let m = try RankModels.make(name, pipeline: pipeline, config: try config(multiLabels))
+                let m = try RankModelRegistry.make(name, pipeline: pipeline, parameters: try config(multiLabels))
                 let fit = try RankTrainer.fit(m, train: trainB, valid: validB, options: options) { print($0) }
                 try evaluate(name, m, columns: m.tasks, fit)
                 if onlineWindow > 0 {

@@ -55,19 +55,19 @@ struct Quickstart: ParsableCommand {
 
             print("3. recommend (item, its category, the channels that recalled it)")
             let rec = try Recommender.load(store: s)
-            let catalogue = Dictionary(uniqueKeysWithValues: world.items.map { ($0.id, $0) })
+            let catalog = Dictionary(uniqueKeysWithValues: world.items.map { ($0.id, $0) })
             // Show three users with some history (most simulated users are light users).
             var clicks = [Int](repeating: 0, count: world.users.count)
             for i in 0..<world.log.count where world.log.types[i] == 1 { clicks[Int(world.log.users[i])] += 1 }
             let shown = clicks.indices.filter { clicks[$0] >= 8 }.prefix(3).map { world.users[$0].id }
             for user in shown {
                 let recent = try s.lastEvents(user: user, limit: 200, types: [.click])
-                let cats = Dictionary(grouping: recent.compactMap { catalogue[$0.item]?.categories.last }, by: { $0 })
+                let cats = Dictionary(grouping: recent.compactMap { catalog[$0.item]?.categories.last }, by: { $0 })
                     .sorted { $0.value.count > $1.value.count }.prefix(3).map { "\($0.key) x\($0.value.count)" }
                 print("   \(user) clicked mostly: \(cats.joined(separator: ", "))")
                 for (n, x) in try rec.recommend(user: user, n: 5, store: s, now: world.log.maxTimestamp).enumerated() {
                     let id = rec.items.external(x.item)
-                    print("     \(n + 1). \(id.padding(toLength: 7, withPad: " ", startingAt: 0)) \((catalogue[id]?.categories.last ?? "?").padding(toLength: 6, withPad: " ", startingAt: 0)) \(x.channels.joined(separator: "+"))")
+                    print("     \(n + 1). \(id.padding(toLength: 7, withPad: " ", startingAt: 0)) \((catalog[id]?.categories.last ?? "?").padding(toLength: 6, withPad: " ", startingAt: 0)) \(x.channels.joined(separator: "+"))")
                 }
             }
             let cold = try rec.recommend(user: "new-user", n: 5, store: s, now: world.log.maxTimestamp)

@@ -6,55 +6,55 @@ import CascadeRank
 /// The ranker's settings, declared once: `train`, `eval` and `experiment simulate` read the
 /// same flags, with the defaults of ``RankStageConfig`` (the settings that won the closed loop).
 struct RankerOptions: ParsableArguments {
-    @Option(help: "Ranker trained from logged impressions (\(RankModels.names.joined(separator: ", "))) or none; a three-tower pre-ranker is distilled from it. Default: \(RankStageConfig().model).")
+    @Option(help: "Ranker trained from logged impressions (\(RankModelRegistry.names.joined(separator: ", "))) or none; a three-tower pre-ranker is distilled from it. Default: \(RankStageConfig().model).")
     var rank: String?
 
-    @Option(help: "Epochs of the ranker. Default: \(RankStageConfig().epochs).")
+    @Option(help: rankHelp("epochs"))
     var rankEpochs: Int?
 
-    @Option(help: "Embedding size of the ranker and pre-ranker (the ranker's cost grows with its square). Default: \(RankStageConfig().embeddingDim).")
+    @Option(help: rankHelp("embeddingDim"))
     var rankDim: Int?
 
-    @Option(help: "Hidden layer sizes of the ranker, comma-separated. Default: \(RankStageConfig().hidden.map(String.init).joined(separator: ",")).")
+    @Option(help: rankHelp("hidden"))
     var rankHidden: String?
 
-    @Option(help: "Adam learning rate of the ranker. Default: \(RankStageConfig().learningRate).")
+    @Option(help: rankHelp("learningRate"))
     var rankLr: Float?
 
-    @Option(help: "Dropout rate of the ranker's deep layers. Default: \(RankStageConfig().dropout).")
+    @Option(help: rankHelp("dropout"))
     var rankDropout: Float?
 
-    @Option(help: "L2 on the ranker's embedding rows each batch touches. Default: \(RankStageConfig().embeddingL2).")
+    @Option(help: rankHelp("embeddingL2"))
     var rankEmbeddingL2: Float?
 
-    @Option(help: "Decay of a moving average of the ranker's weights (e.g. 0.999), used for validation and the kept model. Default: off.")
+    @Option(help: rankHelp("weightAverageDecay"))
     var rankWeightAverage: Float?
 
-    @Option(help: "Feature-id dropout of the ranker while training, e.g. user=0.1,item=0.05 (the unknown row learns about new users and items).")
+    @Option(help: rankHelp("idDropout"))
     var rankIdDropout: String?
 
-    @Option(help: "Days of logged impressions the ranker learns from, back from the newest event. Default: the whole log.")
+    @Option(help: rankHelp("windowDays"))
     var rankWindowDays: Double?
 
-    @Option(help: "At most this many of the window's most recent impressions. Default: every impression of the window.")
+    @Option(help: rankHelp("maxSamples"))
     var rankMaxSamples: Int?
 
-    @Option(help: "Tasks of the ranker, comma-separated, among \(RankStageConfig().tasks.joined(separator: ", ")) (tasks without positives are dropped).")
+    @Option(help: rankHelp("tasks"))
     var rankTasks: String?
 
-    @Flag(inversion: .prefixedNo, help: "Give the ranker the user's behaviour toward each candidate (positives and impressions on its category, top category and author among the user's recent events). Default: on.")
+    @Flag(inversion: .prefixedNo, help: rankHelp("historyFeatures"))
     var rankHistory: Bool?
 
-    @Flag(inversion: .prefixedNo, help: "Give the ranker the statistics counters the store keeps (the candidate's impressions and click-through over a day, a week and all time; likes and watch seconds per click). Default: off.")
+    @Flag(inversion: .prefixedNo, help: rankHelp("counterFeatures"))
     var rankCounters: Bool?
 
-    @Option(help: "Length of the user's behaviour sequence the ranker attends over, candidate by candidate (DIN's target attention over the newest distinct positives); 0: none. Default: \(RankStageConfig().behaviourLength).")
+    @Option(help: rankHelp("behaviourLength"))
     var rankBehaviour: Int?
 
-    @Option(help: "Hidden sizes of the attention unit that scores each step of the behaviour sequence, comma-separated. Default: \(RankStageConfig().attentionHidden.map(String.init).joined(separator: ",")).")
+    @Option(help: rankHelp("attentionHidden"))
     var rankAttentionHidden: String?
 
-    @Flag(inversion: .prefixedNo, help: "Calibrate each task's probability (piecewise linear on held-out impressions) before the fusion weighs them. Default: on.")
+    @Flag(inversion: .prefixedNo, help: rankHelp("calibrate"))
     var rankCalibrate: Bool?
 
     /// Bad values stop the command before it opens or changes anything.
@@ -93,6 +93,18 @@ struct RankerOptions: ParsableArguments {
         try assign(&c, s, flag: "rank-attention-hidden", key: "attentionHidden", rankAttentionHidden)
         try assign(&c, s, flag: "rank-calibrate", key: "calibrate", rankCalibrate)
     }
+}
+
+/// A ranker flag's help: the doc of its declared setting `rank.<key>`, its default, its key.
+func rankHelp(_ key: String) -> ArgumentHelp {
+    flagHelp(RankStageConfig.settings, key, defaults: RankStageConfig(), configKey: "rank." + key)
+}
+
+/// A flag's help from its declared setting: the setting's doc, its default and the config key it
+/// writes (the flag wins over the config file when given).
+func flagHelp<Root>(_ settings: [Setting<Root>], _ key: String, defaults: Root, configKey: String? = nil) -> ArgumentHelp {
+    guard let s = settings.first(where: { $0.key == key }) else { preconditionFailure("no declared setting \(key)") }
+    return ArgumentHelp("\(s.doc) Default: \(s.read(defaults)). Config key: \(configKey ?? key).")
 }
 
 /// Writes a flag's value (when given) through the declared setting `key` of `settings`; a

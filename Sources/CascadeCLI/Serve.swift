@@ -20,37 +20,37 @@ struct Serve: ParsableCommand {
 
     @OptionGroup var settings: SettingsOptions
 
-    @Option(help: "Address to listen on. Default: 127.0.0.1.")
+    @Option(help: deploymentHelp("server.host"))
     var host: String?
 
-    @Option(help: "Port to listen on. Default: 8080.")
+    @Option(help: deploymentHelp("server.port"))
     var port: Int?
 
-    @Option(help: "Seconds between checks for new model versions (0: never). Default: 10.")
+    @Option(help: deploymentHelp("server.reloadInterval"))
     var reloadInterval: Double?
 
-    @Option(help: "Threads running the blocking part of requests (default: one per core on SQLite, where requests never wait; 4 per core on PostgreSQL, where they wait on the network).")
+    @Option(help: deploymentHelp("server.workers"))
     var workers: Int?
 
-    @Option(help: "Largest n a recommendation request may ask for. Default: 200.")
+    @Option(help: deploymentHelp("server.maxN"))
     var maxN: Int?
 
-    @Option(help: "Most events in one feedback batch. Default: 1000.")
+    @Option(help: deploymentHelp("server.maxBatch"))
     var maxBatch: Int?
 
-    @Option(help: "Largest request body, bytes. Default: 1048576.")
+    @Option(help: deploymentHelp("server.maxBodyBytes"))
     var maxBody: Int?
 
-    @Flag(inversion: .prefixedNo, help: "Serve the trained ranker and pre-ranker (off: pages in merged recall order). Default: on.")
+    @Flag(inversion: .prefixedNo, help: deploymentHelp("rank.enabled"))
     var rank: Bool?
 
-    @Flag(inversion: .prefixedNo, help: "Run one request's recall channels concurrently (off: each request's channels in turn, better under load). Default: off.")
+    @Flag(inversion: .prefixedNo, help: deploymentHelp("parallelRecall"))
     var parallelRecall: Bool?
 
-    @Option(help: "Request deadline, milliseconds (0: none): recall channels not yet started, ranking and re-rank are skipped once it passes, and the page is answered from what is done (counted as degraded).")
+    @Option(help: deploymentHelp("deadlineMs"))
     var deadlineMs: Double?
 
-    @Option(help: "Diversity re-rank of every page: none, dpp or mmr (over the ALS, two-tower or LightGCN item vectors). Default: none.")
+    @Option(help: deploymentHelp("rerank.mode"))
     var rerank: String?
 
     @Option(help: "Re-rank rule: at most this many items of one category in any --rule-window consecutive positions (off when absent).")
@@ -62,7 +62,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Window of the re-rank rules, positions.")
     var ruleWindow = 5
 
-    @Option(help: "Exploration: sample each page from the scores at this temperature instead of sorting (off when absent).")
+    @Option(help: deploymentHelp("rerank.explorationTemperature"))
     var exploreTemperature: Float?
 
     func validate() throws {
@@ -76,9 +76,7 @@ struct Serve: ParsableCommand {
     /// The deployment's settings: defaults (recall channels in turn, as a loaded server wants),
     /// then the config file, the environment and `--set`, then the flags given.
     func deployment() throws -> Deployment {
-        var base = Deployment()
-        base.funnel.parallelRecall = false
-        var d = try settings.apply(base, settings: Deployment.settings)
+        var d = try settings.apply(Deployment.served, settings: Deployment.settings)
         let s = Deployment.settings
         try assign(&d, s, flag: "host", key: "server.host", host)
         try assign(&d, s, flag: "port", key: "server.port", port)

@@ -30,6 +30,11 @@ public struct Setting<Root>: @unchecked Sendable {
         guard parse(&root, text) else { throw .invalid("\(key) = \(text): must be \(allowed)") }
     }
 
+    /// The same setting with another doc (a doc completed where the setting is assembled).
+    public func documented(_ doc: String) -> Setting {
+        Setting(key: key, doc: doc, allowed: allowed, read: read, parse: parse)
+    }
+
     /// The same setting on a larger struct that holds `Root` at `path`, under `prefix.`.
     public func scoped<Outer>(_ prefix: String, _ path: WritableKeyPath<Outer, Root>) -> Setting<Outer> {
         let parse = self.parse, read = self.read
@@ -102,13 +107,12 @@ extension Setting {
 
     /// true or false (also yes/no and 1/0, as experiment configs write them).
     public static func bool(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, Bool>) -> Setting {
-        value(key, doc, path, allowed: "true or false", show: { $0 ? "true" : "false" }, parse: { t in
-            switch t.lowercased() {
-            case "true", "yes", "1": return true
-            case "false", "no", "0": return false
-            default: return nil
-            }
-        })
+        value(key, doc, path, allowed: "true or false", show: { $0 ? "true" : "false" }, parse: parseBool)
+    }
+
+    /// An optional Bool: true, false or none.
+    public static func optionalBool(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, Bool?>) -> Setting {
+        optional(key, doc, path, allowed: "true or false", show: { $0 ? "true" : "false" }, parse: parseBool) { _ in true }
     }
 
     /// One of an enumeration's raw values.
@@ -135,11 +139,37 @@ extension Setting {
               }) { (allowEmpty || !$0.isEmpty) && $0.allSatisfy(range.contains) }
     }
 
+    /// A list of integers as ``intList``, or `none` for absent (the model's own default).
+    public static func optionalIntList(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, [Int]?>, _ range: ClosedRange<Int>) -> Setting {
+        optional(key, doc, path, allowed: "a list of integers \(describe(range)), not empty", show: { $0.map(String.init).joined(separator: ",") },
+                 parse: { t in
+                     let parts = t.split(separator: ",").map { String($0).trimmed }
+                     let values = parts.compactMap { Int($0) }
+                     return values.count == parts.count ? values : nil
+                 }) { !$0.isEmpty && $0.allSatisfy(range.contains) }
+    }
+
+    /// A list of words as ``stringList``, or `none` for absent.
+    public static func optionalStringList(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, [String]?>, _ allowed: String,
+                                          _ valid: @escaping ([String]) -> Bool) -> Setting {
+        optional(key, doc, path, allowed: allowed, show: { $0.joined(separator: ",") },
+                 parse: { t in t.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty } }, valid)
+    }
+
     /// A comma-separated list of words.
     public static func stringList(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, [String]>, _ allowed: String,
                                   _ valid: @escaping ([String]) -> Bool) -> Setting {
         value(key, doc, path, allowed: allowed, show: { $0.joined(separator: ",") },
               parse: { t in t.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty } }, valid)
+    }
+
+    /// true/yes/1 or false/no/0 (experiment configs write all three forms).
+    static func parseBool(_ t: String) -> Bool? {
+        switch t.lowercased() {
+        case "true", "yes", "1": return true
+        case "false", "no", "0": return false
+        default: return nil
+        }
     }
 
     static func describe(_ r: ClosedRange<Int>) -> String {

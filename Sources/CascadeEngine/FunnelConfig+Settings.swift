@@ -20,7 +20,7 @@ extension FunnelConfig {
             .bool("parallelRecall", "Run one request's recall channels concurrently (off: in turn, better for a loaded server).", \.parallelRecall),
             .double("deadlineMs", "Request deadline in milliseconds (0: none); skipped stages are reported as degraded.", \.deadline, ">= 0",
                     unit: 0.001) { $0 >= 0 },
-            .int("annMinItems", "Catalogues of at least this many items serve vector channels through an HNSW index.", \.annMinItems, 0...Int.max),
+            .int("annMinItems", "Catalogs of at least this many items serve vector channels through an HNSW index.", \.annMinItems, 0...Int.max),
         ] + RerankConfig.settings.map { $0.scoped("rerank", \.rerank) }
             + RankStageConfig.settings.map { $0.scoped("rank", \.rank) }
             + channels.flatMap(channelSettings(_:))
@@ -86,11 +86,10 @@ extension RankStageConfig {
     public static var settings: [Setting<RankStageConfig>] {
         let model = Setting<RankStageConfig>(
             key: "model", doc: "Ranker trained from logged impressions; a three-tower pre-ranker is distilled from it.",
-            allowed: "one of \(RankModels.names.joined(separator: ", "))", read: { $0.model },
+            allowed: "one of \(RankModelRegistry.names.joined(separator: ", "))", read: { $0.model },
             parse: { c, text in
-                let m = text.trimmingCharacters(in: .whitespaces).lowercased()
-                guard RankModels.names.contains(m) else { return false }
-                c.model = m
+                guard let d = RankModelRegistry.definition(named: text.trimmingCharacters(in: .whitespaces)) else { return false }
+                c.model = d.name
                 return true
             })
         let known = RankStageConfig().tasks
@@ -117,13 +116,7 @@ extension RankStageConfig {
             .optionalDouble("windowDays", "Days of logged impressions the ranker learns from (none: the whole log).", \.windowDays, "> 0") { $0 > 0 },
             .optionalInt("maxSamples", "At most this many of the window's most recent impressions (none: all).", \.maxSamples, 1...Int.max),
             .int("epochs", "Epochs of the ranker.", \.epochs, 1...1_000),
-            .int("embeddingDim", "Embedding size of the ranker and pre-ranker.", \.embeddingDim, 1...256),
-            .intList("hidden", "Hidden layer sizes of the ranker.", \.hidden, 1...65_536),
-            .int("crossLayers", "Cross layers of DCN-V2.", \.crossLayers, 0...16),
-            .int("experts", "Experts of the MMoE head.", \.experts, 1...64),
-            .intList("expertHidden", "Hidden sizes of each expert.", \.expertHidden, 1...65_536),
             .float("learningRate", "Adam learning rate of the ranker.", \.learningRate, "> 0") { $0 > 0 },
-            .float("dropout", "Dropout rate of the ranker's deep layers.", \.dropout, "in [0, 1)") { $0 >= 0 && $0 < 1 },
             .float("embeddingL2", "L2 on the embedding rows each batch touches.", \.embeddingL2, ">= 0") { $0 >= 0 },
             .optionalFloat("weightAverageDecay", "Decay of a moving average of the weights (none: off).", \.weightAverageDecay,
                            "in (0, 1)") { $0 > 0 && $0 < 1 },
@@ -131,12 +124,11 @@ extension RankStageConfig {
             .bool("historyFeatures", "Give the ranker the user's behaviour toward each candidate's category and author.", \.historyFeatures),
             .bool("counterFeatures", "Give the ranker the store's statistics counters.", \.counterFeatures),
             .int("behaviourLength", "Length of the behaviour sequence DIN's target attention reads (0: none).", \.behaviourLength, 0...500),
-            .intList("attentionHidden", "Hidden sizes of the attention unit.", \.attentionHidden, 1...4096),
             .bool("calibrate", "Calibrate each task's probability before fusion.", \.calibrate),
             .bool("preRank", "Train and serve the three-tower pre-ranker.", \.preRank),
             .int("preRankLimit", "Candidates the pre-ranker keeps for the ranker.", \.preRankLimit, 1...1_000_000),
             .int("rankLimit", "Candidates the ranker keeps for re-ranking and the page.", \.rankLimit, 1...1_000_000),
-        ] + known.map(fusionWeight(_:))
+        ] + RankModelParameters.settings.map { $0.scoped("", \.parameters) } + known.map(fusionWeight(_:))
     }
 
     static func fusionWeight(_ task: String) -> Setting<RankStageConfig> {

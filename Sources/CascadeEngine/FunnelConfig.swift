@@ -14,7 +14,7 @@ public struct FunnelConfig: Sendable, Equatable {
     public var rerank = RerankConfig()
     /// Pre-rank, rank and fusion (trained from logged impressions when there are enough).
     public var rank = RankStageConfig()
-    /// Catalogues of at least this many items search vector channels' item vectors through HNSW.
+    /// Catalogs of at least this many items search vector channels' item vectors through HNSW.
     public var annMinItems = 50_000
     public var hnsw = HNSWIndex.Parameters()
     /// Per-channel quota and merge weight, in the order channels are listed in traces.

@@ -10,7 +10,7 @@ import Foundation
 ///
 /// Requests: up to `requests` users of the held-out impressions, each at their last held-out
 /// impression's time with their history then, over `candidates` items drawn from those the
-/// held-out period showed (the logging policy's recent catalogue). O(requests x candidates x
+/// held-out period showed (the logging policy's recent catalog). O(requests x candidates x
 /// model cost).
 public enum PreRankFidelity {
     public struct Result: Sendable {

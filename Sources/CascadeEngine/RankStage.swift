@@ -10,7 +10,7 @@ public struct RankStageConfig: Sendable, Equatable {
     /// Whether the funnel trains and serves a ranker (false: pages in merged recall order, and
     /// `train` deactivates an earlier ranker).
     public var enabled = true
-    /// Ranker to train (a ``RankModels`` name). Multi-task DCN-V2 with an MMoE head by default
+    /// Ranker to train (a ``RankModelRegistry`` name). Multi-task DCN-V2 with an MMoE head by default
     /// (Wang et al. 2021; Ma et al. 2018).
     public var model = "dcnv2-mmoe"
     /// Tasks of the ranker, among click, like, finish and watch_time (expected seconds watched;
@@ -24,17 +24,23 @@ public struct RankStageConfig: Sendable, Equatable {
     /// At most this many of the window's most recent impressions (nil: all of them).
     public var maxSamples: Int?
     public var epochs = 3
-    /// 8 rather than 16: the same validation AUC on the simulated worlds (click 0.6958 vs
-    /// 0.6951 on the quickstart world) at about half the serving cost.
-    public var embeddingDim = 8
-    public var hidden = [128, 64]
-    public var crossLayers = 2
-    public var experts = 4
-    public var expertHidden = [64]
+    /// The ranker's own options (``RankModelParameters/settings``, the `rank.*` keys each model
+    /// declares). Embedding size 8 rather than 16: the same validation AUC on the simulated
+    /// worlds (click 0.6958 vs 0.6951 on the quickstart world) at about half the serving cost;
+    /// the pre-ranker takes the same size.
+    public var parameters: RankModelParameters = {
+        var p = RankModelParameters()
+        p.embeddingDim = 8
+        p.hidden = [128, 64]
+        p.crossLayers = 2
+        p.experts = 4
+        p.expertHidden = [64]
+        // DIN's 36 (16 lost 6% of true CTR on world 42).
+        p.attentionHidden = [36]
+        return p
+    }()
     /// Adam learning rate of the ranker.
     public var learningRate: Float = 1e-3
-    /// Dropout rate of the ranker's deep layers.
-    public var dropout: Float = 0
     /// L2 on the embedding rows each batch touches.
     public var embeddingL2: Float = 0
     /// Decay of a moving average of the weights used for validation and the kept model (nil: off).
@@ -56,9 +62,6 @@ public struct RankStageConfig: Sendable, Equatable {
     /// true CTR by +0.3%, +2.7%, -0.6% and +4.5%, within the noise, and doubled the rank
     /// stage's cost on the 1M-item world (1.06 to 2.13 ms per request). `--rank-behaviour 20`.
     public var behaviourLength = 0
-    /// Hidden sizes of the attention unit scoring each step of the behaviour sequence (DIN's 36;
-    /// 16 lost 6% of true CTR on world 42).
-    public var attentionHidden = [36]
     /// Calibrate each task's probability (piecewise linear on held-out impressions) before fusion.
     public var calibrate = true
     /// Train the three-tower pre-ranker (distilled from the ranker).
@@ -115,7 +118,7 @@ public final class OnlineRanker: @unchecked Sendable {
     public let config: RankStageConfig
     /// Versions served, for traces and metrics.
     public let versions: (rank: Int, preRank: Int?)
-    /// Item-tower vectors of every catalogue item [items, vectorDim], computed at load so a
+    /// Item-tower vectors of every catalog item [items, vectorDim], computed at load so a
     /// request's pre-rank is one user-tower pass, a dot product per candidate and, when the
     /// pre-ranker reads per-candidate features (the user's behaviour toward the item), its
     /// cross tower over them.
@@ -146,9 +149,9 @@ public final class OnlineRanker: @unchecked Sendable {
         self.config = config
         self.versions = versions
         let count = attributes.itemColumns.values.first?.count ?? 0
-        let catalogue = attributes.frame(users: [Int32?](repeating: nil, count: count), items: (0..<count).map { Int32($0) },
+        let catalog = attributes.frame(users: [Int32?](repeating: nil, count: count), items: (0..<count).map { Int32($0) },
                                          timestamps: [Double](repeating: Date().timeIntervalSince1970, count: count))
-        encoder = try RequestEncoder(pipeline: pipeline, items: catalogue, perCandidateColumns: RankAttributes.perCandidateColumns)
+        encoder = try RequestEncoder(pipeline: pipeline, items: catalog, perCandidateColumns: RankAttributes.perCandidateColumns)
         func readsHistory(_ p: FeaturePipeline?) -> Bool {
             attributes.history != nil && (p?.config.features.contains { HistoryFeatures.columnNames.contains($0.name) } ?? false)
         }
@@ -157,7 +160,7 @@ public final class OnlineRanker: @unchecked Sendable {
         preUsesHistory = readsHistory(preRanker?.1)
         rankUsesBehaviour = attributes.behaviour != nil && pipeline.sequenceFeatures.contains { $0.name == BehaviourSequence.featureName }
         if let pp = preRanker?.1, preUsesHistory {
-            preEncoder = try RequestEncoder(pipeline: pp, items: catalogue, perCandidateColumns: RankAttributes.perCandidateColumns)
+            preEncoder = try RequestEncoder(pipeline: pp, items: catalog, perCandidateColumns: RankAttributes.perCandidateColumns)
         } else {
             preEncoder = nil
         }
@@ -318,7 +321,7 @@ public final class OnlineRanker: @unchecked Sendable {
         return try pipeline.encodeInputs(frame, history: behaviour ?? InteractionHistory())
     }
 
-    /// The item tower over the whole catalogue, in chunks (at load; the publish-time features
+    /// The item tower over the whole catalog, in chunks (at load; the publish-time features
     /// use the load time).
     static func allItemVectors(_ pre: ThreeTower, _ pp: FeaturePipeline, attributes: RankAttributes, count: Int) throws -> [Float] {
         let d = pre.config.vectorDim, now = Date().timeIntervalSince1970

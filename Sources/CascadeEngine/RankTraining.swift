@@ -136,7 +136,7 @@ public enum RankTraining {
     public struct Fitted {
         public var model: any RankModel
         public var pipeline: FeaturePipeline
-        public var modelConfig: RankModelConfig
+        public var modelConfig: RankModelParameters
         public var preRanker: ThreeTower?
         public var attributes: RankAttributes
         public var samples: Int
@@ -215,16 +215,9 @@ public enum RankTraining {
         // The ranker's rows, chunk by chunk (the text of one chunk at a time).
         func frame(_ r: Range<Int>) -> FeatureFrame { frameOf(r, samples: samples, attributes: attributes, labels: labels, tasks: candidates) }
         let pipeline = try FeaturePipeline(config: attributes.featureConfig(), rows: trainRows.count, frame: frame)
-        var mc = RankModelConfig()
+        var mc = config.parameters
         mc.tasks = candidates
-        mc.embeddingDim = config.embeddingDim
-        mc.hidden = config.hidden
-        mc.crossLayers = config.crossLayers
-        mc.experts = config.experts
-        mc.expertHidden = config.expertHidden
-        mc.dropout = config.dropout
-        mc.attentionHidden = config.attentionHidden
-        let model = try RankModels.make(config.model, pipeline: pipeline, config: mc)
+        let model = try RankModelRegistry.make(config.model, pipeline: pipeline, parameters: mc)
         // Single-task models (LR, FM, DeepFM, ...) learn the click alone, whatever tasks were asked.
         let tasks = model.tasks
         if let missing = tasks.first(where: { !candidates.contains($0) }) {
@@ -270,8 +263,8 @@ public enum RankTraining {
         }
         var student: ThreeTower?
         if config.preRank {
-            var tc = ThreeTowerConfig()
-            tc.embeddingDim = config.embeddingDim
+            var tc = ThreeTowerParameters()
+            tc.embeddingDim = config.parameters.embeddingDim
             tc.hidden = [64]
             let s = try ThreeTower(pipeline: pipeline, config: tc)
             var d = DistillationOptions()

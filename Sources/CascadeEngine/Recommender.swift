@@ -4,7 +4,7 @@ import CascadeStore
 import Foundation
 
 /// Serves recommendations from a store: the active channel artifacts, the id maps, the item
-/// catalogue, and each user's recent events and exposure filter. Unknown users get the
+/// catalog, and each user's recent events and exposure filter. Unknown users get the
 /// cold-start path (popular and trending items), never an error.
 public struct Recommender: Sendable {
     public internal(set) var funnel: Funnel

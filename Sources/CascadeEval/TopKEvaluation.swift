@@ -8,7 +8,7 @@ import CascadeCore
 /// 2. score the cut list against `u`'s distinct test items with ``RankingMetrics``.
 ///
 /// Recall, NDCG, HitRate, MRR and Precision are averaged over those users; a user without
-/// recommendations is still counted and scores 0. Catalogue coverage@K is
+/// recommendations is still counted and scores 0. Catalog coverage@K is
 /// `|union of the cut lists of those users| / max(1, |distinct items in train|)`.
 ///
 /// Users are summed in id order; the judge sums them in order of first appearance in its test
@@ -41,7 +41,7 @@ public enum TopKEvaluation {
     /// - Parameters:
     ///   - recommendations: element `u` is user `u`'s ranked list, best first; users past the
     ///     end, or with an empty list, have no recommendations.
-    ///   - train: each user's training items (dropped before the cut; their union is the catalogue).
+    ///   - train: each user's training items (dropped before the cut; their union is the catalog).
     ///   - test: each user's test items; users with none are not scored.
     ///   - k: the cutoff, at least 1.
     /// - Throws: ``CascadeError/invalid(_:)`` when `k < 1` or no user has a test item.
@@ -69,10 +69,10 @@ public enum TopKEvaluation {
         }
         guard users > 0 else { throw .invalid("no user has a test item: nothing to score") }
         let n = Double(users)
-        let catalogue = train.distinctItemCount()
+        let catalog = train.distinctItemCount()
         return TopKMetrics(k: k, users: users, recall: recall / n, ndcg: ndcg / n, hitRate: hit / n,
                            mrr: mrr / n, precision: precision / n,
-                           coverage: Double(shown.count) / Double(max(1, catalogue)),
-                           recommendedItems: shown.count, catalogueItems: catalogue)
+                           coverage: Double(shown.count) / Double(max(1, catalog)),
+                           recommendedItems: shown.count, catalogItems: catalog)
     }
 }

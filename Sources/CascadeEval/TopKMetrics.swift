@@ -15,15 +15,15 @@ public struct TopKMetrics: Sendable, Equatable {
     public var mrr: Double
     /// Mean of hits / K.
     public var precision: Double
-    /// recommendedItems / max(1, catalogueItems).
+    /// recommendedItems / max(1, catalogItems).
     public var coverage: Double
     /// Distinct items over the scored users' cut lists.
     public var recommendedItems: Int
     /// Distinct items in train.
-    public var catalogueItems: Int
+    public var catalogItems: Int
 
     public init(k: Int, users: Int, recall: Double, ndcg: Double, hitRate: Double, mrr: Double,
-                precision: Double, coverage: Double, recommendedItems: Int, catalogueItems: Int) {
+                precision: Double, coverage: Double, recommendedItems: Int, catalogItems: Int) {
         self.k = k
         self.users = users
         self.recall = recall
@@ -33,7 +33,7 @@ public struct TopKMetrics: Sendable, Equatable {
         self.precision = precision
         self.coverage = coverage
         self.recommendedItems = recommendedItems
-        self.catalogueItems = catalogueItems
+        self.catalogItems = catalogItems
     }
 
     /// One line in the judge's key=value format, four decimals:
@@ -54,7 +54,7 @@ public struct TopKMetrics: Sendable, Equatable {
             ("HitRate@\(k)", fixed(hitRate, 4)),
             ("MRR@\(k)", fixed(mrr, 4)),
             ("Precision@\(k)", fixed(precision, 4)),
-            ("Coverage@\(k)", "\(fixed(coverage, 4))  (\(recommendedItems) of \(catalogueItems) items)"),
+            ("Coverage@\(k)", "\(fixed(coverage, 4))  (\(recommendedItems) of \(catalogItems) items)"),
         ])
     }
 }

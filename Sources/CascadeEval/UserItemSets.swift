@@ -4,7 +4,7 @@ import CascadeCore
 /// items are `items[offsets[u]..<offsets[u + 1]]`, ascending, without repeats.
 ///
 /// Top-K evaluation reads a split through two of these: the items a user has in train (dropped
-/// from recommendations, and the catalogue for coverage) and the items the user has in test.
+/// from recommendations, and the catalog for coverage) and the items the user has in test.
 /// Memory is 4 bytes a distinct (user, item) pair plus 8 bytes a user.
 public struct UserItemSets: Sendable, Equatable {
     public let offsets: [Int]
@@ -98,7 +98,7 @@ public struct UserItemSets: Sendable, Equatable {
         return lo < offsets[user + 1] && items[lo] == item
     }
 
-    /// Number of distinct items over all users (the catalogue of a training set). O(pairs + max id).
+    /// Number of distinct items over all users (the catalog of a training set). O(pairs + max id).
     public func distinctItemCount() -> Int {
         guard let top = items.max() else { return 0 }
         var seen = [Bool](repeating: false, count: Int(top) + 1)

@@ -29,7 +29,7 @@ public struct UserOutcome: Sendable, Equatable {
 /// better served (seed 004, 北极星指标; Kohavi et al. 2020, ch. 7 on the overall evaluation
 /// criterion). Clicks alone reward click-bait, so the default weighs every kind of engagement.
 public enum NorthStar: String, Sendable, CaseIterable {
-    /// Per user, the sum of the event-type weights (default): works on any catalogue, rewards
+    /// Per user, the sum of the event-type weights (default): works on any catalog, rewards
     /// deep engagement (likes, shares, completions) over clicks and counts dislikes against.
     case weighted
     /// Per user, seconds watched (the `value` of watch events): for video feeds.

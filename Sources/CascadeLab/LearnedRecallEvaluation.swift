@@ -8,7 +8,7 @@ import Foundation
 /// for sampled users, the share of their true top-`truthK` items (by true click logit, items
 /// they already engaged with excluded) that each channel's top-`k` candidates contain, the mean
 /// popularity rank of the top-10 (1 = the most engaged item; higher = less popularity-biased) and
-/// how many catalogue items that never had an event (cold start) enter the candidate sets.
+/// how many catalog items that never had an event (cold start) enter the candidate sets.
 public enum LearnedRecallEvaluation {
     public struct Row: Sendable {
         public var channel: String

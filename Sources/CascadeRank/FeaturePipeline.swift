@@ -115,7 +115,7 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
     /// before training starts. O(rows x features), plus a sort per bucketed feature.
     ///
     /// `catalog` adds known values to categorical features' vocabularies (by feature name), every
-    /// one regardless of `minCount`: e.g. every item id of the catalogue, so that items published
+    /// one regardless of `minCount`: e.g. every item id of the catalog, so that items published
     /// after the training rows get rows of their own that online updates can train (they start at
     /// their initial values, not at the shared unknown row's).
     public convenience init(config: FeatureConfig, fitOn frame: FeatureFrame, catalog: [String: [String]] = [:]) throws {

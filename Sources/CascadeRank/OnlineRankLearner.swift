@@ -12,7 +12,7 @@ import Foundation
 ///
 /// The optimizer state (Adam moments of the dense layers and of every embedding row) persists
 /// across windows, so the stream continues one optimisation rather than restarting it. New ids
-/// only learn when the feature pipeline knows them: fit it with a catalogue
+/// only learn when the feature pipeline knows them: fit it with a catalog
 /// (``FeaturePipeline/init(config:fitOn:catalog:)``) so that items published after training
 /// have their own rows.
 ///

@@ -9,12 +9,12 @@ import Foundation
 public struct RankModelFile {
     struct Config: Codable {
         var model: String
-        var modelConfig: RankModelConfig
+        var modelConfig: RankModelParameters
         var pipeline: FeaturePipeline
     }
 
     /// Archive bytes for `model` trained with `pipeline` and `config`.
-    public static func encode(model: any RankModel, pipeline: FeaturePipeline, config: RankModelConfig) throws -> Data {
+    public static func encode(model: any RankModel, pipeline: FeaturePipeline, config: RankModelParameters) throws -> Data {
         var archive = ModelArchive(modelKind: "rank/\(model.kind)", layerKinds: [model.kind])
         try archive.setConfig(Config(model: model.kind, modelConfig: config, pipeline: pipeline))
         try archive.addParameters(model.parameters)
@@ -31,17 +31,17 @@ public struct RankModelFile {
 
     /// As ``decode(_:path:)``, with the model's hyper-parameters (to re-encode it after an update).
     public static func decodeWithConfig(_ data: Data, path: String = "memory") throws
-        -> (model: any RankModel, pipeline: FeaturePipeline, config: RankModelConfig) {
+        -> (model: any RankModel, pipeline: FeaturePipeline, config: RankModelParameters) {
         let archive = try ModelArchive(data: data, path: path)
-        let kinds = Set(RankModels.names.map { "rank/\($0)" })
-        try archive.validate(modelKinds: kinds, layerKinds: Set(RankModels.names))
+        let kinds = Set(RankModelRegistry.names.map { "rank/\($0)" })
+        try archive.validate(modelKinds: kinds, layerKinds: Set(RankModelRegistry.names))
         let c = try archive.decodeConfig(Config.self)
-        let model = try RankModels.make(c.model, pipeline: c.pipeline, config: c.modelConfig)
-        try archive.load(into: model.parameters, modelKinds: kinds, layerKinds: Set(RankModels.names))
+        let model = try RankModelRegistry.make(c.model, pipeline: c.pipeline, parameters: c.modelConfig)
+        try archive.load(into: model.parameters, modelKinds: kinds, layerKinds: Set(RankModelRegistry.names))
         return (model, c.pipeline, c.modelConfig)
     }
 
-    public static func write(model: any RankModel, pipeline: FeaturePipeline, config: RankModelConfig, to path: String) throws {
+    public static func write(model: any RankModel, pipeline: FeaturePipeline, config: RankModelParameters, to path: String) throws {
         try encode(model: model, pipeline: pipeline, config: config).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 

@@ -22,7 +22,7 @@ import Foundation
 /// O(cgSteps ((users + items) f^2 + nnz f)). Rows are independent, so the result depends on the
 /// seed only, never on the thread count. Memory: (users + items) f floats plus one per entry.
 ///
-/// Online: a known user's score for item j is x_u . y_j over the whole catalogue (one GEMV,
+/// Online: a known user's score for item j is x_u . y_j over the whole catalog (one GEMV,
 /// O(items f)), then a top-K heap with the filter. Users unknown at training time, or with
 /// events newer than the training data (see ``FoldInPolicy``), get a vector solved from their
 /// LastN events against the fixed item table with the same CG ("fold-in", O(steps (f^2 + h f))).
@@ -327,7 +327,7 @@ public struct ALS: RecallChannel {
     }
 }
 
-/// The ALS channel ("als"): implicit matrix factorisation, searched through HNSW on large catalogues.
+/// The ALS channel ("als"): implicit matrix factorisation, searched through HNSW on large catalogs.
 public enum ALSChannel: ChannelDefinition {
     public static let name = "als"
     public static let summary = "implicit-feedback matrix factorisation by alternating least squares"

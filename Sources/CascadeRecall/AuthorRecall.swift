@@ -105,7 +105,7 @@ public struct AuthorRecall: RecallChannel {
 
     /// Builds the per-author lists and the similar-author table.
     /// - Parameters:
-    ///   - items: the catalogue in dense index order; items without an author are left out,
+    ///   - items: the catalog in dense index order; items without an author are left out,
     ///     hidden items are kept out of the lists.
     ///   - log: events with dense ids; only events at or before `now` count. Follow events
     ///     (`parameters.followType`) on an item make the user a fan of the item's author.

@@ -13,7 +13,7 @@ public struct ChannelTrainingInput: @unchecked Sendable {
     public let typeWeights: [Float]
     /// Item documents in dense index order (bare documents for items known only from events).
     public let items: [Item]
-    /// Catalogues of at least this many items serve vector channels through an HNSW index.
+    /// Catalogs of at least this many items serve vector channels through an HNSW index.
     public let annMinItems: Int
     public let hnsw: HNSWIndex.Parameters
     /// Where long trainers report progress lines.
@@ -45,7 +45,7 @@ public struct ChannelTrainingInput: @unchecked Sendable {
         }
     }
 
-    /// `model` behind an HNSW index when the catalogue is large enough to need one, else as is.
+    /// `model` behind an HNSW index when the catalog is large enough to need one, else as is.
     public func indexedIfLarge(_ model: any VectorRecallModel) throws -> any RecallChannel {
         itemCount >= annMinItems ? try IndexedRecall.build(model, parameters: hnsw) : model
     }
@@ -189,17 +189,5 @@ public enum ChannelRegistry {
         -> any RecallChannel
     {
         IndexedRecall.isIndexed(bytes) ? try IndexedRecall(serialized: bytes, base: base) : try base(bytes)
-    }
-}
-
-/// A value behind a lock (the registry's additions, the shared training matrix).
-final class Locked<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }

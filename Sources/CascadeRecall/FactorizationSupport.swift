@@ -15,7 +15,7 @@ public enum FoldInPolicy: UInt8, Sendable, CaseIterable {
 }
 
 /// Pieces shared by the factorization channels: fold-in decisions, history aggregation,
-/// full-catalogue scoring, artifact validation and the parallel loop.
+/// full-catalog scoring, artifact validation and the parallel loop.
 enum Factorization {
     /// Event type codes with a positive weight: what counts as engagement in a request's history.
     static func positiveTypes(_ typeWeights: [Float]) -> Set<UInt8> {

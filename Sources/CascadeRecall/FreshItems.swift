@@ -118,7 +118,7 @@ public struct FreshItems: RecallChannel {
 
     /// Builds the pool.
     /// - Parameters:
-    ///   - items: the catalogue in dense index order (index `i` is item `i` of the id map); hidden
+    ///   - items: the catalog in dense index order (index `i` is item `i` of the id map); hidden
     ///     items and items without a publish time are left out.
     ///   - log: events with dense ids; only events at or before `now` count.
     ///   - typeWeights: weight per event-type code; a positive weight marks a positive event.

@@ -85,7 +85,7 @@ public struct GeoRecall: RecallChannel {
 
     /// Builds the cell index.
     /// - Parameters:
-    ///   - items: the catalogue in dense index order; hidden items and items without a valid
+    ///   - items: the catalog in dense index order; hidden items and items without a valid
     ///     location are left out.
     ///   - log: events with dense ids; only events at or before `now` count.
     ///   - typeWeights: weight per event-type code; a positive weight marks a positive event.

@@ -11,7 +11,7 @@ import Foundation
 /// embedding averages the layers, E = (E0 + ... + E(K)) / (K + 1). Scores are inner products;
 /// training minimizes BPR on (user, engaged item, uniformly drawn other item) triples with L2 on
 /// the batch's E0 rows. Propagation runs over the whole graph every step: O(K nnz d) per step,
-/// fine for catalogues of 10^4-10^5 items; larger graphs would need neighbour sampling.
+/// fine for catalogs of 10^4-10^5 items; larger graphs would need neighbour sampling.
 /// Serving: user vectors (known users) or the mean of the history items' vectors (new users) against all
 /// item vectors, one GEMV. Parameters: dim 64, layers 3, epochs 160, batch 2048, lr 0.005, l2 1e-4.
 public struct LightGCN: RecallChannel {

@@ -37,7 +37,7 @@ public enum ImpressionSource: UInt8, Sendable, CaseIterable, Codable {
 ///   (half-life `popularHalfLife`), refreshed every `popularRefresh` seconds, drawn with weight
 ///   `count^popularSharpness`. Exposure feeds clicks feeds exposure: this loop, with quality and
 ///   freshness, gives the heavy-tailed popularity. Before any clicks the pool holds the back
-///   catalogue's best items by a pseudo-count `0.05 e^q`.
+///   catalog's best items by a pseudo-count `0.05 e^q`.
 /// - fresh: uniform over items published within `freshWindow`.
 /// - explore: uniform over all published items.
 /// - follow: a followed author uniformly, then uniformly one of their items of the recent window

@@ -34,7 +34,7 @@ struct PopularPool {
         let m = truth.itemCount
         score = [Double](repeating: 0, count: m)
         stamp = [UInt32](repeating: 0, count: m)
-        // Warm start: pseudo-counts for the back catalogue, so the pool is not empty at first.
+        // Warm start: pseudo-counts for the back catalog, so the pool is not empty at first.
         for i in 0..<m where truth.itemPublishedAt[i] < start {
             score[i] = 0.05 * Double(Foundation.exp(truth.itemQuality[i]))
             touched.append(Int32(i))

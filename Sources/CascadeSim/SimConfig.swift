@@ -29,9 +29,9 @@ public struct SimConfig: Sendable, Equatable {
     public var start: Double = 1_700_000_000
     /// Length of the simulated period in seconds.
     public var duration: Double = 30 * 86_400
-    /// Share of items published before `start` (the back catalogue), spread over `catalogueDays`.
-    public var catalogueShare: Double = 0.3
-    public var catalogueDays: Double = 60
+    /// Share of items published before `start` (the back catalog), spread over `catalogDays`.
+    public var catalogShare: Double = 0.3
+    public var catalogDays: Double = 60
     /// Share of items that are local (carry a location near their author's city).
     public var localItemShare: Double = 0.15
     /// Mean number of authors a user follows (Poisson).
@@ -87,7 +87,7 @@ public struct SimConfig: Sendable, Equatable {
         try need(tagsPerSubcategory >= 1, "tagsPerSubcategory must be positive")
         try need(start.isFinite && start >= 0, "start must be a finite time after 1970")
         try need(duration.isFinite && duration >= 60, "duration must be at least 60 seconds")
-        try need((0...1).contains(catalogueShare) && catalogueDays > 0, "catalogueShare must be in [0, 1], catalogueDays positive")
+        try need((0...1).contains(catalogShare) && catalogDays > 0, "catalogShare must be in [0, 1], catalogDays positive")
         try need((0...1).contains(localItemShare), "localItemShare must be in [0, 1]")
         try need(meanFollows >= 0 && meanFollows < 30, "meanFollows must be in [0, 30)")
         try need(activityTail > 0 && maxActivity >= 1, "activityTail must be positive and maxActivity at least 1")

@@ -16,9 +16,9 @@ import CascadeCore
 /// - Cities sit at uniform random points in latitude 22...45, longitude 100...122; city `k` has
 ///   population weight `1 / (k + 1)`.
 /// - Authors: a subcategory drawn by popularity, a city by population, a style direction, and a
-///   productivity `Pareto(1.5)` capped at 200 (a few authors publish much of the catalogue).
+///   productivity `Pareto(1.5)` capped at 200 (a few authors publish much of the catalog).
 /// - Items: index order is publish order. Item `j` of `M` is published at the `(j + U)/M` quantile
-///   of the publish distribution: a share `catalogueShare` uniform over the `catalogueDays` before
+///   of the publish distribution: a share `catalogShare` uniform over the `catalogDays` before
 ///   the start, the rest uniform over the period. Its author is drawn by productivity; its
 ///   subcategory is the author's (75%), a sibling in the same top category (15%) or any by
 ///   popularity (10%); it carries 2-4 distinct tags of its subcategory; length is the top
@@ -207,9 +207,9 @@ struct WorldBuilder {
 
     /// Publish time of the item at quantile `x` in [0, 1) of the publish distribution.
     static func publishTime(_ config: SimConfig, quantile x: Double) -> Double {
-        let share = config.catalogueShare
+        let share = config.catalogShare
         if x < share {
-            let span = config.catalogueDays * 86_400
+            let span = config.catalogDays * 86_400
             return config.start - span + span * (x / share)
         }
         return config.start + config.duration * ((x - share) / max(1e-12, 1 - share))

@@ -2,7 +2,7 @@ import CascadeCore
 
 /// Writes `User` and `Item` documents as JSON by hand, with the keys of their `Codable`
 /// conformance, so `JSONDecoder` reads them back. About 10x faster than `JSONEncoder`, which
-/// matters when a catalogue of a million items is written at once. Keys are sorted so equal
+/// matters when a catalog of a million items is written at once. Keys are sorted so equal
 /// values give equal bytes.
 package enum EntityJSON {
     package static func user(_ u: User) -> String {

@@ -25,7 +25,7 @@ import Testing
         var c = RankStageConfig()
         try train.model.ranker.apply(to: &c)
         #expect(c.enabled && c.model == RankStageConfig().model)
-        #expect(c.embeddingDim == 16 && c.hidden == [64, 32] && c.behaviourLength == 20 && c.attentionHidden == [8])
+        #expect(c.parameters.embeddingDim == 16 && c.parameters.hidden == [64, 32] && c.behaviourLength == 20 && c.parameters.attentionHidden == [8])
         #expect(c.windowDays == 7 && c.maxSamples == 1000 && c.tasks == ["click", "like"])
         #expect(c.counterFeatures && !c.calibrate && c.idDropout == ["user": 0.1])
         // Defaults are the stage's own.

@@ -45,7 +45,7 @@ import Testing
         let train = try #require(try Cascade.parseAsRoot(["train", "--db", "x.sqlite", "--config", file, "--set", "rank.epochs=4",
                                                           "--neighbours", "60"]) as? Train)
         let c = try train.model.config
-        #expect(c.mergeLimit == 700 && c.rank.hidden == [32, 16])
+        #expect(c.mergeLimit == 700 && c.rank.parameters.hidden == [32, 16])
         #expect(c.rank.epochs == 4, "--set overrides the file")
         #expect(c.itemCF.neighbours == 60, "a flag overrides the file")
         #expect(c.quotas.first { $0.channel == "itemcf" }?.weight == 0.5)

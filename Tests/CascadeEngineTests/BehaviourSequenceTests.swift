@@ -23,13 +23,13 @@ import Testing
                                      timestamps: rows.map { log.timestamps[$0] },
                                      context: attributes.history!.values(log: log, rows: rows, userCount: world.users.count))
         let pipeline = try FeaturePipeline(config: attributes.featureConfig(), fitOn: frame)
-        var mc = RankModelConfig()
+        var mc = RankModelParameters()
         mc.tasks = ["click"]
         mc.embeddingDim = 4
         mc.hidden = [8]
         mc.experts = 2
         mc.expertHidden = [8]
-        let model = try RankModels.make("dcnv2-mmoe", pipeline: pipeline, config: mc)
+        let model = try RankModelRegistry.make("dcnv2-mmoe", pipeline: pipeline, parameters: mc)
         let ranker = try OnlineRanker(model: model, pipeline: pipeline, preRanker: nil, attributes: attributes, config: RankStageConfig(),
                                       versions: (1, nil))
         return (world, attributes, pipeline, ranker, rows)
@@ -105,7 +105,7 @@ import Testing
         let store = try impressionWorld(seed: 6)
         var config = try rankConfig(preRankLimit: 40)
         config.rank.behaviourLength = 8
-        config.rank.attentionHidden = [8]
+        config.rank.parameters.attentionHidden = [8]
         let report = try Trainer.train(store: store, config: config)
         #expect(report.rank != nil)
         let rec = try Recommender.load(store: store, config: config)

@@ -54,7 +54,7 @@ struct RankingTests {
         #expect(m.coverage == 1)
     }
 
-    /// train: u0 {1, 2}, u1 {3}, u2 {4, 9}, u3 {}        catalogue {1, 2, 3, 4, 9} = 5 items
+    /// train: u0 {1, 2}, u1 {3}, u2 {4, 9}, u3 {}        catalog {1, 2, 3, 4, 9} = 5 items
     /// test:  u0 {5},    u1 {1, 2}, u2 {},  u3 {6}       u2 is not scored
     /// recs (K = 2):
     ///   u0 [1, 5, 5, 7] -> [5, 7], hits [1, 0]: recall 1, NDCG 1/1 = 1, hit 1, RR 1, P 1/2
@@ -74,7 +74,7 @@ struct RankingTests {
         #expect(abs(m.ndcg - 0.5377157309218195) < 1e-12)
         #expect(abs(m.hitRate - 2.0 / 3.0) < 1e-15 && abs(m.mrr - 2.0 / 3.0) < 1e-15)
         #expect(abs(m.precision - 1.0 / 3.0) < 1e-15)
-        #expect(m.coverage == 0.8 && m.recommendedItems == 4 && m.catalogueItems == 5)
+        #expect(m.coverage == 0.8 && m.recommendedItems == 4 && m.catalogItems == 5)
         #expect(m.line(system: "hand") == "system=hand k=2 users=3 recall2=0.5000 ndcg2=0.5377 hit2=0.6667 coverage2=0.8000")
         #expect(m.line(system: "hand", k: 10).hasPrefix("system=hand k=10 users=3 recall10=0.5000"))
         let table = m.table(system: "hand")

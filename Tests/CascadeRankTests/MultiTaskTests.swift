@@ -24,8 +24,8 @@ import CascadeTensor
         return f
     }
 
-    static func config(_ tasks: [String] = tasks) -> RankModelConfig {
-        var c = RankModelConfig()
+    static func config(_ tasks: [String] = tasks) -> RankModelParameters {
+        var c = RankModelParameters()
         c.embeddingDim = 3
         c.hidden = [5, 4]
         c.crossLayers = 2
@@ -52,7 +52,7 @@ import CascadeTensor
             c.expertDropout = 0.3
             c.uncertaintyWeighting = uncertainty
             c.taskWeights = uncertainty ? nil : [1, 0.5, 2, 0.1].prefix(tasks.count).map { $0 }
-            let model = try RankModels.make(name, pipeline: pipeline, config: c)
+            let model = try RankModelRegistry.make(name, pipeline: pipeline, parameters: c)
             try Self.perturb(model)
             let logits = try GradientCheck.check(inputs: [], parameters: model.parameters, epsilon: 1e-3, maxElementsPerTensor: 24) { tape, _ in
                 try model.logits(batch, tape: tape)
@@ -161,7 +161,7 @@ import CascadeTensor
         c.hidden = [16, 8]
         c.expertHidden = [8]
         c.towerHidden = [8]
-        let model = try RankModels.make(name, pipeline: pipeline, config: c)
+        let model = try RankModelRegistry.make(name, pipeline: pipeline, parameters: c)
         var options = RankTrainingOptions()
         options.epochs = 12
         options.batchSize = 64

@@ -4,7 +4,7 @@ import CascadeTensor
 @testable import CascadeRank
 
 /// Streaming updates: windows by time, predictions made before each window's labels are learnt,
-/// and catalogue ids that start with rows of their own.
+/// and catalog ids that start with rows of their own.
 @Suite struct OnlineRankLearnerTests {
     @Test func windowsCutTheStreamByTime() throws {
         let w = try OnlineRankLearner.windows(timestamps: [0, 10, 3_599, 3_600, 3_700, 9_000], seconds: 3_600)
@@ -29,7 +29,7 @@ import CascadeTensor
         }
     }
 
-    /// A stream in which an item unseen in training ("i99", known from the catalogue) is always
+    /// A stream in which an item unseen in training ("i99", known from the catalog) is always
     /// clicked and every other item never: the learner predicts each window before learning it,
     /// so its first window matches the offline model exactly and the new item rises as it learns.
     @Test func progressivePredictsEachWindowBeforeLearningIt() throws {
@@ -40,7 +40,7 @@ import CascadeTensor
         for r in stride(from: 0, to: 600, by: 3) { stream.columns["item"]![r] = "i99" }
         stream.columns["label"] = stream.columns["item"]!.map { $0 == "i99" ? "1" : "0" }
         stream.columns["ts"] = (0..<600).map { String(1_000 * $0) }
-        let model = try RankModels.make("dcnv2", pipeline: pipeline, config: RankModelTests().smallConfig())
+        let model = try RankModelRegistry.make("dcnv2", pipeline: pipeline, parameters: RankModelTests().smallConfig())
         var options = RankTrainingOptions()
         options.epochs = 2
         options.batchSize = 32

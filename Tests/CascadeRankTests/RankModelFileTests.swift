@@ -4,13 +4,13 @@ import CascadeTensor
 @testable import CascadeRank
 
 @Suite struct RankModelFileTests {
-    func trained() throws -> (any RankModel, FeaturePipeline, RankModelConfig, EncodedBatch) {
+    func trained() throws -> (any RankModel, FeaturePipeline, RankModelParameters, EncodedBatch) {
         let frame = RankModelTests.frame(rows: 200, seed: 4)
         let pipeline = try FeaturePipeline(config: RankModelTests.config, fitOn: frame)
-        var config = RankModelConfig()
+        var config = RankModelParameters()
         config.embeddingDim = 4
         config.hidden = [8]
-        let model = try RankModels.make("dcnv2", pipeline: pipeline, config: config)
+        let model = try RankModelRegistry.make("dcnv2", pipeline: pipeline, parameters: config)
         let data = try pipeline.encode(frame)
         var options = RankTrainingOptions()
         options.epochs = 2

@@ -28,8 +28,8 @@ import CascadeTensor
         return FeatureFrame(rowCount: rows, columns: cols)
     }
 
-    func smallConfig() -> RankModelConfig {
-        var c = RankModelConfig()
+    func smallConfig() -> RankModelParameters {
+        var c = RankModelParameters()
         c.embeddingDim = 3
         c.hidden = [5, 4]
         c.crossLayers = 2
@@ -39,7 +39,7 @@ import CascadeTensor
         return c
     }
 
-    @Test(arguments: RankModels.names)
+    @Test(arguments: RankModelRegistry.names)
     func wholeModelGradient(name: String) throws {
         let train = Self.frame(rows: 40, seed: 1)
         let pipeline = try FeaturePipeline(config: Self.config, fitOn: train)
@@ -47,7 +47,7 @@ import CascadeTensor
         // Histories of the 4 rows from the 40 training rows and themselves.
         let batch = try pipeline.encode(rows, history: pipeline.history(from: [train, rows]))
         #expect(batch.histories[0].mask.toArray().reduce(0, +) > 4)
-        let model = try RankModels.make(name, pipeline: pipeline, config: smallConfig())
+        let model = try RankModelRegistry.make(name, pipeline: pipeline, parameters: smallConfig())
         // Move embeddings and zero-initialized weights off their starting points so every path is exercised.
         for p in model.parameters {
             let noise = Tensor.normal(p.value.shape.dims, std: 0.3, seed: UInt64(p.name.utf8.count) &* 31)
@@ -86,15 +86,15 @@ import CascadeTensor
     @Test func sequenceModelsNeedASequenceFeature() throws {
         let plain = FeatureConfig(label: "label", features: Array(Self.config.features.dropLast()))
         let pipeline = try FeaturePipeline(config: plain, fitOn: Self.frame(rows: 10, seed: 1))
-        #expect(throws: RankError.self) { try RankModels.make("din", pipeline: pipeline) }
-        #expect(throws: RankError.self) { try RankModels.make("sim", pipeline: pipeline) }
-        _ = try RankModels.make("fibinet", pipeline: pipeline)
-        _ = try RankModels.make("lhuc", pipeline: pipeline)
+        #expect(throws: RankError.self) { try RankModelRegistry.make("din", pipeline: pipeline) }
+        #expect(throws: RankError.self) { try RankModelRegistry.make("sim", pipeline: pipeline) }
+        _ = try RankModelRegistry.make("fibinet", pipeline: pipeline)
+        _ = try RankModelRegistry.make("lhuc", pipeline: pipeline)
     }
 
     @Test func unknownModelIsRejected() throws {
         let pipeline = try FeaturePipeline(config: Self.config, fitOn: Self.frame(rows: 10, seed: 1))
-        #expect(throws: RankError.self) { try RankModels.make("xgboost", pipeline: pipeline) }
+        #expect(throws: RankError.self) { try RankModelRegistry.make("xgboost", pipeline: pipeline) }
     }
 
     @Test func trainingLearnsASignal() throws {
@@ -104,7 +104,7 @@ import CascadeTensor
         let pipeline = try FeaturePipeline(config: Self.config, fitOn: f)
         let data = try pipeline.encode(f)
         for name in ["lr", "deepfm", "dcnv2", "din", "sim", "fibinet", "lhuc"] {
-            let model = try RankModels.make(name, pipeline: pipeline, config: smallConfig())
+            let model = try RankModelRegistry.make(name, pipeline: pipeline, parameters: smallConfig())
             var options = RankTrainingOptions()
             options.epochs = 8
             options.batchSize = 64
@@ -124,7 +124,7 @@ import CascadeTensor
         options.batchSize = 64
         options.learningRate = 0.02
         options.weightAverageDecay = 0.9
-        let averaged = try RankModels.make("dcnv2", pipeline: pipeline, config: smallConfig())
+        let averaged = try RankModelRegistry.make("dcnv2", pipeline: pipeline, parameters: smallConfig())
         let report = try RankTrainer.fit(averaged, train: data, valid: data, options: options)
         #expect((report.bestValidAUC ?? 0) > 0.99)
         // The reported validation AUC is that of the kept (averaged) weights.
@@ -132,11 +132,46 @@ import CascadeTensor
         #expect(abs(kept - (report.bestValidAUC ?? 0)) < 1e-9)
         options.weightAverageDecay = 1
         #expect(throws: RankError.self) {
-            try RankTrainer.fit(RankModels.make("lr", pipeline: pipeline, config: smallConfig()), train: data, valid: nil, options: options)
+            try RankTrainer.fit(RankModelRegistry.make("lr", pipeline: pipeline, parameters: smallConfig()), train: data, valid: nil, options: options)
         }
         // m = a m + (1 - a) x: 0.25 * 4 + 0.75 * 8 = 7.
         let m = try Tensor(shape: [2], values: [4, 0]), x = try Tensor(shape: [2], values: [8, -4])
         RankTrainer.blend(m, toward: x, keeping: 0.25)
         #expect(m.toArray() == [7, -3])
+    }
+
+    /// Each built-in model's declaration agrees with the model it builds: its name is the
+    /// model's kind, a multi-task model learns every asked task and a single-task one the first,
+    /// and it lists only declared options; every declared option is read by some model.
+    @Test(arguments: RankModelRegistry.builtIn.map { $0.name })
+    func declarationAgreesWithTheModel(name: String) throws {
+        let d = try #require(RankModelRegistry.definition(named: name))
+        let pipeline = try FeaturePipeline(config: Self.config, fitOn: Self.frame(rows: 40, seed: 1))
+        var p = smallConfig()
+        p.tasks = ["click", "like"]
+        let model = try d.make(pipeline: pipeline, parameters: p)
+        #expect(model.kind == name)
+        #expect(model.tasks == (d.multiTask ? ["click", "like"] : ["click"]))
+        let keys = Set(RankModelParameters.settings.map(\.key))
+        #expect(d.options.allSatisfy(keys.contains), "\(name) lists an undeclared option: \(d.options)")
+        for alias in d.aliases { #expect(RankModelRegistry.definition(named: alias.uppercased())?.name == name) }
+    }
+
+    @Test func everyDeclaredOptionIsReadAndRoundTrips() throws {
+        for s in RankModelParameters.settings {
+            #expect(!RankModelRegistry.readers(of: s.key).isEmpty, "\(s.key) is read by no model")
+            #expect(s.doc.contains("Read by: "))
+            var p = RankModelParameters()
+            let before = p
+            try s.write(&p, s.read(before))
+            #expect(p == before, "\(s.key) does not read back what it writes")
+            #expect(throws: (any Error).self) { try s.write(&p, "") }
+            #expect(p == before, "\(s.key): a refused value changed the parameters")
+        }
+        var p = RankModelParameters()
+        try #require(RankModelParameters.settings.first { $0.key == "expertHidden" }).write(&p, "32,16")
+        #expect(p.expertHidden == [32, 16])
+        try #require(RankModelParameters.settings.first { $0.key == "expertHidden" }).write(&p, "none")
+        #expect(p.expertHidden == nil)
     }
 }

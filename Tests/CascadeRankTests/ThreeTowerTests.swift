@@ -36,8 +36,8 @@ import Testing
         return FeatureFrame(rowCount: rows, columns: cols)
     }
 
-    func small() -> ThreeTowerConfig {
-        var c = ThreeTowerConfig()
+    func small() -> ThreeTowerParameters {
+        var c = ThreeTowerParameters()
         c.embeddingDim = 3
         c.hidden = [5]
         c.vectorDim = 4
@@ -71,7 +71,7 @@ import Testing
 
     @Test func servingPathEqualsTapePath() throws {
         let pipeline = try FeaturePipeline(config: Self.config, fitOn: Self.frame(rows: 200, seed: 1))
-        var c = ThreeTowerConfig()
+        var c = ThreeTowerParameters()
         c.embeddingDim = 8
         c.hidden = [16]
         c.vectorDim = 8
@@ -104,11 +104,11 @@ import Testing
         let f = Self.frame(rows: 1500, seed: 5)
         let pipeline = try FeaturePipeline(config: Self.config, fitOn: f)
         let data = try pipeline.encode(f)
-        var rc = RankModelConfig()
+        var rc = RankModelParameters()
         rc.embeddingDim = 4
         rc.hidden = [16, 8]
         rc.crossLayers = 1
-        let teacher = try RankModels.make("dcnv2", pipeline: pipeline, config: rc)
+        let teacher = try RankModelRegistry.make("dcnv2", pipeline: pipeline, parameters: rc)
         var to = RankTrainingOptions()
         to.epochs = 5
         to.batchSize = 64
@@ -142,7 +142,7 @@ import Testing
     @Test(arguments: [true, false])
     func servingEqualsTape(parallel: Bool) throws {
         let pipeline = try FeaturePipeline(config: ThreeTowerTests.config, fitOn: ThreeTowerTests.frame(rows: 200, seed: 1))
-        var c = RankModelConfig()
+        var c = RankModelParameters()
         c.embeddingDim = 4
         c.hidden = [16, 8]
         c.crossLayers = 2
@@ -189,7 +189,7 @@ import Testing
         let f = ThreeTowerTests.frame(rows: 3000, seed: 8)
         let pipeline = try FeaturePipeline(config: ThreeTowerTests.config, fitOn: f)
         let data = try pipeline.encode(f)
-        let model = try RankModels.make("lr", pipeline: pipeline)
+        let model = try RankModelRegistry.make("lr", pipeline: pipeline)
         var o = RankTrainingOptions()
         o.epochs = 2
         o.learningRate = 0.05

@@ -242,7 +242,7 @@ enum DenseReference {
 }
 
 @Suite struct IndexedRecallTests {
-    /// The HNSW path returns (nearly) what the exact scan returns on a small catalogue.
+    /// The HNSW path returns (nearly) what the exact scan returns on a small catalog.
     @Test func indexedRecallAgreesWithTheExactScan() throws {
         var p = ALS.Parameters()
         p.factors = 8

@@ -87,7 +87,7 @@ import Testing
         #expect(recall(Self.build(.newest, graduateAfter: 15)).map(\.item) == [3, 1])
     }
 
-    @Test func estimatedPriorAndEmptyCatalogue() {
+    @Test func estimatedPriorAndEmptyCatalog() {
         var p = Self.parameters(.newest)
         p.priorRate = nil // 11 positives over 130 exposures
         let f = FreshItems.build(items: Self.items, log: Self.log, typeWeights: Self.weights, parameters: p, now: 1000)

@@ -3,7 +3,7 @@ import CascadeCore
 import Foundation
 import Testing
 
-/// A catalogue for the conformance fixture's 21 items, which carries no metadata of its own.
+/// A catalog for the conformance fixture's 21 items, which carries no metadata of its own.
 /// Items 0-9 (group A) are by authors "a0" (0-4) and "a1" (5-9) and lie in Paris; items 10-19
 /// (group B) are by "b0" (10-14) and "b1" (15-19) and lie in Lyon; item 20 is by "star" in Paris.
 /// Item i is published at 50 i seconds, so at the conformance request time (1000) items 10-20 are

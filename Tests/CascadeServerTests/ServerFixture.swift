@@ -30,8 +30,8 @@ func train(_ store: any Store, seed: UInt64 = 7, ranker: Bool = false) throws {
     config.quotas = try config.restricted(to: ["itemcf", "als", "popular", "trending"]).quotas
     config.rank.enabled = ranker
     config.rank.epochs = 1
-    config.rank.hidden = [32]
-    config.rank.expertHidden = [16]
+    config.rank.parameters.hidden = [32]
+    config.rank.parameters.expertHidden = [16]
     try Trainer.train(store: store, config: config)
 }
 

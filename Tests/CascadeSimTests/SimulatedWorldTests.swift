@@ -202,7 +202,7 @@ private func code(_ t: EventType) -> UInt8 { registry.code(of: t)! }
             c.dimension = 2; c.meanFollows = 0
         case 2:
             c = SimConfig(users: 50, items: 200, events: 5_000, seed: 5)
-            c.catalogueShare = 0; c.localItemShare = 1; c.policy.exposureMemory = 0
+            c.catalogShare = 0; c.localItemShare = 1; c.policy.exposureMemory = 0
         default:
             c = SimConfig(users: 50, items: 200, events: 50, seed: 6)    // fewer than one page of events
         }

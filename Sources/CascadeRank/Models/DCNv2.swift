@@ -20,7 +20,7 @@ public final class DCNv2: RankModel {
     let tower: DenseTower
     let head: Linear
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) {
         tasks = config.tasks
         parallel = config.parallel
         embedding = FieldEmbedding(name: "dcnv2.emb", rows: pipeline.tableRows, fields: pipeline.fieldCount,
@@ -43,5 +43,16 @@ public final class DCNv2: RankModel {
             return try head(Variable.concat([x, tower(x0)], axis: 1))
         }
         return try head(tower(x))
+    }
+}
+
+extension DCNv2: RankModelDefinition {
+    public static let name = "dcnv2"
+    public static let aliases = ["dcn-v2", "dcn"]
+    public static let summary = "DCN-V2: cross network beside or before a deep tower (Wang et al. 2021)"
+    public static let multiTask = true
+    public static let options = ["embeddingDim", "hidden", "crossLayers", "parallel", "dropout"]
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        DCNv2(pipeline: pipeline, config: parameters)
     }
 }

@@ -28,7 +28,7 @@ public final class DCNv2MMoE: RankModel {
     let mixture: MixtureOfExperts
     let taskLoss: TaskLoss
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) throws {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) throws {
         let o = try MultiTaskOptions(config)
         tasks = o.tasks
         taskKinds = o.kinds
@@ -69,5 +69,16 @@ public final class DCNv2MMoE: RankModel {
     public func loss(logits: Variable, batch: EncodedBatch, tape: Tape) throws -> Variable {
         guard let labels = batch.labels else { throw RankError.data("\(kind): the batch has no labels") }
         return try taskLoss(logits: logits, labels: labels)
+    }
+}
+
+extension DCNv2MMoE: RankModelDefinition {
+    public static let name = "dcnv2-mmoe"
+    public static let aliases = ["dcn-mmoe"]
+    public static let summary = "DCN-V2 cross network under an MMoE head, DIN attention with a behaviour sequence (Wang et al. 2021; Ma et al. 2018)"
+    public static let multiTask = true
+    public static let options = ["embeddingDim", "hidden", "crossLayers", "dropout", "attentionHidden", "experts", "expertHidden", "towerHidden", "expertDropout", "uncertaintyWeighting"]
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        try DCNv2MMoE(pipeline: pipeline, config: parameters)
     }
 }

@@ -23,7 +23,7 @@ public final class DIN: RankModel {
     let historyIndex: Int
     let withSide: Bool
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) throws {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) throws {
         guard let seq = pipeline.sequenceFeatures.first else {
             throw RankError.model("din needs a behaviour-sequence feature (kind \"sequence\") in the feature config")
         }
@@ -48,5 +48,15 @@ public final class DIN: RankModel {
         let (q, keys) = try sequenceQueryAndKeys(h, table: tape.parameter(embedding.table), withSide: withSide)
         let interest = try attention(query: q, keys: keys, mask: h.mask)
         return try mlp(deepInput(v, extra: [interest], batch, tape: tape))
+    }
+}
+
+extension DIN: RankModelDefinition {
+    public static let name = "din"
+    public static let summary = "DIN: target attention over the behaviour sequence (Zhou et al. 2018)"
+    public static let multiTask = true
+    public static let options = ["embeddingDim", "hidden", "dropout", "attentionHidden"]
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        try DIN(pipeline: pipeline, config: parameters)
     }
 }

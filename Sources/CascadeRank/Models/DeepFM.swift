@@ -12,7 +12,7 @@ public final class DeepFM: RankModel {
     let tower: DenseTower
     let head: Linear
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) {
         tasks = Array(config.tasks.prefix(1))
         embedding = FieldEmbedding(name: "deepfm.emb", rows: pipeline.tableRows, fields: pipeline.fieldCount,
                                    dim: config.embeddingDim, seed: config.seed,
@@ -32,5 +32,15 @@ public final class DeepFM: RankModel {
         if let d = denseLinear { fm = try fm + d(tape.constant(batch.dense)) }
         let deep = try head(tower(deepInput(v, batch, tape: tape)))
         return try fm + deep
+    }
+}
+
+extension DeepFM: RankModelDefinition {
+    public static let name = "deepfm"
+    public static let summary = "DeepFM: an FM and a deep tower over shared embeddings (Guo et al. 2017)"
+    public static let multiTask = false
+    public static let options = ["embeddingDim", "hidden", "dropout"]
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        DeepFM(pipeline: pipeline, config: parameters)
     }
 }

@@ -29,7 +29,7 @@ public final class ESMM: RankModel {
     let towers: [TaskTower]
     let taskLoss: TaskLoss
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) throws {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) throws {
         var c = config
         c.taskKinds = Array(repeating: .binary, count: config.tasks.count)
         let o = try MultiTaskOptions(c)
@@ -88,5 +88,15 @@ public final class ESMM: RankModel {
         let z = try towerLogits(batch, tape: tape).value
         let t = tasks.count
         return (0..<batch.rows).map { r in (0..<t).map { 1 / (1 + Foundation.exp(-z.base[r * t + $0])) } }
+    }
+}
+
+extension ESMM: RankModelDefinition {
+    public static let name = "esmm"
+    public static let summary = "ESMM: click and conversion over the entire space (Ma et al. 2018)"
+    public static let multiTask = true
+    public static let options = ["embeddingDim", "hidden", "dropout", "uncertaintyWeighting"]
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        try ESMM(pipeline: pipeline, config: parameters)
     }
 }

@@ -16,7 +16,7 @@ public final class FactorizationMachine: RankModel {
     let denseLayer: Linear?
     let bias: Parameter
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) {
         tasks = Array(config.tasks.prefix(1))
         embedding = FieldEmbedding(name: "fm.emb", rows: pipeline.tableRows, fields: pipeline.fieldCount,
                                    dim: config.embeddingDim, seed: config.seed,
@@ -55,5 +55,15 @@ public final class FactorizationMachine: RankModel {
             }
             return Float(s)
         }
+    }
+}
+
+extension FactorizationMachine: RankModelDefinition {
+    public static let name = "fm"
+    public static let summary = "Factorization machine: pairwise field interactions (Rendle 2010)"
+    public static let multiTask = false
+    public static let options = ["embeddingDim"]
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        FactorizationMachine(pipeline: pipeline, config: parameters)
     }
 }

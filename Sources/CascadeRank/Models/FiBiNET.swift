@@ -23,7 +23,7 @@ public final class FiBiNET: RankModel {
     let head: Linear
     let fields: Int
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) throws {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) throws {
         fields = pipeline.fieldCount
         guard fields >= 2 else { throw RankError.model("fibinet needs at least 2 embedded fields, the config has \(fields)") }
         tasks = config.tasks
@@ -63,5 +63,15 @@ public final class FiBiNET: RankModel {
             parts.append(try left * e.slice(axis: 1, (i + 1)..<f))
         }
         return parts.count == 1 ? parts[0] : try Variable.concat(parts, axis: 1)
+    }
+}
+
+extension FiBiNET: RankModelDefinition {
+    public static let name = "fibinet"
+    public static let summary = "FiBiNET: SENet field importance and bilinear interactions (Huang et al. 2019)"
+    public static let multiTask = true
+    public static let options = ["embeddingDim", "hidden", "dropout", "senetReduction"]
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        try FiBiNET(pipeline: pipeline, config: parameters)
     }
 }

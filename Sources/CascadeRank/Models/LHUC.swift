@@ -29,7 +29,7 @@ public final class LHUC: RankModel {
     static let userFieldNames: Set<String> = ["user", "user_id", "userid", "uid", "age", "gender", "sex",
                                                "occupation", "zip", "zipcode", "city", "country"]
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) {
         tasks = config.tasks
         let d = config.embeddingDim
         embedding = FieldEmbedding(name: "lhuc.emb", rows: pipeline.tableRows, fields: pipeline.fieldCount, dim: d, seed: config.seed)
@@ -73,5 +73,16 @@ public final class LHUC: RankModel {
             if dropout > 0 { h = try h.dropout(rate: dropout) }
         }
         return try head(h)
+    }
+}
+
+extension LHUC: RankModelDefinition {
+    public static let name = "lhuc"
+    public static let aliases = ["ppnet"]
+    public static let summary = "LHUC / PPNet: personalised gates on the hidden units (Swietojanski et al. 2016)"
+    public static let multiTask = true
+    public static let options = ["embeddingDim", "hidden", "dropout", "gateHidden", "gateFields", "gateStopGradient"]
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        LHUC(pipeline: pipeline, config: parameters)
     }
 }

@@ -12,7 +12,7 @@ public final class LogisticRegression: RankModel {
     let denseLayer: Linear?
     let bias: Parameter
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) {
         tasks = Array(config.tasks.prefix(1))
         embedding = FieldEmbedding(name: "lr.emb", rows: pipeline.tableRows, fields: pipeline.fieldCount, dim: 0, seed: config.seed)
         let nd = pipeline.denseFeatures.count
@@ -26,5 +26,15 @@ public final class LogisticRegression: RankModel {
         var z = try embedding.linearTerm(batch, tape: tape) + tape.parameter(bias)
         if let d = denseLayer { z = try z + d(tape.constant(batch.dense)) }
         return z
+    }
+}
+
+extension LogisticRegression: RankModelDefinition {
+    public static let name = "lr"
+    public static let summary = "Logistic regression over one-hot fields (McMahan et al. 2013, FTRL)"
+    public static let multiTask = false
+    public static let options: [String] = []
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        LogisticRegression(pipeline: pipeline, config: parameters)
     }
 }

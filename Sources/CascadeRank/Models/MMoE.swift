@@ -24,7 +24,7 @@ public final class MMoE: RankModel {
     let mixture: MixtureOfExperts
     let taskLoss: TaskLoss
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) throws {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) throws {
         let o = try MultiTaskOptions(config)
         tasks = o.tasks
         taskKinds = o.kinds
@@ -126,5 +126,15 @@ final class MixtureOfExperts: ParameterContainer {
                 return s / Float(Swift.max(b, 1))
             }
         }
+    }
+}
+
+extension MMoE: RankModelDefinition {
+    public static let name = "mmoe"
+    public static let summary = "MMoE: experts mixed by one gate per task (Ma et al. 2018)"
+    public static let multiTask = true
+    public static let options = ["embeddingDim", "hidden", "dropout", "experts", "expertHidden", "towerHidden", "expertDropout", "uncertaintyWeighting"]
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        try MMoE(pipeline: pipeline, config: parameters)
     }
 }

@@ -1,9 +1,10 @@
+import CascadeCore
 import CascadeTensor
 import Foundation
 
 /// A ranking model: encoded feature rows in, one logit per task out ([B, tasks]). Probabilities
 /// are sigmoid(logit). Models are composed from CascadeTensor layers and own their parameters;
-/// `RankTrainer` fits any of them, `RankModels` builds them by name.
+/// `RankTrainer` fits any of them, ``RankModelRegistry`` builds them by name.
 public protocol RankModel: ParameterContainer {
     /// Registry name ("dcnv2", "deepfm", ...).
     var kind: String { get }
@@ -56,7 +57,7 @@ extension RankModel {
 }
 
 /// Hyper-parameters shared by the ranking models; each model reads the ones it uses.
-public struct RankModelConfig: Codable, Sendable, Equatable {
+public struct RankModelParameters: Codable, Sendable, Equatable {
     public var embeddingDim = 16
     /// Hidden layer sizes of the deep towers.
     public var hidden = [256, 128]
@@ -131,27 +132,36 @@ public struct RankModelConfig: Codable, Sendable, Equatable {
     }
 }
 
-/// The registry of ranking models by name. Unknown names are rejected before training starts.
-public enum RankModels {
-    public static let names = ["lr", "fm", "widedeep", "deepfm", "dcnv2", "din", "sim", "fibinet", "lhuc",
-                               "sharedbottom", "mmoe", "dcnv2-mmoe", "esmm"]
-
-    public static func make(_ name: String, pipeline: FeaturePipeline, config: RankModelConfig = RankModelConfig()) throws -> any RankModel {
-        switch name.lowercased() {
-        case "lr": return LogisticRegression(pipeline: pipeline, config: config)
-        case "fm": return FactorizationMachine(pipeline: pipeline, config: config)
-        case "widedeep", "wide&deep", "wide_deep": return WideAndDeep(pipeline: pipeline, config: config)
-        case "deepfm": return DeepFM(pipeline: pipeline, config: config)
-        case "dcnv2", "dcn-v2", "dcn": return DCNv2(pipeline: pipeline, config: config)
-        case "din": return try DIN(pipeline: pipeline, config: config)
-        case "sim": return try SIM(pipeline: pipeline, config: config)
-        case "fibinet": return try FiBiNET(pipeline: pipeline, config: config)
-        case "lhuc", "ppnet": return LHUC(pipeline: pipeline, config: config)
-        case "sharedbottom", "shared-bottom": return try SharedBottom(pipeline: pipeline, config: config)
-        case "mmoe": return try MMoE(pipeline: pipeline, config: config)
-        case "dcnv2-mmoe", "dcn-mmoe": return try DCNv2MMoE(pipeline: pipeline, config: config)
-        case "esmm": return try ESMM(pipeline: pipeline, config: config)
-        default: throw RankError.model("unknown model '\(name)' (known: \(names.joined(separator: ", ")))")
+extension RankModelParameters {
+    /// The options of the ranking models, declared once: the engine's `rank.*` keys and the
+    /// research commands read them. Each model lists the keys it reads
+    /// (``RankModelDefinition/options``); the doc of each key names its readers.
+    public static var settings: [Setting<RankModelParameters>] {
+        let declared: [Setting<RankModelParameters>] = [
+            .int("embeddingDim", "Embedding size of every field.", \.embeddingDim, 1...256),
+            .intList("hidden", "Hidden layer sizes of the deep towers.", \.hidden, 1...65_536),
+            .int("crossLayers", "Cross layers of DCN-V2.", \.crossLayers, 0...16),
+            .bool("parallel", "DCN-V2 layout: cross and deep side by side (true) or cross then deep (false).", \.parallel),
+            .float("dropout", "Dropout rate of the deep layers.", \.dropout, "in [0, 1)") { $0 >= 0 && $0 < 1 },
+            .intList("attentionHidden", "Hidden sizes of the attention unit scoring each step of the behaviour sequence.",
+                     \.attentionHidden, 1...4096),
+            .int("simTopK", "SIM: history steps kept by the hard (category) search.", \.simTopK, 1...10_000),
+            .int("senetReduction", "FiBiNET: SENet reduction ratio.", \.senetReduction, 1...64),
+            .int("gateHidden", "LHUC: hidden width of each gate network.", \.gateHidden, 1...4096),
+            .optionalStringList("gateFields", "LHUC: fields feeding the gates (none: the user id and profile fields).", \.gateFields,
+                                "a list of feature names") { !$0.isEmpty },
+            .bool("gateStopGradient", "LHUC: stop the gates' gradient into the shared embeddings (PPNet).", \.gateStopGradient),
+            .optionalInt("experts", "MMoE experts (none: 4).", \.experts, 1...64),
+            .optionalIntList("expertHidden", "Hidden sizes of each MMoE expert (none: hidden).", \.expertHidden, 1...65_536),
+            .optionalIntList("towerHidden", "Hidden sizes of each task tower (none: half the last of hidden).", \.towerHidden, 1...65_536),
+            .optionalFloat("expertDropout", "Rate at which an MMoE gate drops an expert while training (none: 0).", \.expertDropout,
+                           "in [0, 1)") { $0 >= 0 && $0 < 1 },
+            .optionalBool("uncertaintyWeighting", "Learn the task weights as homoscedastic uncertainties (Kendall et al. 2018; none: off).",
+                          \.uncertaintyWeighting),
+        ]
+        return declared.map { s in
+            let readers = RankModelRegistry.readers(of: s.key)
+            return s.documented(s.doc + " Read by: " + (readers.isEmpty ? "no model" : readers.joined(separator: ", ")) + ".")
         }
     }
 }

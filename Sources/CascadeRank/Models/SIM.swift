@@ -30,7 +30,7 @@ public final class SIM: RankModel {
     /// Fused id of the unknown category (the side feature's OOV id).
     let unknownSide: Int32?
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) throws {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) throws {
         let seqs = pipeline.sequenceFeatures
         guard !seqs.isEmpty else {
             throw RankError.model("sim needs a behaviour-sequence feature (kind \"sequence\") in the feature config")
@@ -95,5 +95,15 @@ public final class SIM: RankModel {
         }
         return EncodedBatch.History(name: h.name, ids: ids, mask: mask, timeBuckets: times, candidate: h.candidate,
                                     side: side, candidateSide: h.candidateSide)
+    }
+}
+
+extension SIM: RankModelDefinition {
+    public static let name = "sim"
+    public static let summary = "SIM: hard search of the long behaviour sequence, then target attention (Pi et al. 2020)"
+    public static let multiTask = true
+    public static let options = ["embeddingDim", "hidden", "dropout", "attentionHidden", "simTopK"]
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        try SIM(pipeline: pipeline, config: parameters)
     }
 }

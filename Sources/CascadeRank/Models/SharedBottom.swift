@@ -19,7 +19,7 @@ public final class SharedBottom: RankModel {
     let towers: [TaskTower]
     let taskLoss: TaskLoss
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) throws {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) throws {
         let o = try MultiTaskOptions(config)
         tasks = o.tasks
         taskKinds = o.kinds
@@ -47,5 +47,16 @@ public final class SharedBottom: RankModel {
     public func loss(logits: Variable, batch: EncodedBatch, tape: Tape) throws -> Variable {
         guard let labels = batch.labels else { throw RankError.data("\(kind): the batch has no labels") }
         return try taskLoss(logits: logits, labels: labels)
+    }
+}
+
+extension SharedBottom: RankModelDefinition {
+    public static let name = "sharedbottom"
+    public static let aliases = ["shared-bottom"]
+    public static let summary = "Shared bottom: one deep trunk, a tower per task (Caruana 1997)"
+    public static let multiTask = true
+    public static let options = ["embeddingDim", "hidden", "dropout", "towerHidden", "uncertaintyWeighting"]
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        try SharedBottom(pipeline: pipeline, config: parameters)
     }
 }

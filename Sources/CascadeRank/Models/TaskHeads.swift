@@ -44,7 +44,7 @@ public enum TaskKind: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// The multi-task options of a ``RankModelConfig`` with their defaults filled in and checked.
+/// The multi-task options of a ``RankModelParameters`` with their defaults filled in and checked.
 public struct MultiTaskOptions: Sendable, Equatable {
     public var tasks: [String]
     public var kinds: [TaskKind]
@@ -55,7 +55,7 @@ public struct MultiTaskOptions: Sendable, Equatable {
     public var towerHidden: [Int]
     public var expertDropout: Float
 
-    public init(_ c: RankModelConfig) throws {
+    public init(_ c: RankModelParameters) throws {
         guard !c.tasks.isEmpty else { throw RankError.model("a multi-task model needs at least one task") }
         tasks = c.tasks
         kinds = c.taskKinds ?? c.tasks.map(TaskKind.inferred)

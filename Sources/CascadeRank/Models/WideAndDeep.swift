@@ -13,7 +13,7 @@ public final class WideAndDeep: RankModel {
     let tower: DenseTower
     let head: Linear
 
-    public init(pipeline: FeaturePipeline, config: RankModelConfig) {
+    public init(pipeline: FeaturePipeline, config: RankModelParameters) {
         tasks = config.tasks
         embedding = FieldEmbedding(name: "wd.emb", rows: pipeline.tableRows, fields: pipeline.fieldCount,
                                    dim: config.embeddingDim, seed: config.seed,
@@ -33,5 +33,16 @@ public final class WideAndDeep: RankModel {
         if let d = wideDense { wide = try wide + d(tape.constant(batch.dense)) }
         let deep = try head(tower(deepInput(v, batch, tape: tape)))
         return try deep + wide
+    }
+}
+
+extension WideAndDeep: RankModelDefinition {
+    public static let name = "widedeep"
+    public static let aliases = ["wide&deep", "wide_deep"]
+    public static let summary = "Wide & Deep: a linear part beside a deep tower (Cheng et al. 2016)"
+    public static let multiTask = true
+    public static let options = ["embeddingDim", "hidden", "dropout"]
+    public static func make(pipeline: FeaturePipeline, parameters: RankModelParameters) throws -> any RankModel {
+        WideAndDeep(pipeline: pipeline, config: parameters)
     }
 }

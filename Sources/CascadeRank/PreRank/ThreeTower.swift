@@ -2,7 +2,7 @@ import CascadeTensor
 import Foundation
 
 /// Hyper-parameters of ``ThreeTower``.
-public struct ThreeTowerConfig: Codable, Sendable, Equatable {
+public struct ThreeTowerParameters: Codable, Sendable, Equatable {
     public var embeddingDim = 16
     /// Hidden sizes of the user and item towers (ReLU).
     public var hidden = [128]
@@ -32,7 +32,7 @@ public struct ThreeTowerConfig: Codable, Sendable, Equatable {
 public final class ThreeTower: RankModel {
     public let kind = "threetower"
     public let tasks = ["click"]
-    public let config: ThreeTowerConfig
+    public let config: ThreeTowerParameters
     let table: Parameter
     let userTower: MLP
     let itemTower: MLP
@@ -51,7 +51,7 @@ public final class ThreeTower: RankModel {
         var width: Int { embedded * dim + denseColumns.count }
     }
 
-    public init(pipeline: FeaturePipeline, config: ThreeTowerConfig = ThreeTowerConfig()) throws {
+    public init(pipeline: FeaturePipeline, config: ThreeTowerParameters = ThreeTowerParameters()) throws {
         self.config = config
         let dim = config.embeddingDim
         func layout(_ side: FeatureSpec.Side) -> SideLayout {

@@ -6,7 +6,7 @@ import Foundation
 /// does for rankers), so serving rebuilds the model that was trained.
 public enum ThreeTowerFile {
     struct Config: Codable {
-        var config: ThreeTowerConfig
+        var config: ThreeTowerParameters
         var pipeline: FeaturePipeline
     }
 

@@ -223,7 +223,7 @@ struct UnigramTable {
 }
 
 extension EGES {
-    /// Trains EGES on `log` and returns the channel with every catalogue item's vector.
+    /// Trains EGES on `log` and returns the channel with every catalog item's vector.
     ///
     /// Per epoch, `walksPerNode` weighted walks of `walkLength` nodes start from every node with
     /// out-edges (in a shuffled order); each node of a walk is a centre whose targets are its

@@ -12,7 +12,7 @@ import Foundation
 /// the batch's positives plus uniformly drawn items, cosine / temperature, minus log q of each
 /// column (q estimated by streaming frequency), in-batch softmax with collisions masked.
 ///
-/// Serving (this file): the item tower's vectors for the whole catalogue are computed once at
+/// Serving (this file): the item tower's vectors for the whole catalog are computed once at
 /// build time (items never engaged with get vectors from their features alone: cold start);
 /// the user tower runs per request on the user's id and LastN engaged items, written with plain
 /// kernels (two small GEMVs), then one GEMV over the item vectors and a bounded heap.

@@ -13,7 +13,7 @@ public struct ItemSideFeatures: Sendable {
     public var authorCount: Int
     public var tagCount: Int
 
-    /// Vocabularies from the catalogue (items in dense index order).
+    /// Vocabularies from the catalog (items in dense index order).
     public static func build(items: [Item]) -> ItemSideFeatures {
         var cats: [String: Int32] = [:], authors: [String: Int32] = [:], tags: [String: Int32] = [:]
         func id(_ s: String, _ d: inout [String: Int32]) -> Int32 {

@@ -23,7 +23,7 @@ public struct TwoTowerParameters: Sendable, Equatable {
     public var learningRate: Float = 0.003
     /// Cosine similarities are divided by this before the softmax.
     public var temperature: Float = 0.07
-    /// Items drawn uniformly from the catalogue per batch as extra negatives (mixed negatives).
+    /// Items drawn uniformly from the catalog per batch as extra negatives (mixed negatives).
     public var uniformNegatives = 256
     /// Subtract log q (streaming estimate of each item's in-batch probability) from its logits.
     public var logQCorrection = true
@@ -126,7 +126,7 @@ struct TwoTowerSamples {
 }
 
 extension TwoTower {
-    /// Trains towers on `log` (positives only) and computes every catalogue item's vector.
+    /// Trains towers on `log` (positives only) and computes every catalog item's vector.
     /// Cost per epoch O(samples (d (history + hidden) + batch (batch + negatives) d)).
     public static func train(log: EventLog, userCount: Int, itemCount: Int, typeWeights: [Float],
                              features: ItemSideFeatures, parameters p: TwoTowerParameters = TwoTowerParameters(),
@@ -332,7 +332,7 @@ extension TwoTower {
     }
 
     /// Spread-out contrastive loss of Yao et al., "Self-supervised Learning for Large-scale Item
-    /// Recommendations" (CIKM 2021): items drawn uniformly from the catalogue, two views each with
+    /// Recommendations" (CIKM 2021): items drawn uniformly from the catalog, two views each with
     /// complementary feature groups masked (correlated feature masking: identity features
     /// {id, author} vs content features {category, tags}, the split chosen at random per batch),
     /// in-batch softmax between the views.
