@@ -53,7 +53,7 @@ public enum ConfigFile {
     /// (other CASCADE_ variables exist: the store, the keys, the log level).
     public static func environment<Root>(_ env: [String: String], settings: [Setting<Root>]) -> [Assignment] {
         var out: [Assignment] = []
-        for s in settings {
+        for s in settings where !s.isFamily {
             let name = envName(s.key)
             if let v = env[name] { out.append(Assignment(key: s.key, value: v, source: name)) }
         }
@@ -72,7 +72,7 @@ public enum ConfigFile {
         for (i, s) in settings.enumerated() { index[s.key] = i }
         var ordered: [(Int, Int, Assignment)] = []
         for (k, a) in assignments.enumerated() {
-            guard let i = index[a.key] else {
+            guard let i = index[a.key] ?? settings.firstIndex(where: { $0.isFamily && a.key.hasPrefix($0.key + ".") }) else {
                 let hint = closest(a.key, among: settings.map(\.key)).map { "; did you mean \($0)?" } ?? ""
                 throw .invalid("\(a.source): unknown key \(a.key)\(hint) (`cascade config init` lists every key)")
             }
@@ -80,7 +80,10 @@ public enum ConfigFile {
         }
         var out = root
         for (i, _, a) in ordered.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
-            do { try settings[i].write(&out, a.value) } catch { throw .invalid("\(a.source): \(error.message)") }
+            let s = settings[i]
+            do {
+                if s.isFamily { try s.write(&out, key: a.key, a.value) } else { try s.write(&out, a.value) }
+            } catch { throw .invalid("\(a.source): \(error.message)") }
         }
         return out
     }
@@ -90,7 +93,7 @@ public enum ConfigFile {
         var lines = header.split(separator: "\n", omittingEmptySubsequences: false).map { "# \($0)".trimmingCharacters(in: .whitespaces) }
         var tables: [String: [Setting<Root>]] = [:]
         var order: [String] = []
-        for s in settings {
+        for s in settings where !s.isFamily {
             let table = s.key.contains(".") ? String(s.key[..<s.key.lastIndex(of: ".")!]) : ""
             if tables[table] == nil { order.append(table) }
             tables[table, default: []].append(s)
@@ -104,6 +107,11 @@ public enum ConfigFile {
                 lines.append("# \(s.doc) Allowed: \(s.allowed).")
                 lines.append("\(key) = \(tomlValue(s.read(root)))")
             }
+        }
+        for s in settings where s.isFamily {
+            lines.append("")
+            lines.append("# \(s.doc) Allowed: \(s.allowed).")
+            lines += s.example.map { "# \($0)" }
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -9,13 +9,18 @@
 public struct Setting<Root>: @unchecked Sendable {
     /// The key, relative to the struct (`neighbours`); tables prefix it (`channel.itemcf.neighbours`).
     public let key: String
-    public let doc: String
+    public private(set) var doc: String
     /// What values are allowed, for messages and `config init` ("an integer in 1...10000").
     public let allowed: String
     /// The current value as text.
     public let read: (Root) -> String
     /// Parses `text` and stores it; false (nothing stored) when the value is not allowed.
     let parse: (inout Root, String) -> Bool
+    /// For a family of keys under `key.<name>.<rest>` (the scenes): stores one entry, given the
+    /// part of the key after `key.`; nil for a plain setting.
+    let entry: ((inout Root, _ rest: String, _ value: String) throws(CascadeError) -> Void)?
+    /// What `config init` writes for a family (commented-out lines), in place of a value.
+    public let example: [String]
 
     public init(key: String, doc: String, allowed: String, read: @escaping (Root) -> String, parse: @escaping (inout Root, String) -> Bool) {
         self.key = key
@@ -23,22 +28,55 @@ public struct Setting<Root>: @unchecked Sendable {
         self.allowed = allowed
         self.read = read
         self.parse = parse
+        entry = nil
+        example = []
     }
+
+    /// A family of keys `key.<name>.<rest>`, each stored by `entry` (which refuses what it does
+    /// not accept, naming the key). `read` shows every entry, for comparisons.
+    public init(family key: String, doc: String, allowed: String, example: [String], read: @escaping (Root) -> String,
+                entry: @escaping (inout Root, _ rest: String, _ value: String) throws(CascadeError) -> Void) {
+        self.key = key
+        self.doc = doc
+        self.allowed = allowed
+        self.read = read
+        self.example = example
+        parse = { _, _ in false }
+        self.entry = entry
+    }
+
+    public var isFamily: Bool { entry != nil }
 
     /// Stores `text`; a value outside ``allowed`` is refused naming the key, and changes nothing.
     public func write(_ root: inout Root, _ text: String) throws(CascadeError) {
         guard parse(&root, text) else { throw .invalid("\(key) = \(text): must be \(allowed)") }
     }
 
+    /// Stores the entry `fullKey` (`key.<name>.<rest>`) of a family; refused unless `fullKey` is
+    /// under this family, and whatever the family's entry refuses. Nothing changes on refusal.
+    public func write(_ root: inout Root, key fullKey: String, _ text: String) throws(CascadeError) {
+        guard let entry, fullKey.hasPrefix(key + ".") else { throw .invalid("\(fullKey): not a key of \(key)") }
+        var copy = root
+        try entry(&copy, String(fullKey.dropFirst(key.count + 1)), text)
+        root = copy
+    }
+
     /// The same setting with another doc (a doc completed where the setting is assembled).
     public func documented(_ doc: String) -> Setting {
-        Setting(key: key, doc: doc, allowed: allowed, read: read, parse: parse)
+        var s = self
+        s.doc = doc
+        return s
     }
 
     /// The same setting on a larger struct that holds `Root` at `path`, under `prefix.`.
     public func scoped<Outer>(_ prefix: String, _ path: WritableKeyPath<Outer, Root>) -> Setting<Outer> {
         let parse = self.parse, read = self.read
-        return Setting<Outer>(key: prefix.isEmpty ? key : "\(prefix).\(key)", doc: doc, allowed: allowed,
+        let full = prefix.isEmpty ? key : "\(prefix).\(key)"
+        if let entry {
+            return Setting<Outer>(family: full, doc: doc, allowed: allowed, example: example, read: { read($0[keyPath: path]) },
+                                  entry: { (o: inout Outer, rest: String, value: String) throws(CascadeError) in try entry(&o[keyPath: path], rest, value) })
+        }
+        return Setting<Outer>(key: full, doc: doc, allowed: allowed,
                               read: { read($0[keyPath: path]) }, parse: { parse(&$0[keyPath: path], $1) })
     }
 

@@ -61,7 +61,7 @@ extension FunnelConfig {
     /// ``ExperimentConfig/validate(allowedKeys:source:)``.
     /// Besides the table's keys, an arm may set any key of the config file (``settings``, e.g.
     /// `channel.itemcf.lastN` or `rank.fusion.like`).
-    public static var overrideKeys: [String] { overrideTable.map(\.pattern) + settings.map(\.key) }
+    public static var overrideKeys: [String] { overrideTable.map(\.pattern) + settings.filter { !$0.isFamily }.map(\.key) }
 
     /// This configuration with `overrides` applied. Throws, naming the key and the value, on an
     /// unknown key or a bad value; `self` is never changed.
@@ -76,7 +76,7 @@ extension FunnelConfig {
             }
         }
         // Every other key is a declared setting of the funnel (the config file's keys).
-        for setting in Self.settings {
+        for setting in Self.settings where !setting.isFamily {
             guard let value = pending.removeValue(forKey: setting.key) else { continue }
             do { try setting.write(&c, value) } catch { throw .invalid("override \(setting.key)=\(value): must be \(setting.allowed)") }
         }
@@ -115,19 +115,22 @@ extension FunnelConfig {
 }
 
 extension ExperimentConfig {
-    /// Checks that every arm's overrides are known funnel keys with values that apply to `base`.
+    /// Checks that every arm's overrides are known funnel keys with values that apply to `base`
+    /// and to each of its scenes (arms apply over a request's scene).
     public func checkOverrides(on base: FunnelConfig, source: String = "experiment config") throws(CascadeError) {
         try validate(allowedKeys: FunnelConfig.overrideKeys, source: source)
         var problems: [String] = []
-        for layer in layers {
-            for exp in layer.experiments {
-                for arm in exp.arms {
-                    do throws(CascadeError) {
-                        _ = try base.applying(arm.overrides)
-                    } catch {
-                        let why: String
-                        if case .invalid(let m) = error { why = m } else { why = error.description }
-                        problems.append("layer '\(layer.name)' experiment '\(exp.name)' arm '\(arm.name)': \(why)")
+        for scene in [nil] + base.scenes.keys.sorted() {
+            let config = try base.forScene(scene)
+            for layer in layers {
+                for exp in layer.experiments {
+                    for arm in exp.arms {
+                        do throws(CascadeError) {
+                            _ = try config.applying(arm.overrides)
+                        } catch {
+                            let whereIn = scene.map { " (scene \($0))" } ?? ""
+                            problems.append("layer '\(layer.name)' experiment '\(exp.name)' arm '\(arm.name)'\(whereIn): \(error.message)")
+                        }
                     }
                 }
             }

@@ -23,7 +23,7 @@ extension FunnelConfig {
             .int("annMinItems", "Catalogs of at least this many items serve vector channels through an HNSW index.", \.annMinItems, 0...Int.max),
         ] + RerankConfig.settings.map { $0.scoped("rerank", \.rerank) }
             + RankStageConfig.settings.map { $0.scoped("rank", \.rank) }
-            + channels.flatMap(channelSettings(_:))
+            + channels.flatMap(channelSettings(_:)) + [sceneSetting]
     }
 
     static func quotaSetting(_ d: any ChannelDefinition.Type) -> Setting<FunnelConfig> {

@@ -34,6 +34,12 @@ public struct FunnelConfig: Sendable, Equatable {
     /// answered from what is done and the skipped stages are reported as degraded (and counted by
     /// the server), so a slow stage can never hold a worker.
     public var deadline: Double = 1
+    /// Named variants of this configuration, chosen by a request's scene (`?scene=related`): each
+    /// scene's keys (an experiment arm's: `quota.<channel>`, `weight.<channel>`, `fusion.<task>`,
+    /// or any config-file key) apply over this configuration, and a user's experiment arms over
+    /// the scene's. A request without a scene, or of a scene not listed, is served by this
+    /// configuration. See ``forScene(_:)``.
+    public var scenes: [String: [String: String]] = [:]
 
     /// The channels `cascade train` trains when none are named, each with its default quota and
     /// weight (``ChannelDefinition/defaultQuota``), in registry order. Personal channels weigh

@@ -99,7 +99,17 @@ public struct Recommender: Sendable {
         let index = known ? users.index(of: user) : nil
         let location = index.flatMap { Int($0) < userLocations.count ? userLocations[Int($0)] : nil }
         let ctx = RecallContext(user: index, history: history, location: location, now: now, scene: scene, counters: counters)
-        return funnel.run(ctx, n: n, filter: filter(history: history, exposure: exposure, now: now), trace: trace)
+        return funnel(scene: scene).run(ctx, n: n, filter: filter(history: history, exposure: exposure, now: now), trace: trace)
+    }
+
+    /// The funnel of `scene` (``FunnelConfig/scenes``): this recommender's own for no scene or
+    /// an unlisted one. Built per call; a server keeps one per scene (`ServingModels`).
+    func funnel(scene: String?) -> Funnel {
+        guard let scene, funnel.config.scenes[scene] != nil else { return funnel }
+        do { return funnel(with: try funnel.config.forScene(scene)) } catch {
+            Funnel.logger.warning("scene configuration does not apply; serving the base funnel", metadata: ["scene": "\(scene)", "error": "\(error)"])
+            return funnel
+        }
     }
 
     public func recommend(user: String, history: [HistoryEvent], n: Int, now: Double, scene: String? = nil,

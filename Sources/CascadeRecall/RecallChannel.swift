@@ -21,6 +21,8 @@ public struct RecallContext: Sendable {
     public var location: GeoPoint?
     /// Request time, seconds since 1970 UTC.
     public var now: Double
+    /// The surface asking (`?scene=`). The funnel's configuration for it (quotas, fusion: the
+    /// engine's `FunnelConfig.scenes`) was chosen before recall; a channel may also read it.
     public var scene: String?
     /// Where the ranker reads the request's statistics counters (the store; nil: none, the
     /// counters read as zero).

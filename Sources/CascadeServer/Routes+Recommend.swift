@@ -23,7 +23,7 @@ extension CascadeAPI {
         let debug = try boolQuery("debug", request)
         let scene: String? = request.uri.queryParameters.get("scene").map { String($0) }
         if let s = scene, s.isEmpty || s.utf8.count > 64 { throw APIError.invalid("scene must be 1 to 64 bytes") }
-        let (recommender, assignment) = try models.recommender(for: user)
+        let (recommender, assignment) = try models.recommender(for: user, scene: scene)
         let start = DispatchTime.now().uptimeNanoseconds
         // A store read that fails degrades the page (no history or no exposure filter), never the request.
         var history: [HistoryEvent] = []

@@ -30,6 +30,7 @@ public final class ServingModels: @unchecked Sendable {
 
     /// Loads the active models of `store`. Throws when no model at all has been trained.
     public init(store: any Store, config: FunnelConfig) throws {
+        try config.checkScenes()
         self.store = store
         self.config = config
         let (r, v) = try Self.load(store: store, config: config)
@@ -71,16 +72,18 @@ public final class ServingModels: @unchecked Sendable {
         return c
     }
 
-    /// The recommender for `user` and their assignment: the user's experiment arms override
-    /// parts of the funnel (one funnel per distinct override set, built once).
-    public func recommender(for user: String) throws -> (Recommender, Assignment?) {
+    /// The recommender for `user` in `scene` and their assignment: the scene's keys
+    /// (``FunnelConfig/scenes``), then the user's experiment arms, override parts of the funnel
+    /// (one funnel per distinct scene and override set, built once).
+    public func recommender(for user: String, scene: String? = nil) throws -> (Recommender, Assignment?) {
         lock.lock(); defer { lock.unlock() }
-        guard let exp = experimentConfig else { return (current, nil) }
-        let a = exp.assign(user: user)
-        guard !a.overrides.isEmpty else { return (current, a) }
-        let key = a.overrides.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
+        let a = experimentConfig?.assign(user: user)
+        let arm = a?.overrides ?? [:]
+        let listed = scene.flatMap { current.funnel.config.scenes[$0] } != nil ? scene : nil
+        guard listed != nil || !arm.isEmpty else { return (current, a) }
+        let key = (listed ?? "") + "|" + arm.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
         if let f = armFunnels[key] { return (current.replacingFunnel(f), a) }
-        let f = current.funnel(with: try current.funnel.config.applying(a.overrides))
+        let f = current.funnel(with: try current.funnel.config.forScene(listed).applying(arm))
         armFunnels[key] = f
         return (current.replacingFunnel(f), a)
     }

@@ -24,6 +24,32 @@ import Testing
         }
     }
 
+    @Test func aSceneServesItsOwnQuotas() async throws {
+        var c = ServerConfig()
+        c.keys.add(key: readKey, scope: .read)
+        c.reloadInterval = 0
+        c.funnel.scenes = ["related": ["quota.popular": "0", "quota.trending": "0", "quota.als": "0"]]
+        let api = try CascadeAPI(store: try trainedStore(), config: c)
+        try await app(api).test(.router) { client in
+            var served = 0
+            for u in ["u1", "u2", "u3", "u4", "u5"] {
+                try await client.execute(uri: "/api/recommend/\(u)?n=10&scene=related", method: .get, headers: headers(readKey)) { r in
+                    #expect(r.status == .ok, "\(String(buffer: r.body))")
+                    let p = try decoded(PageJSON.self, r)
+                    // Item-CF alone: users without recall from their history get a short page.
+                    #expect(p.items.allSatisfy { $0.channels == ["itemcf"] }, "\(p.items.map(\.channels))")
+                    served += p.items.count
+                    #expect(String(buffer: r.body).contains("\"scene\":\"related\""))
+                }
+                try await client.execute(uri: "/api/recommend/\(u)?n=10", method: .get, headers: headers(readKey)) { r in
+                    let p = try decoded(PageJSON.self, r)
+                    #expect(p.items.count == 10 && p.items.contains { $0.channels != ["itemcf"] })
+                }
+            }
+            #expect(served > 0)
+        }
+    }
+
     @Test func anItemShownIsNotShownAgainWithinTheExposureWindow() async throws {
         let api = try makeAPI(try trainedStore())
         try await app(api).test(.router) { client in
