@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "CascadeEvalTests", dependencies: ["CascadeEval"]),
         .testTarget(name: "CascadeExperimentTests", dependencies: ["CascadeExperiment"]),
         .testTarget(name: "CascadeRerankTests", dependencies: ["CascadeRerank"]),
-        .testTarget(name: "CascadeRankTests", dependencies: ["CascadeRank", "CascadeTensor"]),
+        .testTarget(name: "CascadeRankTests", dependencies: ["CascadeRank", "CascadeTensor", "CascadeCore"]),
         .testTarget(name: "CascadeEngineTests", dependencies: ["CascadeEngine", "CascadeLab", "CascadeRank", "CascadeRerank", "CascadeSim", "CascadeTestSupport"]),
         .testTarget(name: "CascadeCLITests", dependencies: [
             "CascadeCLI", "CascadeEngine",

@@ -157,15 +157,18 @@ struct RankBenchmark {
         }
         let tape = try timed { r in _ = try model.predict(rankBatches[r % distinct], threads: 1) }
         emit("bench=rank model=dcnv2 tasks=3 path=tape candidates=\(candidates) threads=1 p50_ms=\(f(tape.0)) p99_ms=\(f(tape.1))")
-        let serving = try DCNv2Serving(model, pipeline: pipeline, maxCandidates: candidates)
+        let serving = try required(RankServingPool.make(model: model, pipeline: pipeline), "dcnv2 has a serving path")
         let fast = try timed { r in _ = try serving.predict(rankBatches[r % distinct]) }
         emit("bench=rank model=dcnv2 tasks=3 path=serving candidates=\(candidates) threads=1 p50_ms=\(f(fast.0)) p99_ms=\(f(fast.1))")
         // Agreement of the two paths on one request.
-        let a = try model.predict(rankBatches[0], threads: 1), b = try serving.predict(rankBatches[0])
-        let diff = zip(a, b).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
-        emit("bench=rank:check model=dcnv2 max_abs_prob_diff=\(String(format: "%.2e", Double(diff)))")
+        func check(_ name: String, _ m: any RankModel, _ s: RankServingPool) throws {
+            let a = try m.predict(rankBatches[0], threads: 1), b = try s.predict(rankBatches[0])
+            let diff = zip(a, b).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+            emit("bench=rank:check model=\(name) max_abs_prob_diff=\(String(format: "%.2e", Double(diff)))")
+        }
+        try check("dcnv2", model, serving)
 
-        // DCN-V2 trunk with an MMoE head (4 experts of 128-64, a gate and a tower per task), through the tape.
+        // DCN-V2 trunk with an MMoE head (4 experts of 128-64, a gate and a tower per task).
         var mconfig = config
         mconfig.experts = 4
         mconfig.expertHidden = [128, 64]
@@ -174,6 +177,10 @@ struct RankBenchmark {
         emit("bench=rank:train model=dcnv2-mmoe tasks=3 threads=1 batch=\(batch) rows=\(trainRows) samples_per_s=\(Int(mreport.samplesPerSecond))")
         let mtape = try timed { r in _ = try mmoe.predict(rankBatches[r % distinct], threads: 1) }
         emit("bench=rank model=dcnv2-mmoe experts=4x128-64 tasks=3 path=tape candidates=\(candidates) threads=1 p50_ms=\(f(mtape.0)) p99_ms=\(f(mtape.1))")
+        let mserving = try required(RankServingPool.make(model: mmoe, pipeline: pipeline), "dcnv2-mmoe has a serving path")
+        let mfast = try timed { r in _ = try mserving.predict(rankBatches[r % distinct]) }
+        emit("bench=rank model=dcnv2-mmoe experts=4x128-64 tasks=3 path=serving candidates=\(candidates) threads=1 p50_ms=\(f(mfast.0)) p99_ms=\(f(mfast.1))")
+        try check("dcnv2-mmoe", mmoe, mserving)
 
         // Pre-rank: three towers distilled from the ranker, 2,000 candidates per request.
         var tc = ThreeTowerParameters()
@@ -205,4 +212,10 @@ struct RankBenchmark {
         let preTape = try timed(warmup: 3) { r in _ = try student.predict(preBatches[r % preBatches.count], threads: 1) }
         emit("bench=rank model=threetower path=tape candidates=\(prerankCandidates) threads=1 p50_ms=\(f(preTape.0)) p99_ms=\(f(preTape.1))")
     }
+}
+
+/// `value`, or a failure naming what was expected.
+private func required<T>(_ value: T?, _ what: String) throws -> T {
+    guard let value else { throw CascadeError.invalid("expected: \(what)") }
+    return value
 }

@@ -127,6 +127,8 @@ public final class OnlineRanker: @unchecked Sendable {
     let encoder: RequestEncoder?
     /// The same for the pre-ranker's pipeline (used when its cross tower varies per candidate).
     let preEncoder: RequestEncoder?
+    /// The ranker's tape-free serving path (nil: the model has none; scored through the tape).
+    let serving: RankServingPool?
     /// Per-task calibration applied to the ranker's probabilities before fusion (nil: raw).
     public let calibration: RankCalibration?
     /// Whether the ranker / the pre-ranker read ``HistoryFeatures``.
@@ -142,6 +144,7 @@ public final class OnlineRanker: @unchecked Sendable {
         self.model = model
         self.calibration = calibration.flatMap { $0.tasks == model.tasks ? $0 : nil }
         self.pipeline = pipeline
+        serving = RankServingPool.make(model: model, pipeline: pipeline)
         self.preRanker = preRanker?.0
         prePipeline = preRanker?.1
         cache = preRanker.map { ItemVectorCache(model: $0.0) }
@@ -246,7 +249,7 @@ public final class OnlineRanker: @unchecked Sendable {
                                statistics: statistics)
         let tf = DispatchTime.now().uptimeNanoseconds
         stages.append(StageTiming(stage: "features", candidatesIn: items.count, candidatesOut: items.count, microseconds: Double(tf - t) / 1_000))
-        var p = try model.predict(batch, threads: 1)
+        var p = try serving?.predict(batch) ?? model.predict(batch, threads: 1)
         if let calibration { p = calibration.apply(p) }
         let t1 = DispatchTime.now().uptimeNanoseconds
         stages.append(StageTiming(stage: "rank", candidatesIn: items.count, candidatesOut: items.count, microseconds: Double(t1 - tf) / 1_000))

@@ -136,36 +136,6 @@ import Testing
     }
 }
 
-/// The DCN-V2 serving path (user-side columns computed once per request, no tape) against the
-/// tape path, in both layouts.
-@Suite struct DCNv2ServingTests {
-    @Test(arguments: [true, false])
-    func servingEqualsTape(parallel: Bool) throws {
-        let pipeline = try FeaturePipeline(config: ThreeTowerTests.config, fitOn: ThreeTowerTests.frame(rows: 200, seed: 1))
-        var c = RankModelParameters()
-        c.embeddingDim = 4
-        c.hidden = [16, 8]
-        c.crossLayers = 2
-        c.parallel = parallel
-        c.tasks = ["click", "like", "finish"]
-        let model = DCNv2(pipeline: pipeline, config: c)
-        for p in model.parameters { try p.value.add(Tensor.normal(p.value.shape.dims, std: 0.2, seed: UInt64(p.name.utf8.count))) }
-        var f = ThreeTowerTests.frame(rows: 50, seed: 9)
-        f.columns["user"] = Array(repeating: "u3", count: 50)
-        f.columns["age"] = Array(repeating: "39", count: 50)
-        let batch = try pipeline.encode(f)
-        let tape = Tape(training: false, threads: 1)
-        let expected = try model.logits(batch, tape: tape).value.toArray()
-        let serving = try DCNv2Serving(model, pipeline: pipeline, maxCandidates: 64)
-        for _ in 0..<2 {  // buffers are reused across requests
-            let got = try serving.logits(batch).toArray()
-            #expect(got.count == expected.count)
-            for (a, b) in zip(got, expected) { #expect(abs(a - b) <= 1e-4 * max(1, abs(b)), "\(a) vs \(b)") }
-        }
-        #expect(throws: RankError.self) { try DCNv2Serving(model, pipeline: pipeline, maxCandidates: 10).logits(batch) }
-    }
-}
-
 @Suite struct ItemVectorCacheTests {
     @Test func cachedVectorsEqualTheItemTower() throws {
         let pipeline = try FeaturePipeline(config: ThreeTowerTests.config, fitOn: ThreeTowerTests.frame(rows: 100, seed: 1))

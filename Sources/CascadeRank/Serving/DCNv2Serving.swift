@@ -16,142 +16,98 @@ import Foundation
 /// The weights are copied (permuted) when the object is built: rebuild it after training.
 /// Not thread-safe (the buffers are shared); use one per serving thread.
 /// Per request: O(N (L n^2 + deep)) minus the user share of the first layers.
-public final class DCNv2Serving {
+public final class DCNv2Serving: RankServingPath {
     public let tasks: [String]
-    public let maxCandidates: Int
+    public private(set) var capacity: Int
     let model: DCNv2
-    let dim: Int, n: Int, nu: Int
-    let sparseCount: Int, bagCount: Int, denseCount: Int
-    /// Blocks of x0 in serving order: source (sparse column, bag, dense column) and start column.
-    let userBlocks: [Block], otherBlocks: [Block]
+    let layout: ServingLayout
+    let kinds: [TaskKind]
     /// Permuted weights: cross [n, n] and biases, the first deep layer [n, h1], the head rows.
     let crossW: [Tensor], crossB: [Tensor]
     let deep0W: Tensor, deep0B: Tensor
     let headW: Tensor, headB: Tensor
     let parallel: Bool
-    // Buffers.
-    let x0: Tensor, x: Tensor, t: Tensor
-    let hidden: [Tensor]
+    // Buffers, grown to the largest request seen.
+    var x0: Tensor, x: Tensor, t: Tensor
+    var hidden: [Tensor]
+    var out: Tensor
     let userRow: Tensor, userCross: Tensor, userDeep: Tensor
-    let out: Tensor
-
-    enum Source { case sparse(Int), bag(Int), dense(Int) }
-    struct Block { let source: Source; let start: Int; let width: Int }
 
     public init(_ model: DCNv2, pipeline: FeaturePipeline, maxCandidates: Int = 2048) throws {
         guard maxCandidates > 0 else { throw RankError.config("DCN-V2 serving: maxCandidates must be positive") }
-        self.model = model
-        self.maxCandidates = maxCandidates
-        tasks = model.tasks
-        parallel = model.parallel
-        dim = model.embedding.dim
-        sparseCount = pipeline.sparseFeatures.count
-        bagCount = pipeline.bagFeatures.count
-        denseCount = pipeline.denseFeatures.count
-        n = (sparseCount + bagCount) * dim + denseCount
         guard model.embedding.pooledHistories == 0 else {
             throw RankError.model("DCN-V2 serving: the fast path does not handle behaviour sequences yet; score through the model")
         }
-        guard model.embedding.fieldCount == sparseCount + bagCount, model.cross.first?.inputSize ?? n == n else {
+        let layout = ServingLayout(pipeline: pipeline, dim: model.embedding.dim)
+        let n = layout.n
+        guard model.embedding.fieldCount == layout.sparseCount + layout.bagCount, model.cross.first?.inputSize ?? n == n else {
             throw RankError.model("DCN-V2 serving: the model was not built for this pipeline")
         }
-        // Old x0 layout: sparse fields, bags, dense columns.
-        var user: [Block] = [], other: [Block] = []
-        var oldStart: [Int] = []  // old start column per block, same order as user + other
-        var userOld: [Int] = [], otherOld: [Int] = []
-        for (j, f) in pipeline.sparseFeatures.enumerated() {
-            if f.resolvedSide == .user { user.append(Block(source: .sparse(j), start: 0, width: dim)); userOld.append(j * dim) }
-            else { other.append(Block(source: .sparse(j), start: 0, width: dim)); otherOld.append(j * dim) }
-        }
-        for (k, f) in pipeline.bagFeatures.enumerated() {
-            let s = (sparseCount + k) * dim
-            if f.resolvedSide == .user { user.append(Block(source: .bag(k), start: 0, width: dim)); userOld.append(s) }
-            else { other.append(Block(source: .bag(k), start: 0, width: dim)); otherOld.append(s) }
-        }
-        for (c, f) in pipeline.denseFeatures.enumerated() {
-            let s = (sparseCount + bagCount) * dim + c
-            if f.resolvedSide == .user { user.append(Block(source: .dense(c), start: 0, width: 1)); userOld.append(s) }
-            else { other.append(Block(source: .dense(c), start: 0, width: 1)); otherOld.append(s) }
-        }
-        oldStart = userOld + otherOld
-        var perm: [Int] = []  // new column -> old column
-        var placed: [Block] = []
-        for (b, o) in zip(user + other, oldStart) {
-            placed.append(Block(source: b.source, start: perm.count, width: b.width))
-            for i in 0..<b.width { perm.append(o + i) }
-        }
-        userBlocks = Array(placed.prefix(user.count))
-        otherBlocks = Array(placed.dropFirst(user.count))
-        nu = userBlocks.reduce(0) { $0 + $1.width }
-        let n = self.n
-        crossW = model.cross.map { l in
-            let w = Tensor(uninitializedShape: Shape(n, n)), src = l.weight.value.base
-            for i in 0..<n { for j in 0..<n { w.base[i * n + j] = src[perm[i] * n + perm[j]] } }
-            return w
-        }
-        crossB = model.cross.map { l in
-            let b = Tensor(shape: [n])
-            if let src = l.bias?.value.base { for j in 0..<n { b.base[j] = src[perm[j]] } }
-            return b
-        }
         guard let first = model.tower.layers.first else { throw RankError.model("DCN-V2 serving: the deep tower has no layers") }
+        self.model = model
+        self.layout = layout
+        capacity = maxCandidates
+        tasks = model.tasks
+        kinds = model.taskKinds
+        parallel = model.parallel
+        crossW = model.cross.map { layout.permutedSquare($0.weight.value) }
+        crossB = model.cross.map { layout.permuted($0.bias?.value) }
         let h1 = first.outputSize
-        deep0W = Tensor(uninitializedShape: Shape(n, h1))
-        for i in 0..<n { (deep0W.base + i * h1).update(from: first.weight.value.base + perm[i] * h1, count: h1) }
+        deep0W = layout.permutedRows(first.weight.value)
         deep0B = first.bias?.value.copy() ?? Tensor(shape: [h1])
         let tCount = model.tasks.count
         headW = model.head.weight.value.copy()
         if parallel {
-            for i in 0..<n { (headW.base + i * tCount).update(from: model.head.weight.value.base + perm[i] * tCount, count: tCount) }
+            for i in 0..<n { (headW.base + i * tCount).update(from: model.head.weight.value.base + layout.perm[i] * tCount, count: tCount) }
         }
         headB = model.head.bias?.value.copy() ?? Tensor(shape: [tCount])
         x0 = Tensor(shape: [maxCandidates, n])
         x = Tensor(shape: [maxCandidates, n])
         t = Tensor(shape: [maxCandidates, n])
         hidden = model.tower.layers.map { Tensor(shape: [maxCandidates, $0.outputSize]) }
-        userRow = Tensor(shape: [Swift.max(nu, 1)])
+        out = Tensor(shape: [maxCandidates, tCount])
+        userRow = Tensor(shape: [Swift.max(layout.nu, 1)])
         userCross = Tensor(shape: [n])
         userDeep = Tensor(shape: [h1])
-        out = Tensor(shape: [maxCandidates, tCount])
+    }
+
+    /// Grows the buffers to hold `rows` candidates.
+    func reserve(_ rows: Int) {
+        guard rows > capacity else { return }
+        capacity = Swift.max(rows, capacity * 2)
+        x0 = Tensor(shape: [capacity, layout.n])
+        x = Tensor(shape: [capacity, layout.n])
+        t = Tensor(shape: [capacity, layout.n])
+        hidden = model.tower.layers.map { Tensor(shape: [capacity, $0.outputSize]) }
+        out = Tensor(shape: [capacity, tasks.count])
     }
 
     /// Logits [N, tasks] of the N rows of `batch` (one request: the user-side features are read
     /// from row 0). The returned tensor is a view of an internal buffer, valid until the next call.
     public func logits(_ batch: EncodedBatch) throws -> Tensor {
         let rows = batch.rows
-        guard rows <= maxCandidates else { throw RankError.model("DCN-V2 serving: \(rows) candidates, built for at most \(maxCandidates)") }
-        guard batch.sparseIds.shape.last == sparseCount, batch.bags.count == bagCount, batch.dense.shape.last == denseCount else {
-            throw RankError.model("DCN-V2 serving: the batch was not encoded by the model's pipeline")
-        }
+        try layout.check(batch, model: "DCN-V2")
+        reserve(rows)
         let result = try out.rows(0..<rows)
         guard rows > 0 else { return result }
-        let n = self.n, nc = n - nu
+        let n = layout.n, nu = layout.nu, nc = n - nu
         let tab = model.embedding.table.value.base
-        // Per request: the user columns of x0 and their share of the first cross and deep layers.
+        // Per request: the user columns of x0 and their share of the first deep layer.
+        layout.userRow(batch, table: tab, into: userRow.base)
         if nu > 0 {
-            fill(userBlocks, batch, row: 0, tab, userRow.base)
-            Kernels.gemv(trans: true, m: nu, n: n, a: crossW[0].base, lda: n, x: userRow.base, y: userCross.base, threads: 1)
             Kernels.gemv(trans: true, m: nu, n: deep0W.shape[1], a: deep0W.base, lda: deep0W.shape[1], x: userRow.base,
                          y: userDeep.base, threads: 1)
         } else {
-            userCross.fill(0)
             userDeep.fill(0)
         }
-        Kernels.add(userCross.base, crossB[0].base, userCross.base, count: n)
         Kernels.add(userDeep.base, deep0B.base, userDeep.base, count: deep0B.count)
-        // x0 rows: the user prefix copied, the candidate columns gathered.
-        for r in 0..<rows {
-            let o = x0.base + r * n
-            if nu > 0 { o.update(from: userRow.base, count: nu) }
-            fill(otherBlocks, batch, row: r, tab, o)
-        }
+        layout.x0(batch, table: tab, user: userRow.base, into: x0.base)
         let count = rows * n
-        // Cross network.
+        // Cross network (the first layer's user share once per request).
         var xl = x0.base
         for (l, w) in crossW.enumerated() {
             if l == 0 {
-                Kernels.gemm(m: rows, n: n, k: nc, a: x0.base + nu, lda: n, b: w.base + nu * n, ldb: n, beta: 0, c: t.base, ldc: n, threads: 1)
-                Kernels.biasActivate(.identity, t.base, bias: userCross.base, t.base, rows: rows, cols: n)
+                layout.firstProduct(x0: x0.base, rows: rows, user: userRow.base, w: w, b: crossB[0], userPart: userCross.base, into: t.base)
             } else {
                 Kernels.gemm(m: rows, n: n, k: n, a: xl, lda: n, b: w.base, ldb: n, beta: 0, c: t.base, ldc: n, threads: 1)
                 Kernels.biasActivate(.identity, t.base, bias: crossB[l].base, t.base, rows: rows, cols: n)
@@ -182,30 +138,5 @@ public final class DCNv2Serving {
         }
         Kernels.biasActivate(.identity, result.base, bias: headB.base, result.base, rows: rows, cols: tc)
         return result
-    }
-
-    /// Probabilities [N][tasks].
-    public func predict(_ batch: EncodedBatch) throws -> [[Float]] {
-        let z = try logits(batch), tc = tasks.count
-        return (0..<batch.rows).map { r in (0..<tc).map { 1 / (1 + Foundation.exp(-z.base[r * tc + $0])) } }
-    }
-
-    /// Writes `blocks` of row `row` at their start columns of `o` (user blocks: relative to 0).
-    private func fill(_ blocks: [Block], _ batch: EncodedBatch, row r: Int, _ tab: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>) {
-        let w = sparseCount
-        for b in blocks {
-            let dst = o + b.start
-            switch b.source {
-            case .sparse(let j):
-                dst.update(from: tab + Int(batch.sparseIds.base[r * w + j]) * dim, count: dim)
-            case .bag(let k):
-                let bag = batch.bags[k], lo = bag.offsets[r], hi = bag.offsets[r + 1]
-                dst.update(repeating: 0, count: dim)
-                for i in lo..<hi { Kernels.axpy(alpha: 1, x: tab + Int(bag.ids.base[i]) * dim, y: dst, count: dim) }
-                if hi > lo { Kernels.scale(dst, by: 1 / Float(hi - lo), dst, count: dim) }
-            case .dense(let c):
-                dst.pointee = batch.dense.base[r * denseCount + c]
-            }
-        }
     }
 }
