@@ -7,7 +7,8 @@ several `cascade serve` processes and one `cascade train --schedule` trainer on 
     python3 scripts/deploy.py stop deploy/three-servers.json
 
 Keys of the config: store (postgres:// URL), cascade (binary), run_dir (pid and log files), env
-(extra environment, e.g. key digests), servers ([{host, port}]), serve_args, trainer
+(extra environment, e.g. key digests), config (a `cascade config init` file every server and the
+trainer read), servers ([{host, port}]), serve_args (flags for every server), trainer
 ({schedule_seconds, args}), seed_world (`cascade simulate` options used when the store is empty).
 """
 import json
@@ -32,6 +33,9 @@ def load(path):
     c.setdefault("run_dir", "/tmp/cascade-deployment")
     c.setdefault("env", {})
     c.setdefault("serve_args", [])
+    # The deployment's settings: one config file (cascade config init) read by every server
+    # and the trainer, so they serve and train the same funnel.
+    c["config_args"] = ["--config", c["config"]] if c.get("config") else []
     return c
 
 
@@ -57,14 +61,14 @@ def start(c):
     if not store_has_events(c["cascade"], c["store"]):
         print("store is empty: seeding a simulated world and training once", flush=True)
         subprocess.run([c["cascade"], "simulate", "--store", c["store"], *c.get("seed_world", [])], check=True)
-        subprocess.run([c["cascade"], "train", "--store", c["store"]], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([c["cascade"], "train", "--store", c["store"], *c["config_args"]], check=True, stdout=subprocess.DEVNULL)
     for k, s in enumerate(c["servers"]):
         spawn(c, f"server-{k}", [c["cascade"], "serve", "--store", c["store"], "--host", s.get("host", "127.0.0.1"),
-                                 "--port", str(s["port"]), *c["serve_args"]])
+                                 "--port", str(s["port"]), *c["config_args"], *c["serve_args"]])
     if "trainer" in c:
         t = c["trainer"]
         spawn(c, "trainer", [c["cascade"], "train", "--store", c["store"], "--schedule", str(t.get("schedule_seconds", 900)),
-                             *t.get("args", [])])
+                             *c["config_args"], *t.get("args", [])])
     deadline = time.time() + 120
     while time.time() < deadline and not all(healthy(s.get("host", "127.0.0.1"), s["port"]) for s in c["servers"]):
         time.sleep(0.5)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Load test of `cascade serve` on loopback with wrk (Debian's package): random users, the read
 # key, one line of figures (requests/s, p50/p90/p99) and the server's per-stage means from
-# /metrics. Usage: scripts/load-test.sh STORE [seconds] [connections] [users]
+# /metrics. Usage: scripts/load-test.sh STORE [seconds] [connections] [users]; CONFIG=cascade.toml
+# serves with that config file, SERVE_ARGS adds flags.
 set -euo pipefail
 db=${1:?store: an SQLite file or a postgres:// URL}; secs=${2:-30}; conns=${3:-8}; users=${4:-100000}
 cascade=${CASCADE:-.build/release/cascade}; port=${PORT:-18090}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null
-CASCADE_READ_KEY=read CASCADE_ADMIN_KEY=admin "$cascade" serve --store "$db" --port "$port" --reload-interval 0 ${SERVE_ARGS:-} &
+CASCADE_READ_KEY=read CASCADE_ADMIN_KEY=admin "$cascade" serve --store "$db" --port "$port" --reload-interval 0 ${CONFIG:+--config "$CONFIG"} ${SERVE_ARGS:-} &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
