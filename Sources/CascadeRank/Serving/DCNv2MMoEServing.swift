@@ -93,23 +93,12 @@ public final class DCNv2MMoEServing: RankServingPath {
         }
         let result = try out.rows(0..<rows)
         guard rows > 0 else { return result }
-        let n = layout.n, count = rows * n
+        let n = layout.n
         let tab = model.embedding.table.value.base
         layout.userRow(batch, table: tab, into: userRow.base)
         layout.x0(batch, table: tab, user: userRow.base, into: x0.base)
-        // Cross network: x_{l+1} = x0 * (x_l W_l + b_l) + x_l.
-        var xl = UnsafeMutablePointer(x0.base)
-        for (l, w) in crossW.enumerated() {
-            if l == 0 {
-                layout.firstProduct(x0: x0.base, rows: rows, user: userRow.base, w: w, b: crossB[0], userPart: userPart.base, into: t.base)
-            } else {
-                Kernels.gemm(m: rows, n: n, k: n, a: xl, lda: n, b: w.base, ldb: n, beta: 0, c: t.base, ldc: n, threads: 1)
-                Kernels.biasActivate(.identity, t.base, bias: crossB[l].base, t.base, rows: rows, cols: n)
-            }
-            Kernels.mul(x0.base, t.base, t.base, count: count)
-            Kernels.add(t.base, xl, x.base, count: count)
-            xl = x.base
-        }
+        let xl = layout.cross(x0: x0.base, rows: rows, user: userRow.base, w: crossW, b: crossB, userPart: userPart.base,
+                              t: t.base, x: x.base)
         // Every expert's first layer and every gate: one GEMM over x_L.
         let mix = model.mixture
         if crossW.isEmpty {

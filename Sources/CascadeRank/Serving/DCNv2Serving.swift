@@ -102,20 +102,8 @@ public final class DCNv2Serving: RankServingPath {
         }
         Kernels.add(userDeep.base, deep0B.base, userDeep.base, count: deep0B.count)
         layout.x0(batch, table: tab, user: userRow.base, into: x0.base)
-        let count = rows * n
-        // Cross network (the first layer's user share once per request).
-        var xl = x0.base
-        for (l, w) in crossW.enumerated() {
-            if l == 0 {
-                layout.firstProduct(x0: x0.base, rows: rows, user: userRow.base, w: w, b: crossB[0], userPart: userCross.base, into: t.base)
-            } else {
-                Kernels.gemm(m: rows, n: n, k: n, a: xl, lda: n, b: w.base, ldb: n, beta: 0, c: t.base, ldc: n, threads: 1)
-                Kernels.biasActivate(.identity, t.base, bias: crossB[l].base, t.base, rows: rows, cols: n)
-            }
-            Kernels.mul(x0.base, t.base, t.base, count: count)
-            Kernels.add(t.base, xl, x.base, count: count)
-            xl = UnsafeMutablePointer(x.base)
-        }
+        let xl = layout.cross(x0: x0.base, rows: rows, user: userRow.base, w: crossW, b: crossB, userPart: userCross.base,
+                              t: t.base, x: x.base)
         // Deep network: from x0 (parallel) or from the cross output (stacked).
         let layers = model.tower.layers
         let h1 = deep0W.shape[1]

@@ -129,4 +129,25 @@ struct ServingLayout {
         }
         Kernels.biasActivate(.identity, t, bias: userPart, t, rows: rows, cols: cols)
     }
+
+    /// The cross network x_{l+1} = x0 * (x_l W_l + b_l) + x_l over x0 [rows, n] (weights
+    /// permuted), the first layer's user share once per request; returns x_L (x0 itself without
+    /// layers, else `x`). `t` and `x` are [rows, n] scratch, `userPart` [n].
+    func cross(x0: UnsafeMutablePointer<Float>, rows: Int, user: UnsafePointer<Float>, w crossW: [Tensor], b crossB: [Tensor],
+               userPart: UnsafeMutablePointer<Float>, t: UnsafeMutablePointer<Float>, x: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let count = rows * n
+        var xl = x0
+        for (l, w) in crossW.enumerated() {
+            if l == 0 {
+                firstProduct(x0: x0, rows: rows, user: user, w: w, b: crossB[0], userPart: userPart, into: t)
+            } else {
+                Kernels.gemm(m: rows, n: n, k: n, a: xl, lda: n, b: w.base, ldb: n, beta: 0, c: t, ldc: n, threads: 1)
+                Kernels.biasActivate(.identity, t, bias: crossB[l].base, t, rows: rows, cols: n)
+            }
+            Kernels.mul(x0, t, t, count: count)
+            Kernels.add(t, xl, x, count: count)
+            xl = x
+        }
+        return xl
+    }
 }
