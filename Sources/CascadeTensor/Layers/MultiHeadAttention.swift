@@ -5,7 +5,8 @@ import Foundation
 /// Q, K, V = x W_q, x W_k, x W_v (each [D, D] + bias), heads concatenated and projected by W_o.
 /// An optional key mask [B, T] (1 = real step, 0 = padding) removes padded keys; a query row
 /// whose keys are all padded gets zeros. Padded query steps still produce outputs (mask them
-/// downstream). Parameters `<name>.{query,key,value,output}.{weight,bias}`.
+/// downstream). With `causal`, step t attends to steps 0...t only (a left-to-right model such as
+/// SASRec). Parameters `<name>.{query,key,value,output}.{weight,bias}`.
 /// Cost: O(B T D^2) for the projections plus O(B T^2 D) for the attention, both ways.
 public final class MultiHeadAttention: ParameterContainer {
     public let name: String
@@ -30,7 +31,7 @@ public final class MultiHeadAttention: ParameterContainer {
     public var parameters: [Parameter] { query.parameters + key.parameters + value.parameters + output.parameters }
 
     /// x [B, T, D] (and mask [B, T]) -> [B, T, D].
-    public func callAsFunction(_ x: Variable, mask: Tensor? = nil) throws -> Variable {
+    public func callAsFunction(_ x: Variable, mask: Tensor? = nil, causal: Bool = false) throws -> Variable {
         let s = x.value.shape
         try requireShape(s.rank == 3 && s[2] == dim, layer: name, kind: "MultiHeadAttention", s,
                          expected: Shape(s[0], s.rank > 1 ? s[1] : 1, dim), "input must be [B, T, \(dim)]")
@@ -47,7 +48,19 @@ public final class MultiHeadAttention: ParameterContainer {
         let q = try split(query(flat)), k = try split(key(flat)), v = try split(value(flat))
         let scores = try q.batchedMatmul(k, transposeOther: true) * (1 / Float(dh).squareRoot())  // [B*H, T, T]
         let weights: Variable
-        if let mask {
+        if causal {
+            // One mask row per (batch, head, query step): keys up to the query step, not padded.
+            let full = Tensor(shape: [b, h * t, t])
+            for bi in 0..<b {
+                for hi in 0..<h {
+                    for qi in 0..<t {
+                        let row = full.base + (bi * h * t + hi * t + qi) * t
+                        for kj in 0...qi { row[kj] = mask.map { $0.base[bi * t + kj] } ?? 1 }
+                    }
+                }
+            }
+            weights = try scores.reshaped([b, h * t, t]).maskedSoftmax(full).reshaped([b * h, t, t])
+        } else if let mask {
             weights = try scores.reshaped([b, h * t, t]).maskedSoftmax(mask).reshaped([b * h, t, t])
         } else {
             weights = scores.softmax()
