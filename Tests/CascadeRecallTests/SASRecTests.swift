@@ -25,6 +25,7 @@ extension ChannelCase {
         p.batchSize = 16
         p.learningRate = 0.01
         p.dropout = 0
+        p.validationUsers = 0
         if !fullSoftmax {
             p.fullSoftmaxItems = 0
             p.negatives = 12

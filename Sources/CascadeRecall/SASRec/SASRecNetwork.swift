@@ -21,6 +21,11 @@ public struct SASRecParameters: Sendable, Equatable {
     /// `negatives` items drawn uniformly per batch, shared by every position of the batch.
     public var fullSoftmaxItems = 20_000
     public var negatives = 1_024
+    /// Users whose last positive is held out to choose the epoch (hit rate@10 of the held-out
+    /// item; the best epoch's weights are kept). 0 trains every epoch on everything.
+    public var validationUsers = 300
+    /// Epochs without a better validation hit rate before stopping.
+    public var patience = 8
     public var seed: UInt64 = 17
     public var threads: Int? = 1
 
@@ -114,19 +119,29 @@ struct UserSequences {
         }
     }
 
-    /// Training windows: each user's sequence cut from its end into windows of `length` + 1
-    /// rows (the inputs and, one step later, their targets), so every positive after a user's
-    /// first is a target exactly once per epoch.
-    func windows(length: Int) -> [ArraySlice<Int32>] {
-        var out: [ArraySlice<Int32>] = []
+    /// A stretch of one user's sequence: inputs `rows.dropLast()`, each step's target the row
+    /// after it; steps before `firstTarget` are context only.
+    struct Window {
+        let rows: ArraySlice<Int32>
+        let firstTarget: Int
+    }
+
+    /// Training windows of at most `length` + 1 rows, cut from the end of each user's sequence
+    /// (without the held-out last row of the users in `heldOut`). Windows overlap by half, so a
+    /// target sees at least `length` / 2 steps of context (or all there are), and every positive
+    /// after a user's first is a target exactly once per epoch.
+    func windows(length: Int, heldOut: Set<Int> = []) -> [Window] {
+        var out: [Window] = []
+        let half = length / 2
         for u in 0..<(offsets.count - 1) {
-            var end = offsets[u + 1]
             let lo = offsets[u]
+            var end = offsets[u + 1] - (heldOut.contains(u) ? 1 : 0)
             while end - lo >= 2 {
                 let start = Swift.max(lo, end - length - 1)
-                out.append(rows[start..<end])
-                end = start + 1
+                let first = start == lo ? 1 : half + 1
+                out.append(Window(rows: rows[start..<end], firstTarget: first))
                 if start == lo { break }
+                end = start + first
             }
         }
         return out
@@ -146,10 +161,19 @@ extension SASRec {
         let full = itemCount <= p.fullSoftmaxItems
         let net = SASRecNetwork(items: itemCount, parameters: p, sparseItems: !full)
         let sequences = UserSequences(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights)
-        var windows = sequences.windows(length: p.length)
+        // Early stopping: the last positive of some users (with at least 3) is held out.
+        let eligible = (0..<userCount).filter { sequences.offsets[$0 + 1] - sequences.offsets[$0] >= 3 }
+        var heldOut = Set<Int>()
+        if p.validationUsers > 0 && eligible.count >= 10 {
+            let every = Swift.max(1, eligible.count / p.validationUsers)
+            for (k, u) in eligible.enumerated() where k % every == 0 && heldOut.count < p.validationUsers { heldOut.insert(u) }
+        }
+        var windows = sequences.windows(length: p.length, heldOut: heldOut)
         let dense = Adam(learningRate: p.learningRate), sparse = LazyAdam(learningRate: p.learningRate)
         var rng = SplitMix64(seed: p.seed)
         let params = net.parameters
+        var best: (score: Double, values: [Tensor])?
+        var sinceBest = 0
         for epoch in 0..<p.epochs where !windows.isEmpty {
             windows.shuffle(using: &rng)
             var total = 0.0, batches = 0
@@ -158,13 +182,13 @@ extension SASRec {
                 let batch = windows[start..<Swift.min(windows.count, start + p.batchSize)]
                 start += batch.count
                 let tape = Tape(training: true, threads: p.threads, seed: rng.next())
-                let inputs = batch.map { Array($0.dropLast()) }
+                let inputs = batch.map { Array($0.rows.dropLast()) }
                 let h = try net.encode(inputs, tape: tape)
                 // Every real step of every window, with the item that follows it.
                 var at: [Int32] = [], targets: [Int32] = []
                 for (r, w) in batch.enumerated() {
-                    let n = w.count - 1, offset = p.length - Swift.min(n, p.length)
-                    for (k, t) in w.dropFirst().suffix(p.length).enumerated() {
+                    let n = w.rows.count - 1, offset = p.length - n
+                    for (k, t) in w.rows.dropFirst().enumerated() where k + 1 >= w.firstTarget {
                         at.append(Int32(r * p.length + offset + k))
                         targets.append(t)
                     }
@@ -189,8 +213,48 @@ extension SASRec {
                 total += Double(loss.value.base[0])
                 batches += 1
             }
-            progress?("sasrec epoch \(epoch + 1)/\(p.epochs): loss \(String(format: "%.4f", total / Double(Swift.max(batches, 1)))) over \(windows.count) windows")
+            var note = ""
+            if !heldOut.isEmpty {
+                let hit = try validationHitRate(net, sequences: sequences, users: heldOut.sorted())
+                note = ", validation hit@10 \(String(format: "%.4f", hit))"
+                if hit >= (best?.score ?? -1) {  // ties: the later, more trained weights
+                    best = (hit, params.map { $0.value.copy() })
+                    sinceBest = 0
+                } else {
+                    sinceBest += 1
+                }
+            }
+            progress?("sasrec epoch \(epoch + 1)/\(p.epochs): loss \(String(format: "%.4f", total / Double(Swift.max(batches, 1)))) over \(windows.count) windows\(note)")
+            if sinceBest >= p.patience { break }
         }
+        if let best { for (param, v) in zip(params, best.values) { try param.value.assign(v) } }
         return try SASRec(network: net, parameters: p, name: name, positiveTypes: Set(typeWeights.indices.filter { typeWeights[$0] > 0 }.map(UInt8.init)))
+    }
+
+    /// Share of `users` whose held-out last positive ranks in the top 10 of the items they had
+    /// not engaged with, from the state after the rest of their sequence. O(users (N blocks dim^2 + items dim)).
+    static func validationHitRate(_ net: SASRecNetwork, sequences: UserSequences, users: [Int]) throws -> Double {
+        guard !users.isEmpty, net.items > 0 else { return 0 }
+        let inputs = users.map { u in Array(sequences.rows[sequences.offsets[u]..<(sequences.offsets[u + 1] - 1)]) }
+        let h = try net.encode(inputs, tape: Tape(training: false, threads: 1)).value
+        let d = net.dim, n = net.length, table = net.itemTable.value.base
+        var scores = [Float](repeating: 0, count: net.items + 1)
+        var hits = 0
+        for (r, u) in users.enumerated() {
+            let target = Int(sequences.rows[sequences.offsets[u + 1] - 1])
+            let state = h.base + (r * n + n - 1) * d
+            scores.withUnsafeMutableBufferPointer { s in
+                Kernels.gemv(trans: false, m: net.items + 1, n: d, a: table, lda: d, x: state, y: s.baseAddress!, threads: 1)
+            }
+            let own = Set(inputs[r].map(Int.init))
+            let t = scores[target]
+            var better = 0
+            for i in 1...net.items where i != target && !own.contains(i) && scores[i] > t {
+                better += 1
+                if better >= 10 { break }
+            }
+            if better < 10 { hits += 1 }
+        }
+        return Double(hits) / Double(users.count)
     }
 }
