@@ -37,35 +37,41 @@ struct Recommend: ParsableCommand {
     @Flag(help: "With --user: print each channel's candidate count and time.")
     var debug = false
 
-    @Option(help: "Diversity re-rank of the page: none, dpp (sliding-window DPP) or mmr, over the item vectors of the two-tower, ALS or LightGCN channel.")
-    var rerank: String = "none"
+    @OptionGroup var settings: SettingsOptions
 
-    @Option(help: "DPP quality exponent (higher stays closer to the score order).")
-    var rerankTheta: Float = RerankConfig().theta
+    @Option(help: funnelHelp("rerank.mode"))
+    var rerank: String?
 
-    @Option(help: "MMR relevance weight in [0, 1].")
-    var rerankLambda: Float = RerankConfig().lambda
+    @Option(help: funnelHelp("rerank.theta"))
+    var rerankTheta: Float?
 
-    @Option(help: "Re-rank sliding window (positions).")
-    var rerankWindow: Int = RerankConfig().window ?? 10
+    @Option(help: funnelHelp("rerank.lambda"))
+    var rerankLambda: Float?
+
+    @Option(help: funnelHelp("rerank.window"))
+    var rerankWindow: Int?
 
     func validate() throws {
         guard (user == nil) != (usersFrom == nil) else { throw ValidationError("give exactly one of --user and --users-from") }
         guard (1...1000).contains(n) else { throw ValidationError("--n must be between 1 and 1000, got \(n)") }
-        guard RerankConfig.Mode(rawValue: rerank) != nil else { throw ValidationError("--rerank must be none, dpp or mmr, got \(rerank)") }
-        guard rerankWindow >= 1, (0...1).contains(rerankLambda), rerankTheta.isFinite else {
-            throw ValidationError("--rerank-window must be >= 1, --rerank-lambda in [0, 1], --rerank-theta finite")
-        }
+        do { _ = try funnelConfig() } catch let e as CascadeError { throw ValidationError(e.description) }
+    }
+
+    /// The deployment's funnel (config file, CASCADE_* variables, --set), then the flags given.
+    func funnelConfig() throws -> FunnelConfig {
+        var c = try settings.apply(Deployment(), settings: Deployment.settings).funnel
+        let s = FunnelConfig.settings
+        try assign(&c, s, flag: "rerank", key: "rerank.mode", rerank)
+        try assign(&c, s, flag: "rerank-theta", key: "rerank.theta", rerankTheta)
+        try assign(&c, s, flag: "rerank-lambda", key: "rerank.lambda", rerankLambda)
+        try assign(&c, s, flag: "rerank-window", key: "rerank.window", rerankWindow)
+        return c
     }
 
     func run() throws {
         try runReporting {
             let s = try store.openForReading()
-            var config = FunnelConfig()
-            config.rerank.mode = RerankConfig.Mode(rawValue: rerank) ?? .none
-            config.rerank.theta = rerankTheta
-            config.rerank.lambda = rerankLambda
-            config.rerank.window = rerankWindow
+            var config = try funnelConfig()
             if let channel {
                 let q = try config.restricted(to: [channel]).quotas[0]
                 if try s.activeArtifact(name: FunnelConfig.artifactName(channel: channel)) == nil {

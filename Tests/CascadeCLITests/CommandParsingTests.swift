@@ -40,6 +40,13 @@ import Testing
         #expect(!n.enabled)
     }
 
+    @Test func recommendReadsTheSettingsAndItsFlagsWin() throws {
+        let r = try #require(try Cascade.parseAsRoot(["recommend", "--db", "x.sqlite", "--user", "u", "--set", "rerank.mode=mmr",
+                                                      "--set", "rerank.lambda=0.3", "--rerank-lambda", "0.6"]) as? Recommend)
+        let c = try r.funnelConfig()
+        #expect(c.rerank.mode == .mmr && c.rerank.lambda == 0.6)
+    }
+
     @Test(arguments: [
         (["train", "--db", "x.sqlite", "--rank-dim", "0"], "--rank-dim 0: must be an integer in 1...256"),
         (["train", "--db", "x.sqlite", "--rank", "xgboost"], "--rank xgboost: must be one of"),
@@ -54,6 +61,8 @@ import Testing
         (["train", "--db", "a.sqlite", "--store", "b.sqlite"], "give --db or --store, not both"),
         (["experiment", "simulate", "--config", "x.json", "--metric", "clicks"], "--metric must be ctr, engagement or northstar"),
         (["serve", "--db", "x.sqlite", "--rerank", "shuffle"], "--rerank shuffle: must be one of none, dpp, mmr"),
+        (["recommend", "--db", "x.sqlite", "--user", "u", "--rerank-lambda", "2"], "--rerank-lambda 2.0: must be a number in [0, 1]"),
+        (["recommend", "--db", "x.sqlite", "--user", "u", "--set", "channel.sasrec.weight=-1"], "channel.sasrec.weight"),
     ])
     func badValuesAreRefusedNamingTheFlag(_ c: ([String], String)) {
         let message = refusal(c.0)

@@ -14,7 +14,8 @@ public struct SASRecParameters: Sendable, Equatable {
     /// Most recent positives read (the sequence length N).
     public var length = 50
     public var dropout: Float = 0.2
-    public var epochs = 40
+    /// At most this many epochs; early stopping (``validationUsers``) usually ends sooner.
+    public var epochs = 100
     public var batchSize = 128
     public var learningRate: Float = 0.001
     /// Catalogs up to this size train with the full softmax over every item; larger ones with
