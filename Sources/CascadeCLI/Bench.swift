@@ -166,13 +166,15 @@ struct BenchRecall: ParsableCommand {
     @Option(help: "Time only users with at least this many events (heavier users recall more candidates).")
     var minHistory: Int = 0
 
+    @OptionGroup var settings: SettingsOptions
+
     func run() throws {
         try runReporting {
             let config0 = SimConfig(users: max(10, events / 100), items: max(10, events / 10), events: events, seed: 11)
             var t = Date()
             let world = SimulatedWorld.generate(config0)
             print("bench=recall:simulate events=\(world.log.count) users=\(config0.users) items=\(config0.items) s=\(fmt(Date().timeIntervalSince(t)))")
-            var config = FunnelConfig()
+            var config = try settings.apply(FunnelConfig(), settings: FunnelConfig.settings)
             if let channels { config = try config.restricted(to: channels.split(separator: ",").map(String.init)) }
             let registry = EventTypeRegistry()
             var built: [any RecallChannel] = []
@@ -214,6 +216,20 @@ struct BenchRecall: ParsableCommand {
             for q in config.quotas {
                 guard let c = perChannel[q.channel] else { continue }
                 print("bench=recall:channel channel=\(q.channel) mean_ms=\(fmt(c.micros / 1000 / Double(requests))) mean_candidates=\(c.count / requests)")
+            }
+            // The sequential query alone: the state after the user's last N positives (N = the model's length).
+            if let sasrec = built.lazy.compactMap({ ($0 as? SASRec) ?? (($0 as? IndexedRecall)?.base as? SASRec) }).first {
+                var times: [Double] = []
+                for r in 0..<requests {
+                    let u = eligible[(r &* 7919) % eligible.count]
+                    let lo = index.offsets[u], hi = index.offsets[u + 1]
+                    let history = (max(lo, hi - config.historyLength)..<hi).reversed().map { world.log.items[index.events[$0]] }
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    _ = sasrec.userVector(history: history)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                }
+                times.sort()
+                print("bench=recall:sasrec_query length=\(sasrec.parameters.length) dim=\(sasrec.dim) blocks=\(sasrec.parameters.blocks) requests=\(requests) mean_ms=\(fmt(times.reduce(0, +) / Double(max(1, times.count)))) p50_ms=\(fmt(times[times.count / 2])) p99_ms=\(fmt(times[min(times.count - 1, Int(Double(times.count) * 0.99))]))")
             }
             latencies.sort()
             func pct(_ p: Double) -> String { fmt(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) }

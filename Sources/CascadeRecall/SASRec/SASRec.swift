@@ -121,6 +121,10 @@ public enum SASRecChannel: ChannelDefinition {
         .int("fullSoftmaxItems", "Largest catalog trained with the full softmax; larger ones sample negatives.", \.fullSoftmaxItems,
              0...10_000_000),
         .int("negatives", "Uniform negatives per batch when the softmax is sampled.", \.negatives, 1...1_000_000),
+        .int("batchSize", "Sequence windows per training batch.", \.batchSize, 1...100_000),
+        .int("validationUsers", "Users whose last positive is held out to stop early (0: train every epoch).", \.validationUsers,
+             0...1_000_000),
+        .int("patience", "Epochs without a better validation hit rate before stopping.", \.patience, 1...10_000),
     ]
     public static func train(_ input: ChannelTrainingInput, parameters: SASRecParameters) throws -> any RecallChannel {
         let model = try SASRec.train(log: input.log, userCount: input.userCount, itemCount: input.itemCount, typeWeights: input.typeWeights,
