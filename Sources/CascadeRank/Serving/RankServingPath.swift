@@ -21,15 +21,21 @@ public final class RankServingPool: @unchecked Sendable {
     private let free = Locked<[any RankServingPath]>([])
 
     /// The pool for `model`, or nil when it has no serving path: models other than DCN-V2 and
-    /// DCN-V2 + MMoE, or one that reads a behaviour sequence (scored through the tape).
+    /// DCN-V2 + MMoE, one that reads a behaviour sequence, or one whose path cannot be built for
+    /// `pipeline` (all scored through the tape). The first path is built here, so a pool that
+    /// exists serves.
     public static func make(model: any RankModel, pipeline: FeaturePipeline) -> RankServingPool? {
+        let pool: RankServingPool
         if let m = model as? DCNv2, m.embedding.pooledHistories == 0 {
-            return RankServingPool(model: model) { try DCNv2Serving(m, pipeline: pipeline, maxCandidates: 512) }
+            pool = RankServingPool(model: model) { try DCNv2Serving(m, pipeline: pipeline, maxCandidates: 512) }
+        } else if let m = model as? DCNv2MMoE, m.attention == nil {
+            pool = RankServingPool(model: model) { try DCNv2MMoEServing(m, pipeline: pipeline, maxCandidates: 512) }
+        } else {
+            return nil
         }
-        if let m = model as? DCNv2MMoE, m.attention == nil {
-            return RankServingPool(model: model) { try DCNv2MMoEServing(m, pipeline: pipeline, maxCandidates: 512) }
-        }
-        return nil
+        guard let first = try? pool.build() else { return nil }
+        pool.free.withLock { $0.append(first) }
+        return pool
     }
 
     init(model: any RankModel, build: @escaping () throws -> any RankServingPath) {
