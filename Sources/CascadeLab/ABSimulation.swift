@@ -114,10 +114,12 @@ public enum ABSimulation {
         let userIds = world.userIdMap(), itemIds = world.itemIdMap()
         let catalog = ItemCatalog(items: world.items, ids: itemIds)
         // A ranker is trained (from the world's logged impressions, through a store as
-        // `cascade train` does) when an arm sets a rank or fusion key.
+        // `cascade train` does) when the base funnel ranks, as the default one does, or an arm
+        // sets a rank or fusion key; arms with `rank.enabled` false serve without it.
         var ranker: OnlineRanker?
         let arms = experiments.layers.flatMap(\.experiments).flatMap(\.arms)
-        if arms.contains(where: { $0.overrides.keys.contains { $0.hasPrefix("rank.") || $0.hasPrefix("fusion.") } }) {
+        let asked = arms.contains(where: { $0.overrides.keys.contains { $0.hasPrefix("rank.") || $0.hasPrefix("fusion.") } })
+        if asked || base.rank.enabled {
             progress?("ranker")
             var rc = base.rank
             rc.enabled = true
@@ -129,7 +131,7 @@ public enum ABSimulation {
                 throw CascadeError.invalid("A/B simulation: store ids differ from the world's")
             }
             ranker = OnlineRanker.load(store: store, config: rc, ids: ids)
-            if ranker == nil { throw CascadeError.invalid("A/B simulation: the arms use the ranker but too few impressions trained one") }
+            if ranker == nil && asked { throw CascadeError.invalid("A/B simulation: the arms use the ranker but too few impressions trained one") }
         }
         let locations = world.users.map(\.location)
         var recommenders: [String: Recommender] = [:]
