@@ -52,7 +52,7 @@ public struct FitStatistics {
             case .bag:
                 var c = counts.removeValue(forKey: f.name) ?? [:]  // taken out, so adding does not copy it
                 let sep = f.separator ?? "|"
-                for v in raw where !v.isEmpty { for t in v.components(separatedBy: sep) where !t.isEmpty { c[t, default: 0] += 1 } }
+                for v in raw where !v.isEmpty { for t in FeaturePipeline.tokens(v, separator: sep) { c[t, default: 0] += 1 } }
                 counts[f.name] = c
             case .buckets:
                 var kept = samples.removeValue(forKey: f.name) ?? [], n = seen[f.name, default: 0], step = strides[f.name, default: 1]

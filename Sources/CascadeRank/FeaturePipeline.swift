@@ -215,7 +215,7 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
                 if v.isEmpty, let d = f.defaultValue { v = d }
                 if v.isEmpty { missing[f.name, default: 0] += 1 }
                 var any = false
-                for t in v.components(separatedBy: sep) where !t.isEmpty {
+                for t in Self.tokens(v, separator: sep) {
                     flat.append(base + (vocab[t] ?? 0))
                     any = true
                 }
@@ -332,8 +332,18 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
 
     static func numeric(_ f: FeatureSpec, _ v: String) -> Double? {
         if f.derive != nil { return derived(f, v).flatMap(Double.init) }
-        guard let x = Double(v.trimmingCharacters(in: .whitespaces)), x.isFinite else { return nil }
+        // The plain parse first: trimming (a Foundation call) only for text that needs it.
+        guard let x = Double(v) ?? Double(v.trimmingCharacters(in: .whitespaces)), x.isFinite else { return nil }
         return x
+    }
+
+    /// The non-empty tokens of a bag's text. A one-character separator (`|`, the default) splits
+    /// natively, several times faster than Foundation's `components(separatedBy:)`.
+    static func tokens(_ v: String, separator sep: String) -> [String] {
+        if sep.count == 1, let c = sep.first {
+            return v.split(separator: c).map(String.init)
+        }
+        return v.components(separatedBy: sep).filter { !$0.isEmpty }
     }
 
     static func transform(_ f: FeatureSpec, _ x: Double) -> Double {
