@@ -103,22 +103,14 @@ final class SASRecNetwork: ParameterContainer {
     }
 }
 
-/// Per user, the positive items in time order (first occurrence of each), as item rows (index + 1).
+/// Per user, the positive items in time order (``PositiveSequences``) as item rows (index + 1).
 struct UserSequences {
-    var offsets: [Int] = [0]
-    var rows: [Int32] = []
+    let offsets: [Int]
+    let rows: [Int32]
 
-    init(log: EventLog, userCount: Int, itemCount: Int, typeWeights: [Float]) {
-        let (o, events) = log.indexByUser(userCount: userCount)
-        for u in 0..<userCount {
-            var seen = Set<Int32>()
-            for e in events[o[u]..<o[u + 1]] {
-                let t = Int(log.types[e]), i = log.items[e]
-                guard t < typeWeights.count, typeWeights[t] > 0, i >= 0, Int(i) < itemCount, seen.insert(i).inserted else { continue }
-                rows.append(i + 1)
-            }
-            offsets.append(rows.count)
-        }
+    init(_ p: PositiveSequences) {
+        offsets = p.offsets
+        rows = p.items.map { $0 + 1 }
     }
 
     /// A stretch of one user's sequence: inputs `rows.dropLast()`, each step's target the row
@@ -162,20 +154,16 @@ extension SASRec {
         }
         let full = itemCount <= p.fullSoftmaxItems
         let net = SASRecNetwork(items: itemCount, parameters: p, sparseItems: !full)
-        let sequences = UserSequences(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights)
-        // Early stopping: the last positive of some users (with at least 3) is held out.
-        let eligible = (0..<userCount).filter { sequences.offsets[$0 + 1] - sequences.offsets[$0] >= 3 }
-        var heldOut = Set<Int>()
-        if p.validationUsers > 0 && eligible.count >= 10 {
-            let every = Swift.max(1, eligible.count / p.validationUsers)
-            for (k, u) in eligible.enumerated() where k % every == 0 && heldOut.count < p.validationUsers { heldOut.insert(u) }
-        }
-        var windows = sequences.windows(length: p.length, heldOut: heldOut)
+        let positives = PositiveSequences(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights)
+        let sequences = UserSequences(positives)
+        // Early stopping: the last positive of some users is held out; ties keep the later epoch.
+        let heldOut = positives.validationUsers(p.validationUsers)
+        var windows = sequences.windows(length: p.length, heldOut: Set(heldOut))
         let dense = Adam(learningRate: p.learningRate), sparse = LazyAdam(learningRate: p.learningRate)
         var rng = SplitMix64(seed: p.seed)
         let params = net.parameters
-        var best: (score: Double, values: [Tensor])?
-        var sinceBest = 0
+        let denseParams = params.filter { !$0.sparse }, sparseParams = params.filter { $0.sparse }
+        var stopping = EarlyStopping(patience: p.patience, preferLater: true)
         for epoch in 0..<p.epochs where !windows.isEmpty {
             windows.shuffle(using: &rng)
             var total = 0.0, batches = 0
@@ -210,26 +198,21 @@ extension SASRec {
                     loss = try Loss.softmaxCrossEntropy(logits: logits, targets: IndexTensor(shape: [targets.count], ids: [Int32](repeating: 0, count: targets.count)))
                 }
                 try tape.backward(loss)
-                try dense.step(params.filter { !$0.sparse })
-                try sparse.step(params.filter { $0.sparse })
+                try dense.step(denseParams)
+                try sparse.step(sparseParams)
                 total += Double(loss.value.base[0])
                 batches += 1
             }
             var note = ""
             if !heldOut.isEmpty {
-                let hit = try validationHitRate(net, sequences: sequences, users: heldOut.sorted())
+                let hit = try validationHitRate(net, sequences: sequences, users: heldOut)
                 note = ", validation hit@10 \(String(format: "%.4f", hit))"
-                if hit >= (best?.score ?? -1) {  // ties: the later, more trained weights
-                    best = (hit, params.map { $0.value.copy() })
-                    sinceBest = 0
-                } else {
-                    sinceBest += 1
-                }
+                stopping.record(hit, params)
             }
             progress?("sasrec epoch \(epoch + 1)/\(p.epochs): loss \(String(format: "%.4f", total / Double(Swift.max(batches, 1)))) over \(windows.count) windows\(note)")
-            if sinceBest >= p.patience { break }
+            if stopping.exhausted { break }
         }
-        if let best { for (param, v) in zip(params, best.values) { try param.value.assign(v) } }
+        try stopping.restore(params)
         return try SASRec(network: net, parameters: p, name: name, positiveTypes: Set(typeWeights.indices.filter { typeWeights[$0] > 0 }.map(UInt8.init)))
     }
 

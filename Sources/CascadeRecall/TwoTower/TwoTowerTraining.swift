@@ -99,27 +99,22 @@ struct TwoTowerSamples {
     /// Per user, positives in time order (first occurrence of each item only).
     var userOffsets: [Int] = [0]
     var userItems: [Int32] = []
+    let sequences: PositiveSequences
 
-    init(log: EventLog, userCount: Int, typeWeights: [Float], historyLength: Int) {
-        let (offsets, events) = log.indexByUser(userCount: userCount)
+    init(log: EventLog, userCount: Int, itemCount: Int, typeWeights: [Float], historyLength: Int) {
+        sequences = PositiveSequences(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights)
+        userOffsets = sequences.offsets
+        userItems = sequences.items
+        time = sequences.times
         for u in 0..<userCount {
-            let evs = events[offsets[u]..<offsets[u + 1]].filter {
-                let t = Int(log.types[$0])
-                return t < typeWeights.count && typeWeights[t] > 0
-            }.sorted { log.timestamps[$0] < log.timestamps[$1] }
-            var seen = Set<Int32>()
-            let base = userItems.count
-            for e in evs where seen.insert(log.items[e]).inserted {
-                let position = userItems.count
+            let base = sequences.offsets[u]
+            for position in base..<sequences.offsets[u + 1] {
                 user.append(Int32(u))
-                item.append(log.items[e])
-                time.append(log.timestamps[e])
                 historyStart.append(Swift.max(base, position - historyLength))
                 historyEnd.append(position)
-                userItems.append(log.items[e])
             }
-            userOffsets.append(userItems.count)
         }
+        item = userItems
     }
 
     var count: Int { user.count }
@@ -161,7 +156,7 @@ extension TwoTower {
                     parameters p: TwoTowerParameters, trainFrom: Double = -.infinity, name: String,
                     progress: ((String) -> Void)?) throws -> TwoTower {
         let userCount = net.users, itemCount = net.items
-        let samples = TwoTowerSamples(log: log, userCount: userCount, typeWeights: typeWeights, historyLength: p.historyLength)
+        let samples = TwoTowerSamples(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights, historyLength: p.historyLength)
         var known = knownBefore ?? [Bool](repeating: false, count: itemCount)
         var freq = [Int](repeating: 0, count: itemCount)
         for i in samples.item { known[Int(i)] = true; freq[Int(i)] += 1 }
@@ -180,25 +175,18 @@ extension TwoTower {
             throw CascadeError.invalid("two-tower: need at least two positive events to train on, got \(samples.count)")
         }
         var hard: [Int32: [Int32]] = [:]  // per user, mined hard negatives (second stage)
-        // Early stopping: the last positive of some users (with at least 3) is held out.
-        var heldOut = Set<Int>()
-        let eligible = (0..<userCount).filter { samples.userOffsets[$0 + 1] - samples.userOffsets[$0] >= 3 }
-        if p.validationUsers > 0 && eligible.count >= 10 {
-            let every = Swift.max(1, eligible.count / p.validationUsers)
-            for (k, u) in eligible.enumerated() where k % every == 0 && heldOut.count < p.validationUsers {
-                heldOut.insert(samples.userOffsets[u + 1] - 1)  // sample index == position in userItems
-            }
-        }
-        var best: (score: Double, values: [Tensor])?
-        var sinceBest = 0
+        // Early stopping: the last positive of some users (with at least 3) is held out
+        // (a sample's index is its position in userItems).
+        let heldOut = Set(samples.sequences.validationUsers(p.validationUsers).map { samples.userOffsets[$0 + 1] - 1 })
+        var stopping = EarlyStopping(patience: p.patience)
         var firstStageDone = false
         for epoch in 0..<(p.epochs + p.hardNegativeEpochs) {
             let secondStage = epoch >= p.epochs
             if !secondStage && firstStageDone { continue }
             if secondStage && hard.isEmpty {
                 // The second stage starts from the best first-stage weights (curriculum).
-                if let best { for (param, v) in zip(params, best.values) { try param.value.assign(v) } }
-                sinceBest = 0
+                try stopping.restore(params)
+                stopping.restartPatience()
                 hard = try mineHardNegatives(net: net, samples: samples, known: known, knownItems: knownItems,
                                              features: features, perUser: Swift.max(1, p.hardNegatives / 8), skip: 10)
             }
@@ -286,20 +274,15 @@ extension TwoTower {
             if !heldOut.isEmpty {
                 let hit = try validationHitRate(net: net, samples: samples, heldOut: heldOut, known: known, knownItems: knownItems, features: features)
                 note = " validation hit@50 \(String(format: "%.4f", hit))"
-                if hit > (best?.score ?? -1) {
-                    best = (hit, params.map { $0.value.copy() })
-                    sinceBest = 0
-                } else {
-                    sinceBest += 1
-                }
+                stopping.record(hit, params)
             }
             progress?("two-tower epoch \(epoch + 1): loss \(String(format: "%.4f", lossSum / Double(Swift.max(batches, 1))))" + note)
-            if sinceBest >= p.patience {
+            if stopping.exhausted {
                 if secondStage { break }
                 firstStageDone = true
             }
         }
-        if let best { for (param, v) in zip(params, best.values) { try param.value.assign(v) } }
+        try stopping.restore(params)
         let positive = Factorization.positiveTypes(typeWeights)
         return try TwoTower(network: net, features: features, known: known, name: name,
                             historyLength: p.historyLength, positiveTypes: positive)
