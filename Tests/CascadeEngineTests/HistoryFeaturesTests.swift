@@ -1,5 +1,5 @@
 import CascadeCore
-import CascadeEngine
+@testable import CascadeEngine
 import CascadeRecall
 import CascadeSim
 import CascadeStore
@@ -64,6 +64,32 @@ import Testing
             for name in HistoryFeatures.columnNames {
                 #expect(served[name] == [offline[name]![r]], "\(name) of impression \(e) at \(t)")
             }
+        }
+    }
+
+    /// The open-addressing table agrees with a dictionary (the naive reference) through growth,
+    /// repeated keys, negative updates and lookups of absent keys.
+    @Test func tallyTableAgreesWithADictionary() {
+        var table = TallyTable(capacity: 4)
+        var reference: [Int64: (pos: Int32, imp: Int32)] = [:]
+        var state: UInt64 = 12345
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 33
+        }
+        for _ in 0..<20_000 {
+            let key = Int64(next() % 3) << 32 | Int64(next() % 900)
+            let pos = Int32(next() % 3) - 1, imp = Int32(next() % 3) - 1
+            table.add(key, pos: pos, imp: imp)
+            reference[key, default: (0, 0)].pos += pos
+            reference[key, default: (0, 0)].imp += imp
+        }
+        #expect(table.count == reference.count)
+        for (key, t) in reference {
+            #expect(table[key].pos == t.pos && table[key].imp == t.imp)
+        }
+        for missing: Int64 in [5 << 32, 901, 1 << 40] {
+            #expect(table[missing].pos == 0 && table[missing].imp == 0)
         }
     }
 }
