@@ -122,7 +122,7 @@ public enum ChannelRegistry {
     /// The channels Cascade ships.
     public static let builtIn: [any ChannelDefinition.Type] = [
         ItemCFChannel.self, SwingChannel.self, UserCFChannel.self, ALSChannel.self, BPRChannel.self, TwoTowerChannel.self,
-        LightGCNChannel.self, EGESChannel.self, SASRecChannel.self, AuthorChannel.self, GeoChannel.self, FreshChannel.self, TrendingChannel.self,
+        LightGCNChannel.self, EGESChannel.self, SASRecChannel.self, ComiRecChannel.self, AuthorChannel.self, GeoChannel.self, FreshChannel.self, TrendingChannel.self,
         PopularChannel.self, CacheChannel.self,
     ]
 

@@ -10,6 +10,13 @@ public protocol VectorRecallModel: RecallChannel {
     var itemVectors: [Float] { get }
     /// The request's query vector, nil when the model has nothing for this user.
     func queryVector(_ context: RecallContext) -> [Float]?
+    /// The request's queries: one per interest for a multi-interest model (merged by
+    /// ``InterestMerge``), else the one of ``queryVector(_:)``.
+    func interestQueries(_ context: RecallContext) -> [InterestQuery]
+}
+
+extension VectorRecallModel {
+    public func interestQueries(_ context: RecallContext) -> [InterestQuery] { queryVector(context).map { [InterestQuery(vector: $0)] } ?? [] }
 }
 
 extension ALS: VectorRecallModel { public var dimension: Int { factors } }
@@ -59,7 +66,12 @@ public struct IndexedRecall: RecallChannel {
     }
 
     public func recall(_ context: RecallContext, quota: Int, filter: CandidateFilter) -> [Candidate] {
-        guard quota > 0, let v = base.queryVector(context) else { return [] }
+        guard quota > 0 else { return [] }
+        return InterestMerge.recall(base.interestQueries(context), quota: quota) { search($0, quota: $1, filter: filter) }
+    }
+
+    /// The `quota` nearest items to `v` that `filter` allows.
+    func search(_ v: [Float], quota: Int, filter: CandidateFilter) -> [Candidate] {
         var k = min(index.count, quota + 32 + filter.seen.count)
         for _ in 0..<4 {
             guard k > 0, let hits = try? index.search(v, k: k, threads: 1).first else { return [] }

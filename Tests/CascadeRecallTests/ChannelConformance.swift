@@ -38,7 +38,7 @@ struct ChannelCase: CustomStringConvertible, Sendable {
     var description: String { name }
 
     /// Every channel under test: the classical ones here, the others in their own files.
-    static var all: [ChannelCase] { classical + factorization + rules + learned + sequential + graph + embedding }
+    static var all: [ChannelCase] { classical + factorization + rules + learned + sequential + multiInterest + graph + embedding }
 
     static let classical: [ChannelCase] = [
         ChannelCase(name: "popular", make: { Popularity.build(log: Fixture.log, itemCount: Fixture.itemCount, typeWeights: Fixture.weights) },

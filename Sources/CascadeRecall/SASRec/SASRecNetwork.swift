@@ -184,19 +184,8 @@ extension SASRec {
                     }
                 }
                 let states = try h.reshaped([batch.count * p.length, p.dim]).gather(IndexTensor(shape: [at.count], ids: at))
-                let table = tape.parameter(net.itemTable)
-                let loss: Variable
-                if full {
-                    let logits = try states.matmul(table, transposeOther: true)  // [P, items + 1]
-                    loss = try Loss.softmaxCrossEntropy(logits: logits, targets: IndexTensor(shape: [targets.count], ids: targets))
-                } else {
-                    let k = Swift.min(p.negatives, itemCount)
-                    let negatives = (0..<k).map { _ in Int32(1 + Int(rng.next() % UInt64(itemCount))) }
-                    let positive = try (states * table.gather(IndexTensor(shape: [targets.count], ids: targets))).sum(axis: 1, keepDims: true)
-                    let negative = try states.matmul(table.gather(IndexTensor(shape: [k], ids: negatives)), transposeOther: true)
-                    let logits = try Variable.concat([positive, negative], axis: 1)  // the positive in column 0
-                    loss = try Loss.softmaxCrossEntropy(logits: logits, targets: IndexTensor(shape: [targets.count], ids: [Int32](repeating: 0, count: targets.count)))
-                }
+                let loss = try NextItemSoftmax.loss(states: states, targets: targets, table: tape.parameter(net.itemTable), itemCount: itemCount,
+                                                    full: full, negatives: p.negatives, rng: &rng)
                 try tape.backward(loss)
                 try dense.step(denseParams)
                 try sparse.step(sparseParams)
@@ -222,24 +211,10 @@ extension SASRec {
         guard !users.isEmpty, net.items > 0 else { return 0 }
         let inputs = users.map { u in Array(sequences.rows[sequences.offsets[u]..<(sequences.offsets[u + 1] - 1)]) }
         let h = try net.encode(inputs, tape: Tape(training: false, threads: 1)).value
-        let d = net.dim, n = net.length, table = net.itemTable.value.base
-        var scores = [Float](repeating: 0, count: net.items + 1)
-        var hits = 0
-        for (r, u) in users.enumerated() {
-            let target = Int(sequences.rows[sequences.offsets[u + 1] - 1])
-            let state = h.base + (r * n + n - 1) * d
-            scores.withUnsafeMutableBufferPointer { s in
-                Kernels.gemv(trans: false, m: net.items + 1, n: d, a: table, lda: d, x: state, y: s.baseAddress!, threads: 1)
-            }
-            let own = Set(inputs[r].map(Int.init))
-            let t = scores[target]
-            var better = 0
-            for i in 1...net.items where i != target && !own.contains(i) && scores[i] > t {
-                better += 1
-                if better >= 10 { break }
-            }
-            if better < 10 { hits += 1 }
-        }
-        return Double(hits) / Double(users.count)
+        // The last step's state of each user: row (r N + N - 1).
+        let d = net.dim, n = net.length
+        let last = users.indices.map { r in [InterestQuery(vector: Array(UnsafeBufferPointer(start: h.base + (r * n + n - 1) * d, count: d)))] }
+        return NextItemSoftmax.validationHitRate(queries: last, dim: d, table: net.itemTable.value.base, items: net.items,
+                                                 sequences: sequences, users: users)
     }
 }

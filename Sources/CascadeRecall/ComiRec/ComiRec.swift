@@ -1,0 +1,193 @@
+import CascadeCore
+import CascadeTensor
+import Foundation
+
+/// Multi-interest retrieval: Cen et al., "Controllable Multi-Interest Framework for
+/// Recommendation" (KDD 2020), the self-attentive extractor (ComiRec-SA). A user is the sequence
+/// of items they engaged with; a self-attention with K heads over its embedded steps gives K
+/// interest vectors, each a weighted mean of the steps, and each queries the item index on its
+/// own, so a user who watches cooking and football gets both rather than their average.
+///
+/// Training (ComiRecNetwork.swift): every step predicts the next item through the interest
+/// closest to it (hard selection), with the full softmax on a small catalog, else a sampled one.
+/// Serving (this file): the interests come from the live history; a history of L positives
+/// queries with max(1, min(K, floor(log2 L))) of them (MIND's adaptive count), those with the
+/// most of the history routed to them; each takes a share of the quota in proportion, and the
+/// union is ordered by the item's log-probability under the mixture of interests
+/// (``interestQueries(history:)``, ``InterestMerge``). Items are the embedding rows, searched
+/// exactly or through HNSW (``IndexedRecall``) on a large catalog.
+/// Parameters: dim (64), K interests (4), d_a (256), N (50). Request cost O(N dim d_a + K N dim)
+/// for the interests, then K searches.
+public struct ComiRec: RecallChannel, @unchecked Sendable {
+    public let name: String
+    public let parameters: ComiRecParameters
+    public let itemCount: Int
+    /// Item vectors [itemCount, dim]: the embedding rows the interests are scored against.
+    public let itemVectors: [Float]
+    /// Event types whose weight is positive count as engagement in a request's history.
+    public var positiveTypes: Set<UInt8>
+    /// Read only while serving (an inference tape never changes a parameter).
+    let network: ComiRecNetwork
+    let networkArchive: [UInt8]
+
+    init(network: ComiRecNetwork, parameters: ComiRecParameters, name: String, positiveTypes: Set<UInt8>) throws {
+        self.name = name
+        self.parameters = parameters
+        self.network = network
+        self.positiveTypes = positiveTypes
+        itemCount = network.items
+        itemVectors = Array(network.itemTable.value.toArray().dropFirst(network.dim))
+        var archive = ModelArchive(modelKind: "recall/comirec")
+        try archive.addParameters(network.parameters)
+        networkArchive = [UInt8](try archive.encoded())
+    }
+
+    public var dim: Int { parameters.dim }
+
+    /// The interests after `history` (items newest first; the newest `length` distinct ones
+    /// count), as many as the history's length calls for, empty when no item is in the catalog.
+    ///
+    /// Each history item is routed to the interest closest to it (as training routes a target);
+    /// an interest's prior is its smoothed share of the history, (routed + 1) / (L + K), and the
+    /// interests with the largest priors are kept. An interest's scores are offset by its log
+    /// prior minus its log partition over the catalog (exact up to ``partitionSample`` items,
+    /// else estimated from an even sample of that many), so an item scores its log-probability
+    /// under the mixture of interests, and a narrow minor interest does not outrank the main
+    /// one. O(N dim d_a + K (N + S) dim) with S = min(items, partitionSample).
+    public func interestQueries(history: [Int32]) -> [InterestQuery] {
+        var seen = Set<Int32>()
+        let rows = history.filter { $0 >= 0 && Int($0) < itemCount && seen.insert($0).inserted }.prefix(parameters.length).reversed().map { $0 + 1 }
+        return Self.interestQueries(rows: Array(rows), network: network, itemVectors: itemVectors)
+    }
+
+    /// The queries after a sequence of item rows (index + 1, oldest first), as
+    /// ``interestQueries(history:)`` describes; `itemVectors` [items, dim].
+    static func interestQueries(rows: [Int32], network: ComiRecNetwork, itemVectors: [Float]) -> [InterestQuery] {
+        guard !rows.isEmpty, let v = try? network.interests([rows], tape: Tape(training: false, threads: 1)).value else { return [] }
+        let k = network.interests, d = network.dim
+        let vectors = (0..<k).map { j in Array(UnsafeBufferPointer(start: v.base + j * d, count: d)) }
+        func dot(_ x: [Float], _ item: Int) -> Float {
+            var s: Float = 0
+            for c in 0..<d { s += x[c] * itemVectors[item * d + c] }
+            return s
+        }
+        var routed = [Int](repeating: 0, count: k)
+        for r in rows.suffix(network.length) { routed[(0..<k).max { dot(vectors[$0], Int(r) - 1) < dot(vectors[$1], Int(r) - 1) }!] += 1 }
+        let count = Swift.min(rows.count, network.length)
+        let prior = routed.map { (Double($0) + 1) / Double(count + k) }
+        let keep = (0..<k).sorted { prior[$0] > prior[$1] || (prior[$0] == prior[$1] && $0 < $1) }
+            .prefix(InterestMerge.interestCount(historyLength: count, maximum: k))
+        let total = keep.reduce(0) { $0 + prior[$1] }
+        return keep.map { j in
+            InterestQuery(vector: vectors[j], offset: Float(Foundation.log(prior[j]) - logPartition(vectors[j], itemVectors: itemVectors, dim: d)),
+                          share: prior[j] / total)
+        }
+    }
+
+    /// Items the log partition of an interest is computed over, at most (an even sample beyond).
+    public static let partitionSample = 4_096
+
+    /// log sum_i exp(v . e_i) over the catalog, or its estimate from an even sample.
+    func logPartition(_ v: [Float]) -> Double { Self.logPartition(v, itemVectors: itemVectors, dim: dim) }
+
+    static func logPartition(_ v: [Float], itemVectors: [Float], dim: Int) -> Double {
+        let itemCount = itemVectors.count / Swift.max(1, dim)
+        let step = Swift.max(1, (itemCount + partitionSample - 1) / partitionSample)
+        var scores: [Float] = []
+        scores.reserveCapacity(itemCount / step + 1)
+        var i = 0
+        while i < itemCount {
+            var s: Float = 0
+            for c in 0..<dim { s += v[c] * itemVectors[i * dim + c] }
+            scores.append(s)
+            i += step
+        }
+        guard let m = scores.max() else { return 0 }
+        let sum = scores.reduce(0.0) { $0 + Foundation.exp(Double($1 - m)) }
+        return Double(m) + Foundation.log(sum * Double(itemCount) / Double(scores.count))
+    }
+
+    public func recall(_ context: RecallContext, quota: Int, filter: CandidateFilter) -> [Candidate] {
+        InterestMerge.recall(interestQueries(context), quota: quota) {
+            Factorization.recall(vector: $0, itemVectors: itemVectors, biases: nil, factors: dim, quota: $1, filter: filter, channel: name)
+        }
+    }
+
+    static let magic = "CCMR"
+
+    public func serialized() -> [UInt8] {
+        var w = ByteWriter(magic: Self.magic, version: 1)
+        w.write(name)
+        let p = parameters
+        for v in [itemCount, p.dim, p.interests, p.attentionHidden, p.length] { w.write(Int64(v)) }
+        w.write(array: positiveTypes.sorted())
+        w.write(array: networkArchive)
+        return [UInt8](w.data)
+    }
+
+    public init(serialized bytes: [UInt8]) throws(CascadeError) {
+        var r = try ByteReader(Data(bytes), magic: Self.magic, what: "ComiRec artifact")
+        guard r.version == 1 else { throw .corrupt("ComiRec artifact: version \(r.version) is not supported (retrain: cascade train)") }
+        let name = try r.readString("name")
+        var p = ComiRecParameters()
+        let items = Int(try r.read(Int64.self, "items"))
+        p.dim = Int(try r.read(Int64.self, "dim"))
+        p.interests = Int(try r.read(Int64.self, "interests"))
+        p.attentionHidden = Int(try r.read(Int64.self, "attention width"))
+        p.length = Int(try r.read(Int64.self, "length"))
+        let types = Set(try r.readArray(UInt8.self, "positive types"))
+        let archive = try r.readArray(UInt8.self, "network")
+        guard items >= 0, p.dim > 0, p.interests > 0, p.attentionHidden > 0, p.length >= 2 else {
+            throw .invalid("ComiRec artifact: sizes do not agree (dim \(p.dim), interests \(p.interests), length \(p.length))")
+        }
+        let net = ComiRecNetwork(items: items, parameters: p, sparseItems: false)
+        do {
+            try ModelArchive(data: Data(archive), path: "ComiRec artifact").load(into: net.parameters)
+            try self.init(network: net, parameters: p, name: name, positiveTypes: types)
+        } catch let e as CascadeError { throw e } catch {
+            throw .corrupt("ComiRec artifact: \(error)")
+        }
+    }
+}
+
+extension ComiRec: VectorRecallModel {
+    public var dimension: Int { dim }
+    public func interestQueries(_ context: RecallContext) -> [InterestQuery] {
+        interestQueries(history: context.history.filter { positiveTypes.contains($0.type) }.map(\.item))
+    }
+    /// The interest with the largest prior alone.
+    public func queryVector(_ context: RecallContext) -> [Float]? { interestQueries(context).first?.vector }
+}
+
+/// The ComiRec channel: trained on demand (`--channels ...,comirec`), served through HNSW on a
+/// large catalog.
+public enum ComiRecChannel: ChannelDefinition {
+    public static let name = "comirec"
+    public static let summary = "multi-interest retrieval (ComiRec-SA): K interest vectors from the live history, each searched"
+    public static let defaultParameters = ComiRecParameters()
+    public static let defaultQuota: (quota: Int, weight: Float) = (200, 0.9)
+    public static let trainedByDefault = false
+    public static let settings: [Setting<ComiRecParameters>] = [
+        .int("dim", "Embedding and interest width.", \.dim, 2...1024),
+        .int("interests", "Interest vectors per user (K); short histories query fewer.", \.interests, 1...64),
+        .int("attentionHidden", "Width of the extractor's hidden layer (d_a).", \.attentionHidden, 1...65_536),
+        .int("length", "Most recent positives read (N).", \.length, 2...1_000),
+        .int("epochs", "Training epochs.", \.epochs, 0...100_000),
+        .float("learningRate", "Adam learning rate.", \.learningRate, "> 0") { $0 > 0 },
+        .int("fullSoftmaxItems", "Largest catalog trained with the full softmax; larger ones sample negatives.", \.fullSoftmaxItems,
+             0...10_000_000),
+        .int("negatives", "Uniform negatives per batch when the softmax is sampled.", \.negatives, 1...1_000_000),
+        .int("batchSize", "Sequence windows per training batch.", \.batchSize, 1...100_000),
+        .int("validationUsers", "Users whose last positive is held out to stop early (0: train every epoch).", \.validationUsers,
+             0...1_000_000),
+        .int("patience", "Epochs without a better validation hit rate before stopping.", \.patience, 1...10_000),
+    ]
+    public static func train(_ input: ChannelTrainingInput, parameters: ComiRecParameters) throws -> any RecallChannel {
+        let model = try ComiRec.train(log: input.log, userCount: input.userCount, itemCount: input.itemCount, typeWeights: input.typeWeights,
+                                      parameters: parameters, name: name, progress: input.progress)
+        return try input.indexedIfLarge(model)
+    }
+    public static func load(_ bytes: [UInt8]) throws -> any RecallChannel {
+        try ChannelRegistry.loadVector(bytes) { (b: [UInt8]) throws(CascadeError) in try ComiRec(serialized: b) }
+    }
+}
