@@ -227,11 +227,20 @@ struct ModelOptions: ParsableArguments {
 
     var config: FunnelConfig {
         get throws {
-            // The deployment's file: its server keys are read (and checked) but only serving uses them.
-            var c = try settings.apply(Deployment(), settings: Deployment.settings).funnel
+            var c = try unrestrictedConfig
             if let channels {
                 c = try c.restricted(to: channels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             }
+            return c
+        }
+    }
+
+    /// The config file, `--set` and the flags, with every channel (for commands that pick
+    /// their own channels).
+    var unrestrictedConfig: FunnelConfig {
+        get throws {
+            // The deployment's file: its server keys are read (and checked) but only serving uses them.
+            var c = try settings.apply(Deployment(), settings: Deployment.settings).funnel
             try ranker.apply(to: &c.rank)
             return try apply(c)
         }

@@ -14,11 +14,15 @@ struct EvalRecallSim: ParsableCommand {
             measures the share of their true top --truth-k items (excluding items they engaged with) \
             among the channel's top --k candidates, the mean popularity rank of the top 10 (higher = less \
             popularity-biased) and how many never-interacted items reach the candidate sets. \
-            Variants: twotower-nologq (two-tower without the logQ correction), twotower-ssl (with the \
-            self-supervised item loss), twotower-hard (with a hard-negative second stage).
+            --channels names the channels judged (default \(defaultChannels)). Variants: twotower-nologq (two-tower without the logQ correction), twotower-ssl (with the \
+            self-supervised item loss), twotower-hard (with a hard-negative second stage), twotower-dropout \
+            (DropoutNet id dropout, 0.5 on items and users unless set). Cold protocol: among the items that \
+            never had an event only, the share of each user's true top --truth-k cold items in the channel's \
+            top --truth-k cold candidates (cold_recall_at_k).
             """)
 
-    @Option(help: "Channels, comma-separated.") var channels: String = "itemcf,als,twotower,twotower-nologq,lightgcn"
+    /// Judged when `--channels` is not given.
+    static let defaultChannels = "itemcf,als,twotower,twotower-nologq,lightgcn"
     @Option(help: "Simulated users.") var users: Int = 2_000
     @Option(help: "Simulated items.") var items: Int = 5_000
     @Option(help: "Simulated events.") var events: Int = 200_000
@@ -33,18 +37,22 @@ struct EvalRecallSim: ParsableCommand {
             let config = SimConfig(users: users, items: items, events: events, seed: seed)
             try config.validate()
             let world = SimulatedWorld.generate(config)
-            let base = try model.apply(FunnelConfig())
+            let base = try model.unrestrictedConfig
             var variants: [LearnedRecallEvaluation.Variant] = []
-            for name in channels.split(separator: ",").map({ String($0).trimmingCharacters(in: .whitespaces) }) {
+            for name in (model.channels ?? Self.defaultChannels).split(separator: ",").map({ String($0).trimmingCharacters(in: .whitespaces) }) {
                 var c = base
                 var channel = name
                 switch name {
                 case "twotower-nologq": channel = "twotower"; c.twoTower.logQCorrection = false
                 case "twotower-ssl": channel = "twotower"; c.twoTower.selfSupervisedWeight = Swift.max(c.twoTower.selfSupervisedWeight, 0.3)
                 case "twotower-hard": channel = "twotower"; c.twoTower.hardNegativeEpochs = Swift.max(c.twoTower.hardNegativeEpochs, 3)
+                case "twotower-dropout":
+                    channel = "twotower"
+                    if c.twoTower.itemIdDropout == 0 { c.twoTower.itemIdDropout = 0.5 }
+                    if c.twoTower.userIdDropout == 0 { c.twoTower.userIdDropout = 0.5 }
                 default:
                     guard FunnelConfig.knownChannels.contains(name) else {
-                        throw ValidationError("unknown channel '\(name)' (channels: \(FunnelConfig.knownChannels.joined(separator: ", ")), twotower-nologq, twotower-ssl, twotower-hard)")
+                        throw ValidationError("unknown channel '\(name)' (channels: \(FunnelConfig.knownChannels.joined(separator: ", ")), twotower-nologq, twotower-ssl, twotower-hard, twotower-dropout)")
                     }
                 }
                 variants.append(.init(label: name, channel: channel, config: c))

@@ -17,6 +17,14 @@ import Testing
         }
     }
 
+    /// `eval recall-sim` picks its own channels but reads `--set` like every command.
+    @Test func recallSimulationReadsSettings() throws {
+        let eval = try #require(try Cascade.parseAsRoot(["eval", "recall-sim", "--channels", "twotower",
+                                                         "--set", "channel.twotower.itemIdDropout=0.3"]) as? EvalRecallSim)
+        #expect(try eval.model.unrestrictedConfig.twoTower.itemIdDropout == 0.3)
+        #expect(try eval.model.unrestrictedConfig.quotas == FunnelConfig().quotas)
+    }
+
     @Test func rankerFlagsReachTheRankStage() throws {
         let train = try #require(try Cascade.parseAsRoot(["train", "--db", "x.sqlite", "--rank-dim", "16", "--rank-hidden", "64,32",
                                                           "--rank-behaviour", "20", "--rank-attention-hidden", "8", "--rank-window-days", "7",

@@ -37,7 +37,7 @@ extension ChannelCase {
     }
 
     static func model(epochs: Int, logQ: Bool = true, selfSupervised: Float = 0, log: EventLog = Fixture.log,
-                      mode: TwoTowerParameters.Mode = .listwise, symmetric: Bool = false) throws -> TwoTower {
+                      mode: TwoTowerParameters.Mode = .listwise, symmetric: Bool = false, idDropout: Float = 0) throws -> TwoTower {
         var p = TwoTowerParameters()
         p.dim = 8
         p.hidden = 16
@@ -51,6 +51,8 @@ extension ChannelCase {
         p.validationUsers = 0
         p.mode = mode
         p.symmetric = symmetric
+        p.itemIdDropout = idDropout
+        p.userIdDropout = idDropout
         return try TwoTower.train(log: log, userCount: Fixture.userCount, itemCount: 22, typeWeights: Fixture.weights,
                                   features: ItemSideFeatures.build(items: items), parameters: p,
                                   progress: ProcessInfo.processInfo.environment["TT_DEBUG"] != nil ? { print($0) } : nil)
@@ -92,6 +94,27 @@ extension ChannelCase {
         let v = try #require(tt.userVector(user: 2, history: (0..<log.count).filter { log.users[$0] == 2 }.map { log.items[$0] }))
         func score(_ i: Int) -> Float { (0..<tt.dim).reduce(0) { $0 + v[$1] * tt.itemVectors[i * tt.dim + $1] } }
         #expect((10..<20).allSatisfy { score(21) > score($0) })
+    }
+
+    /// DropoutNet: trained with half the ids replaced by the unknown rows, the towers place a new
+    /// item from its category and a new user from a few events, and the unknown rows are
+    /// trained (they moved from their initial values).
+    @Test func idDropoutTrainsTheColdRows() throws {
+        let log = Self.shuffledLog
+        let tt = try Self.model(epochs: 40, log: log, idDropout: 0.5)
+        let plain = try Self.model(epochs: 0, log: log)
+        #expect(tt.userTable.suffix(tt.dim) != plain.userTable.suffix(plain.dim), "the unknown user row was trained")
+        // A visitor with three "b" events: "b" items first; the new "a" item below them.
+        let visitor = [12, 15, 17].map { HistoryEvent(item: Int32($0), type: 1, timestamp: 1) }
+        let got = tt.recall(RecallContext(user: nil, history: visitor, now: 1e6), quota: 3,
+                            filter: CandidateFilter(itemCount: 22, unavailable: [20], seen: [12, 15, 17]))
+        #expect(got.count == 3 && got.allSatisfy { (10..<20).contains($0.item) }, "\(got.map(\.item))")
+        // A visitor with "a" events is offered the new "a" item before any "b" item.
+        let a = [1, 4, 6].map { HistoryEvent(item: Int32($0), type: 1, timestamp: 1) }
+        let forA = tt.recall(RecallContext(user: nil, history: a, now: 1e6), quota: 22,
+                             filter: CandidateFilter(itemCount: 22, unavailable: [20], seen: [1, 4, 6])).map(\.item)
+        let new = try #require(forA.firstIndex(of: 21))
+        #expect(forA.enumerated().allSatisfy { !(10..<20).contains($0.element) || $0.offset > new }, "\(forA)")
     }
 
     @Test func indexedSearchAgreesWithTheExactScan() throws {

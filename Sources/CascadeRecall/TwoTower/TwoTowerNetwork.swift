@@ -100,9 +100,11 @@ final class TwoTowerNetwork: ParameterContainer {
         static let id = Mask(rawValue: 1), category = Mask(rawValue: 2), author = Mask(rawValue: 4), tags = Mask(rawValue: 8)
     }
 
-    /// Item vectors [N, dim] for `itemIds`; `known[i]` false routes the id to the unknown row.
-    func itemTower(_ itemIds: [Int32], known: [Bool], features f: ItemSideFeatures, mask: Mask = [], tape: Tape) throws -> Variable {
-        let ids = IndexTensor(itemIds.map { known[Int($0)] ? $0 : Int32(items) })
+    /// Item vectors [N, dim] for `itemIds`; `known[i]` false routes the id to the unknown row, and
+    /// so does `dropped[j]` for column j (id dropout while training).
+    func itemTower(_ itemIds: [Int32], known: [Bool], dropped: [Bool]? = nil, features f: ItemSideFeatures, mask: Mask = [],
+                   tape: Tape) throws -> Variable {
+        let ids = IndexTensor(itemIds.enumerated().map { j, i in known[Int(i)] && !(dropped?[j] ?? false) ? i : Int32(items) })
         var parts: [Variable] = []
         func zeroIf(_ m: Mask, _ v: Variable) throws -> Variable {
             mask.contains(m) ? v * 0 : v

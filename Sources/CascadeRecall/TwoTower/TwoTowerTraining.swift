@@ -36,6 +36,12 @@ public struct TwoTowerParameters: Sendable, Equatable {
     public var hardNegatives = 64
     /// Weight of the self-supervised contrastive loss on the item tower (0 = off).
     public var selfSupervisedWeight: Float = 0
+    /// Share of training items whose id is replaced by the "unknown" row, and of users whose
+    /// id is (DropoutNet, Volkovs et al., NeurIPS 2017): the towers learn to place an item from
+    /// its features alone and a user from their history alone, in the same space as the warm
+    /// ones, so a new item or user gets a vector that was trained, not an untrained row's.
+    public var itemIdDropout: Float = 0
+    public var userIdDropout: Float = 0
     /// Users whose last positive is held out to choose the epoch (early stopping on hit rate@50
     /// of the held-out item; the best epoch's weights are kept). 0 trains all epochs on everything.
     public var validationUsers = 500
@@ -220,8 +226,10 @@ extension TwoTower {
                     for u in users { for h in hard[u] ?? [] where pool.count < p.hardNegatives { pool.insert(h) } }
                     columns += pool.sorted()
                 }
-                let u = try net.userTower(userIds: users, history: hist, offsets: offsets, features: features, tape: tape)
-                let v = try net.itemTower(columns, known: known, features: features, tape: tape)
+                let towerUsers = p.userIdDropout > 0 ? users.map { rng.nextUnitFloat() < p.userIdDropout ? Int32(net.users) : $0 } : users
+                let dropped = p.itemIdDropout > 0 ? columns.map { _ in rng.nextUnitFloat() < p.itemIdDropout } : nil
+                let u = try net.userTower(userIds: towerUsers, history: hist, offsets: offsets, features: features, tape: tape)
+                let v = try net.itemTower(columns, known: known, dropped: dropped, features: features, tape: tape)
                 let logits = try u.matmul(v, transposeOther: true)
                 let logQ = Tensor(shape: [columns.count])
                 if p.logQCorrection {
@@ -377,6 +385,10 @@ public enum TwoTowerChannel: ChannelDefinition {
         .bool("logQCorrection", "Correct the in-batch softmax for sampling bias (logQ).", \.logQCorrection),
         .int("hardNegativeEpochs", "Epochs of the second stage with mined hard negatives.", \.hardNegativeEpochs, 0...Int.max),
         .float("selfSupervisedWeight", "Weight of the self-supervised item loss (0: off).", \.selfSupervisedWeight, ">= 0") { $0 >= 0 },
+        .float("itemIdDropout", "Share of training items seen through the unknown id (DropoutNet: cold items get trained vectors).",
+               \.itemIdDropout, "in [0, 1)") { $0 >= 0 && $0 < 1 },
+        .float("userIdDropout", "Share of training users seen through the unknown id (new users get trained vectors).",
+               \.userIdDropout, "in [0, 1)") { $0 >= 0 && $0 < 1 },
     ]
     public static func train(_ input: ChannelTrainingInput, parameters: TwoTowerParameters) throws -> any RecallChannel {
         let model = try TwoTower.train(log: input.log, userCount: input.userCount, itemCount: input.itemCount, typeWeights: input.typeWeights,
