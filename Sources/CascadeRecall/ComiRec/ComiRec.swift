@@ -29,6 +29,8 @@ public struct ComiRec: RecallChannel, @unchecked Sendable {
     /// Read only while serving (an inference tape never changes a parameter).
     let network: ComiRecNetwork
     let networkArchive: [UInt8]
+    /// The items the interests' log partitions are computed over (``PartitionSample``).
+    let partition: PartitionSample
 
     init(network: ComiRecNetwork, parameters: ComiRecParameters, name: String, positiveTypes: Set<UInt8>) throws {
         self.name = name
@@ -37,6 +39,7 @@ public struct ComiRec: RecallChannel, @unchecked Sendable {
         self.positiveTypes = positiveTypes
         itemCount = network.items
         itemVectors = Array(network.itemTable.value.toArray().dropFirst(network.dim))
+        partition = PartitionSample(itemVectors: itemVectors, dim: network.dim)
         var archive = ModelArchive(modelKind: "recall/comirec")
         try archive.addParameters(network.parameters)
         networkArchive = [UInt8](try archive.encoded())
@@ -50,19 +53,19 @@ public struct ComiRec: RecallChannel, @unchecked Sendable {
     /// Each history item is routed to the interest closest to it (as training routes a target);
     /// an interest's prior is its smoothed share of the history, (routed + 1) / (L + K), and the
     /// interests with the largest priors are kept. An interest's scores are offset by its log
-    /// prior minus its log partition over the catalog (exact up to ``partitionSample`` items,
+    /// prior minus its log partition over the catalog (exact up to ``PartitionSample/limit`` items,
     /// else estimated from an even sample of that many), so an item scores its log-probability
     /// under the mixture of interests, and a narrow minor interest does not outrank the main
-    /// one. O(N dim d_a + K (N + S) dim) with S = min(items, partitionSample).
+    /// one. O(N dim d_a + K (N + S) dim) with S = min(items, PartitionSample.limit).
     public func interestQueries(history: [Int32]) -> [InterestQuery] {
         var seen = Set<Int32>()
         let rows = history.filter { $0 >= 0 && Int($0) < itemCount && seen.insert($0).inserted }.prefix(parameters.length).reversed().map { $0 + 1 }
-        return Self.interestQueries(rows: Array(rows), network: network, itemVectors: itemVectors)
+        return Self.interestQueries(rows: Array(rows), network: network, itemVectors: itemVectors, partition: partition)
     }
 
     /// The queries after a sequence of item rows (index + 1, oldest first), as
     /// ``interestQueries(history:)`` describes; `itemVectors` [items, dim].
-    static func interestQueries(rows: [Int32], network: ComiRecNetwork, itemVectors: [Float]) -> [InterestQuery] {
+    static func interestQueries(rows: [Int32], network: ComiRecNetwork, itemVectors: [Float], partition: PartitionSample) -> [InterestQuery] {
         guard !rows.isEmpty, let v = try? network.interests([rows], tape: Tape(training: false, threads: 1)).value else { return [] }
         let k = network.interests, d = network.dim
         let vectors = (0..<k).map { j in Array(UnsafeBufferPointer(start: v.base + j * d, count: d)) }
@@ -79,33 +82,13 @@ public struct ComiRec: RecallChannel, @unchecked Sendable {
             .prefix(InterestMerge.interestCount(historyLength: count, maximum: k))
         let total = keep.reduce(0) { $0 + prior[$1] }
         return keep.map { j in
-            InterestQuery(vector: vectors[j], offset: Float(Foundation.log(prior[j]) - logPartition(vectors[j], itemVectors: itemVectors, dim: d)),
+            InterestQuery(vector: vectors[j], offset: Float(Foundation.log(prior[j]) - partition.logPartition(vectors[j])),
                           share: prior[j] / total)
         }
     }
 
-    /// Items the log partition of an interest is computed over, at most (an even sample beyond).
-    public static let partitionSample = 4_096
-
-    /// log sum_i exp(v . e_i) over the catalog, or its estimate from an even sample.
-    func logPartition(_ v: [Float]) -> Double { Self.logPartition(v, itemVectors: itemVectors, dim: dim) }
-
-    static func logPartition(_ v: [Float], itemVectors: [Float], dim: Int) -> Double {
-        let itemCount = itemVectors.count / Swift.max(1, dim)
-        let step = Swift.max(1, (itemCount + partitionSample - 1) / partitionSample)
-        var scores: [Float] = []
-        scores.reserveCapacity(itemCount / step + 1)
-        var i = 0
-        while i < itemCount {
-            var s: Float = 0
-            for c in 0..<dim { s += v[c] * itemVectors[i * dim + c] }
-            scores.append(s)
-            i += step
-        }
-        guard let m = scores.max() else { return 0 }
-        let sum = scores.reduce(0.0) { $0 + Foundation.exp(Double($1 - m)) }
-        return Double(m) + Foundation.log(sum * Double(itemCount) / Double(scores.count))
-    }
+    /// log sum_i exp(v . e_i) over the catalog, or its estimate (``PartitionSample``).
+    func logPartition(_ v: [Float]) -> Double { partition.logPartition(v) }
 
     public func recall(_ context: RecallContext, quota: Int, filter: CandidateFilter) -> [Candidate] {
         InterestMerge.recall(interestQueries(context), quota: quota) {
@@ -189,5 +172,42 @@ public enum ComiRecChannel: ChannelDefinition {
     }
     public static func load(_ bytes: [UInt8]) throws -> any RecallChannel {
         try ChannelRegistry.loadVector(bytes) { (b: [UInt8]) throws(CascadeError) in try ComiRec(serialized: b) }
+    }
+}
+
+/// The item rows an interest's log partition is computed over: every item of a catalog of up
+/// to `limit` items, else an even sample of `limit` of them (every k-th row), kept contiguous so
+/// that one GEMV scores them; the sampled sum is scaled by items / sampled. O(limit dim) per
+/// interest and request.
+struct PartitionSample: Sendable {
+    static let limit = 4_096
+    let rows: [Float]
+    let count: Int, dim: Int
+    let scale: Double
+
+    init(itemVectors: [Float], dim: Int) {
+        let items = itemVectors.count / Swift.max(1, dim)
+        let step = Swift.max(1, (items + Self.limit - 1) / Self.limit)
+        var rows: [Float] = []
+        rows.reserveCapacity((items / step + 1) * dim)
+        for i in Swift.stride(from: 0, to: items, by: step) { rows.append(contentsOf: itemVectors[(i * dim)..<((i + 1) * dim)]) }
+        self.rows = rows
+        self.dim = dim
+        count = rows.count / Swift.max(1, dim)
+        scale = count > 0 ? Double(items) / Double(count) : 1
+    }
+
+    func logPartition(_ v: [Float]) -> Double {
+        guard count > 0 else { return 0 }
+        var scores = [Float](repeating: 0, count: count)
+        rows.withUnsafeBufferPointer { a in
+            v.withUnsafeBufferPointer { x in
+                scores.withUnsafeMutableBufferPointer { Kernels.gemv(trans: false, m: count, n: dim, a: a.baseAddress!, lda: dim, x: x.baseAddress!, y: $0.baseAddress!, threads: 1) }
+            }
+        }
+        let m = scores.max()!
+        var sum = 0.0
+        for s in scores { sum += Foundation.exp(Double(s - m)) }
+        return Double(m) + Foundation.log(sum * scale)
     }
 }

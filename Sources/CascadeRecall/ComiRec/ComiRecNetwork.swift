@@ -181,9 +181,10 @@ extension ComiRec {
             if !heldOut.isEmpty {
                 // Scored as served: the mixture of the interests each history keeps.
                 let table = Array(UnsafeBufferPointer(start: net.itemTable.value.base + d, count: itemCount * d))
+                let partition = PartitionSample(itemVectors: table, dim: d)
                 let queries = heldOut.map { u in
                     ComiRec.interestQueries(rows: Array(sequences.rows[sequences.offsets[u]..<(sequences.offsets[u + 1] - 1)]), network: net,
-                                            itemVectors: table)
+                                            itemVectors: table, partition: partition)
                 }
                 let hit = NextItemSoftmax.validationHitRate(queries: queries, dim: d, table: net.itemTable.value.base, items: itemCount,
                                                             sequences: sequences, users: heldOut)
