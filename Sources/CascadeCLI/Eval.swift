@@ -6,7 +6,7 @@ import Foundation
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate offline: split by time, train on the past, score on the future.",
-        subcommands: [EvalTopK.self, EvalRecall.self, EvalRank.self, EvalRankSim.self, EvalRecallSim.self],
+        subcommands: [EvalTopK.self, EvalRecall.self, EvalRank.self, EvalRankSim.self, EvalRecallSim.self, EvalCold.self],
         defaultSubcommand: EvalTopK.self)
 }
 
