@@ -21,15 +21,17 @@ public struct HistoryFeatures: Sendable {
     /// Events of the user that count (the funnel's default history length).
     public static let defaultLimit = 500
 
-    /// Finest category, top category and author per item index (-1: none).
-    let category: [Int32], top: [Int32], author: [Int32]
+    /// Finest category, top category and author of item i at 3i, 3i + 1, 3i + 2 (-1: none): one
+    /// cache line per candidate on a large catalog, not three.
+    let codes: [Int32]
+    var itemCount: Int { codes.count / 3 }
     /// Per event type code: counts as a positive (a positive weight in the registry).
     let positive: [Bool]
     let impression: Int
     public let limit: Int
 
     public init(items: [Item], ids: IdMap, registry: EventTypeRegistry, limit: Int = HistoryFeatures.defaultLimit) {
-        var category = [Int32](repeating: -1, count: ids.count), top = category, author = category
+        var codes = [Int32](repeating: -1, count: 3 * ids.count)
         var names: [String: Int32] = [:]
         func code(_ s: String) -> Int32 {
             if let c = names[s] { return c }
@@ -39,13 +41,11 @@ public struct HistoryFeatures: Sendable {
         }
         for item in items {
             guard let i = ids.index(of: item.id).map(Int.init) else { continue }
-            if let c = item.categories.last { category[i] = code("c:" + c) }
-            if let c = item.categories.first { top[i] = code("t:" + c) }
-            if let a = item.author { author[i] = code("a:" + a) }
+            if let c = item.categories.last { codes[3 * i] = code("c:" + c) }
+            if let c = item.categories.first { codes[3 * i + 1] = code("t:" + c) }
+            if let a = item.author { codes[3 * i + 2] = code("a:" + a) }
         }
-        self.category = category
-        self.top = top
-        self.author = author
+        self.codes = codes
         positive = registry.weightsByCode.map { $0 > 0 }
         impression = registry.code(of: .impression).map(Int.init) ?? -1
         self.limit = Swift.max(1, limit)
@@ -67,15 +67,13 @@ public struct HistoryFeatures: Sendable {
 
         mutating func add(item: Int32, type: UInt8, sign: Int32, features f: HistoryFeatures) {
             let i = Int(item)
-            guard i >= 0, i < f.category.count else { return }
+            guard i >= 0, i < f.itemCount else { return }
             let isImpression = Int(type) == f.impression
             guard isImpression || f.positive[Int(type)] else { return }
             let dp = isImpression ? 0 : sign, di = isImpression ? sign : 0
             all.pos += dp; all.imp += di
             // Three keyed tallies, without an array per event (this runs per history event).
-            if f.category[i] >= 0 { byKey.add(Self.key(0, f.category[i]), pos: dp, imp: di) }
-            if f.top[i] >= 0 { byKey.add(Self.key(1, f.top[i]), pos: dp, imp: di) }
-            if f.author[i] >= 0 { byKey.add(Self.key(2, f.author[i]), pos: dp, imp: di) }
+            for kind in 0..<3 where f.codes[3 * i + kind] >= 0 { byKey.add(Self.key(Int64(kind), f.codes[3 * i + kind]), pos: dp, imp: di) }
         }
 
         /// The feature values of `item`, in ``HistoryFeatures/columnNames`` order. Numbers
@@ -83,12 +81,12 @@ public struct HistoryFeatures: Sendable {
         /// served number and a trained text bucket alike.
         func values(item: Int32, features f: HistoryFeatures, into out: inout [Double]) {
             let i = Int(item)
-            func tally(_ kind: Int64, _ table: [Int32]) -> Tally {
-                guard i >= 0, i < table.count, table[i] >= 0 else { return Tally() }
-                return byKey[Self.key(kind, table[i])]
+            func tally(_ kind: Int) -> Tally {
+                guard i >= 0, i < f.itemCount, f.codes[3 * i + kind] >= 0 else { return Tally() }
+                return byKey[Self.key(Int64(kind), f.codes[3 * i + kind])]
             }
             func rate(_ t: Tally) -> Double { (Double(t.pos) + 0.5) / (Double(t.imp) + 5) }
-            let c = tally(0, f.category), t = tally(1, f.top), a = tally(2, f.author)
+            let c = tally(0), t = tally(1), a = tally(2)
             out[0] = Double(all.pos); out[1] = Double(all.imp)
             out[2] = Double(c.pos); out[3] = Double(c.imp); out[4] = rate(c)
             out[5] = Double(t.pos); out[6] = Double(t.imp)

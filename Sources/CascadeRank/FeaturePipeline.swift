@@ -324,7 +324,17 @@ public final class FeaturePipeline: Codable, @unchecked Sendable {
     /// The local id of the `.buckets` feature `f` for the number `x`: what ``localId(_:_:)``
     /// gives for a text that reads as `x` (0 for a non-finite number), without the text.
     public func bucketLocalId(_ f: FeatureSpec, _ x: Double) -> Int32 {
-        guard x.isFinite, let c = cuts[f.name] else { return 0 }
+        guard let c = cuts[f.name] else { return 0 }
+        return Self.bucketLocalId(cuts: c, x)
+    }
+
+    /// The bucket boundaries of a `.buckets` feature (nil for other kinds): looked up once, then
+    /// ``bucketLocalId(cuts:_:)`` per value, where a batch would otherwise hash the name per row.
+    public func bucketCuts(_ f: FeatureSpec) -> [Double]? { cuts[f.name] }
+
+    /// The local id of `x` among `cuts` (0 for a value that is not finite). O(log cuts).
+    @inline(__always) public static func bucketLocalId(cuts c: [Double], _ x: Double) -> Int32 {
+        guard x.isFinite else { return 0 }
         var lo = 0, hi = c.count
         while lo < hi { let mid = (lo + hi) / 2; if c[mid] <= x { lo = mid + 1 } else { hi = mid } }
         return Int32(1 + lo)

@@ -137,7 +137,11 @@ public final class RequestEncoder: @unchecked Sendable {
             default:
                 let base = pipeline.bases[f.name]!, col = perCandidate.columns[f.column]
                 if f.kind == .buckets, f.derive == nil, let xs = numeric[f.column], xs.count == n {
-                    for r in 0..<n { ids.base[r * s + j] = base + pipeline.bucketLocalId(f, xs[r]) }
+                    guard let cuts = pipeline.bucketCuts(f) else {
+                        for r in 0..<n { ids.base[r * s + j] = base }
+                        continue
+                    }
+                    for r in 0..<n { ids.base[r * s + j] = base + FeaturePipeline.bucketLocalId(cuts: cuts, xs[r]) }
                     continue
                 }
                 guard let col else {
