@@ -1,5 +1,88 @@
 import CascadeCore
 import CascadeTensor
+import Foundation
+
+/// How a sequence model (SASRec, ComiRec) trains on the next-item objective: the same options,
+/// declared once (each model's parameters hold one, with the model's own defaults).
+public struct NextItemTraining: Sendable, Equatable {
+    /// At most this many epochs; early stopping (``validationUsers``) usually ends sooner.
+    public var epochs: Int
+    /// Sequence windows per batch, and Adam's learning rate.
+    public var batchSize: Int
+    public var learningRate: Float
+    /// Catalogs up to this size train with the full softmax over every item; larger ones with
+    /// `negatives` items drawn uniformly per batch, shared by every target of the batch.
+    public var fullSoftmaxItems = 20_000
+    public var negatives = 1_024
+    /// Users whose last positive is held out to choose the epoch (hit rate@10 of the held-out
+    /// item; the best epoch's weights are kept). 0 trains every epoch on everything.
+    public var validationUsers = 300
+    /// Epochs without a better validation hit rate before stopping.
+    public var patience: Int
+
+    public init(epochs: Int = 100, batchSize: Int, learningRate: Float, patience: Int) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.patience = patience
+    }
+
+    /// The declared settings of the struct at `path` of a model's parameters (keys without a
+    /// prefix: `channel.sasrec.epochs`).
+    static func settings<Root>(_ path: WritableKeyPath<Root, NextItemTraining>) -> [Setting<Root>] {
+        [
+            .int("epochs", "Training epochs.", path.appending(path: \.epochs), 0...100_000),
+            .float("learningRate", "Adam learning rate.", path.appending(path: \.learningRate), "> 0") { $0 > 0 },
+            .int("fullSoftmaxItems", "Largest catalog trained with the full softmax; larger ones sample negatives.",
+                 path.appending(path: \.fullSoftmaxItems), 0...10_000_000),
+            .int("negatives", "Uniform negatives per batch when the softmax is sampled.", path.appending(path: \.negatives), 1...1_000_000),
+            .int("batchSize", "Sequence windows per training batch.", path.appending(path: \.batchSize), 1...100_000),
+            .int("validationUsers", "Users whose last positive is held out to stop early (0: train every epoch).",
+                 path.appending(path: \.validationUsers), 0...1_000_000),
+            .int("patience", "Epochs without a better validation hit rate before stopping.", path.appending(path: \.patience), 1...10_000),
+        ]
+    }
+}
+
+extension NextItemTraining {
+    /// The epoch loop of a sequence model: `windows` shuffled and cut into batches, `batchLoss`
+    /// per batch on its own tape, Adam on the dense parameters and lazy Adam on the sparse ones,
+    /// then `validate` (the held-out hit rate; nil: none) and early stopping after each epoch,
+    /// ties keeping the later epoch; the best epoch's values are put back at the end.
+    func fit(_ name: String, windows all: [UserSequences.Window], parameters params: [Parameter], threads: Int?, rng: inout SplitMix64,
+             validate: (() throws -> Double)?, progress: ((String) -> Void)?,
+             batchLoss: (ArraySlice<UserSequences.Window>, Tape, inout SplitMix64) throws -> Variable) throws {
+        var windows = all
+        let dense = Adam(learningRate: learningRate), sparse = LazyAdam(learningRate: learningRate)
+        let denseParams = params.filter { !$0.sparse }, sparseParams = params.filter { $0.sparse }
+        var stopping = EarlyStopping(patience: patience, preferLater: true)
+        for epoch in 0..<epochs where !windows.isEmpty {
+            windows.shuffle(using: &rng)
+            var total = 0.0, batches = 0
+            var start = 0
+            while start < windows.count {
+                let batch = windows[start..<Swift.min(windows.count, start + batchSize)]
+                start += batch.count
+                let tape = Tape(training: true, threads: threads, seed: rng.next())
+                let loss = try batchLoss(batch, tape, &rng)
+                try tape.backward(loss)
+                try dense.step(denseParams)
+                try sparse.step(sparseParams)
+                total += Double(loss.value.base[0])
+                batches += 1
+            }
+            var note = ""
+            if let validate {
+                let hit = try validate()
+                note = ", validation hit@10 \(String(format: "%.4f", hit))"
+                stopping.record(hit, params)
+            }
+            progress?("\(name) epoch \(epoch + 1)/\(epochs): loss \(String(format: "%.4f", total / Double(Swift.max(batches, 1)))) over \(windows.count) windows\(note)")
+            if stopping.exhausted { break }
+        }
+        try stopping.restore(params)
+    }
+}
 
 /// The next-item objective and its validation, shared by the sequence trainers (SASRec,
 /// ComiRec): user states scored against the item embedding table (row 0 the padding, item i in

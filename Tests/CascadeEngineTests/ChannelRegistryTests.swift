@@ -62,7 +62,7 @@ enum LatestItemsChannel: ChannelDefinition {
         c.lightGCN.epochs = 3
         c.eges.epochs = 1
         c.bpr.epochs = 5
-        c.channels[ComiRecChannel.self].epochs = 3
+        c.channels[ComiRecChannel.self].training.epochs = 3
         c.channels[LatestItemsChannel.self].keep = 30
         return c
     }

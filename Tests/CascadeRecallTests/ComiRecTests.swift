@@ -20,13 +20,13 @@ extension ChannelCase {
         p.interests = interests
         p.attentionHidden = 16
         p.length = 8
-        p.epochs = epochs
-        p.batchSize = 16
-        p.learningRate = 0.01
-        p.validationUsers = 0
+        p.training.epochs = epochs
+        p.training.batchSize = 16
+        p.training.learningRate = 0.01
+        p.training.validationUsers = 0
         if !fullSoftmax {
-            p.fullSoftmaxItems = 0
-            p.negatives = 12
+            p.training.fullSoftmaxItems = 0
+            p.training.negatives = 12
         }
         let users = Int(log.users.max() ?? -1) + 1
         return try ComiRec.train(log: log, userCount: users, itemCount: items, typeWeights: EventTypeRegistry().weightsByCode, parameters: p)

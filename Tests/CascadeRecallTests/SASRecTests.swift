@@ -21,14 +21,14 @@ extension ChannelCase {
         p.blocks = 1
         p.feedForward = 32
         p.length = 8
-        p.epochs = epochs
-        p.batchSize = 16
-        p.learningRate = 0.01
+        p.training.epochs = epochs
+        p.training.batchSize = 16
+        p.training.learningRate = 0.01
         p.dropout = 0
-        p.validationUsers = 0
+        p.training.validationUsers = 0
         if !fullSoftmax {
-            p.fullSoftmaxItems = 0
-            p.negatives = 12
+            p.training.fullSoftmaxItems = 0
+            p.training.negatives = 12
         }
         let users = Int(log.users.max() ?? -1) + 1
         return try SASRec.train(log: log, userCount: users, itemCount: items, typeWeights: EventTypeRegistry().weightsByCode, parameters: p)

@@ -155,16 +155,7 @@ public enum ComiRecChannel: ChannelDefinition {
         .int("interests", "Interest vectors per user (K); short histories query fewer.", \.interests, 1...64),
         .int("attentionHidden", "Width of the extractor's hidden layer (d_a).", \.attentionHidden, 1...65_536),
         .int("length", "Most recent positives read (N).", \.length, 2...1_000),
-        .int("epochs", "Training epochs.", \.epochs, 0...100_000),
-        .float("learningRate", "Adam learning rate.", \.learningRate, "> 0") { $0 > 0 },
-        .int("fullSoftmaxItems", "Largest catalog trained with the full softmax; larger ones sample negatives.", \.fullSoftmaxItems,
-             0...10_000_000),
-        .int("negatives", "Uniform negatives per batch when the softmax is sampled.", \.negatives, 1...1_000_000),
-        .int("batchSize", "Sequence windows per training batch.", \.batchSize, 1...100_000),
-        .int("validationUsers", "Users whose last positive is held out to stop early (0: train every epoch).", \.validationUsers,
-             0...1_000_000),
-        .int("patience", "Epochs without a better validation hit rate before stopping.", \.patience, 1...10_000),
-    ]
+    ] + NextItemTraining.settings(\ComiRecParameters.training)
     public static func train(_ input: ChannelTrainingInput, parameters: ComiRecParameters) throws -> any RecallChannel {
         let model = try ComiRec.train(log: input.log, userCount: input.userCount, itemCount: input.itemCount, typeWeights: input.typeWeights,
                                       parameters: parameters, name: name, progress: input.progress)

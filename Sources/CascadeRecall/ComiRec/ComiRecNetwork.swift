@@ -13,21 +13,9 @@ public struct ComiRecParameters: Sendable, Equatable {
     public var attentionHidden = 256
     /// Most recent positives read (the sequence length N).
     public var length = 50
-    /// At most this many epochs; early stopping (``validationUsers``) usually ends sooner.
-    public var epochs = 100
-    /// Windows per batch and Adam's learning rate: 32 and 0.01 (against the paper's 128 and
-    /// 0.001, which stopped early at 0.139 NDCG@10 on the MovieLens judge).
-    public var batchSize = 32
-    public var learningRate: Float = 0.01
-    /// Catalogs up to this size train with the full softmax over every item; larger ones with
-    /// `negatives` items drawn uniformly per batch, shared by every target of the batch.
-    public var fullSoftmaxItems = 20_000
-    public var negatives = 1_024
-    /// Users whose last positive is held out to choose the epoch (hit rate@10 of the held-out
-    /// item, scored by the best of the user's interests). 0 trains every epoch on everything.
-    public var validationUsers = 300
-    /// Epochs without a better validation hit rate before stopping.
-    public var patience = 10
+    /// Batches of 32 windows and Adam at 0.01 (against the paper's 128 and 0.001, which stopped
+    /// early at 0.139 NDCG@10 on the MovieLens judge), at most 100 epochs, patience 10.
+    public var training = NextItemTraining(batchSize: 32, learningRate: 0.01, patience: 10)
     public var seed: UInt64 = 23
     public var threads: Int? = 1
 
@@ -125,76 +113,54 @@ extension ComiRec {
     /// + N dim S)) with S the softmax width.
     public static func train(log: EventLog, userCount: Int, itemCount: Int, typeWeights: [Float], parameters p: ComiRecParameters,
                              name: String = "comirec", progress: ((String) -> Void)? = nil) throws -> ComiRec {
-        guard p.dim > 0, p.interests > 0, p.attentionHidden > 0, p.length >= 2, p.epochs >= 0, p.batchSize > 0 else {
+        guard p.dim > 0, p.interests > 0, p.attentionHidden > 0, p.length >= 2, p.training.epochs >= 0, p.training.batchSize > 0 else {
             throw CascadeError.invalid("comirec: dim, interests, attention width and batch size must be positive, length >= 2")
         }
-        let full = itemCount <= p.fullSoftmaxItems
+        let full = itemCount <= p.training.fullSoftmaxItems
         let net = ComiRecNetwork(items: itemCount, parameters: p, sparseItems: !full)
         let positives = PositiveSequences(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights)
         let sequences = UserSequences(positives)
-        let heldOut = positives.validationUsers(p.validationUsers)
-        var windows = sequences.windows(length: p.length, heldOut: Set(heldOut))
-        let dense = Adam(learningRate: p.learningRate), sparse = LazyAdam(learningRate: p.learningRate)
+        let heldOut = positives.validationUsers(p.training.validationUsers)
+        let windows = sequences.windows(length: p.length, heldOut: Set(heldOut))
         var rng = SplitMix64(seed: p.seed)
-        let params = net.parameters
-        let denseParams = params.filter { !$0.sparse }, sparseParams = params.filter { $0.sparse }
-        var stopping = EarlyStopping(patience: p.patience, preferLater: true)
         let n = p.length, k = p.interests, d = p.dim
-        for epoch in 0..<p.epochs where !windows.isEmpty {
-            windows.shuffle(using: &rng)
-            var total = 0.0, batches = 0
-            var start = 0
-            while start < windows.count {
-                let batch = windows[start..<Swift.min(windows.count, start + p.batchSize)]
-                start += batch.count
-                let tape = Tape(training: true, threads: p.threads, seed: rng.next())
-                let v = try net.prefixInterests(batch.map { Array($0.rows.dropLast()) }, tape: tape)  // [B, K, N, d]
-                // Every real step of every window with the item that follows it, through the
-                // interest that scores that item highest (chosen on values: no gradient).
-                let table = net.itemTable.value.base, vb = v.value.base
-                var at: [Int32] = [], targets: [Int32] = []
-                for (r, w) in batch.enumerated() {
-                    let steps = w.rows.count - 1, offset = n - steps
-                    for (s, target) in w.rows.dropFirst().enumerated() where s + 1 >= w.firstTarget {
-                        let t = offset + s, e = table + Int(target) * d
-                        var best = 0, bestScore = -Float.infinity
-                        for j in 0..<k {
-                            let row = vb + ((r * k + j) * n + t) * d
-                            var dot: Float = 0
-                            for c in 0..<d { dot += row[c] * e[c] }
-                            if dot > bestScore { (best, bestScore) = (j, dot) }
-                        }
-                        at.append(Int32((r * k + best) * n + t))
-                        targets.append(target)
-                    }
-                }
-                let states = try v.reshaped([batch.count * k * n, d]).gather(IndexTensor(shape: [at.count], ids: at))
-                let loss = try NextItemSoftmax.loss(states: states, targets: targets, table: tape.parameter(net.itemTable), itemCount: itemCount,
-                                                    full: full, negatives: p.negatives, rng: &rng)
-                try tape.backward(loss)
-                try dense.step(denseParams)
-                try sparse.step(sparseParams)
-                total += Double(loss.value.base[0])
-                batches += 1
+        let validate: (() throws -> Double)? = heldOut.isEmpty ? nil : {
+            // Scored as served: the mixture of the interests each history keeps.
+            let table = Array(UnsafeBufferPointer(start: net.itemTable.value.base + d, count: itemCount * d))
+            let partition = PartitionSample(itemVectors: table, dim: d)
+            let queries = heldOut.map { u in
+                ComiRec.interestQueries(rows: Array(sequences.rows[sequences.offsets[u]..<(sequences.offsets[u + 1] - 1)]), network: net,
+                                        itemVectors: table, partition: partition)
             }
-            var note = ""
-            if !heldOut.isEmpty {
-                // Scored as served: the mixture of the interests each history keeps.
-                let table = Array(UnsafeBufferPointer(start: net.itemTable.value.base + d, count: itemCount * d))
-                let partition = PartitionSample(itemVectors: table, dim: d)
-                let queries = heldOut.map { u in
-                    ComiRec.interestQueries(rows: Array(sequences.rows[sequences.offsets[u]..<(sequences.offsets[u + 1] - 1)]), network: net,
-                                            itemVectors: table, partition: partition)
-                }
-                let hit = NextItemSoftmax.validationHitRate(queries: queries, dim: d, table: net.itemTable.value.base, items: itemCount,
-                                                            sequences: sequences, users: heldOut)
-                note = ", validation hit@10 \(String(format: "%.4f", hit))"
-                stopping.record(hit, params)
-            }
-            progress?("comirec epoch \(epoch + 1)/\(p.epochs): loss \(String(format: "%.4f", total / Double(Swift.max(batches, 1)))) over \(windows.count) windows\(note)")
-            if stopping.exhausted { break }
+            return NextItemSoftmax.validationHitRate(queries: queries, dim: d, table: net.itemTable.value.base, items: itemCount,
+                                                     sequences: sequences, users: heldOut)
         }
-        try stopping.restore(params)
+        try p.training.fit("comirec", windows: windows, parameters: net.parameters, threads: p.threads, rng: &rng, validate: validate,
+                           progress: progress) { batch, tape, rng in
+            let v = try net.prefixInterests(batch.map { Array($0.rows.dropLast()) }, tape: tape)  // [B, K, N, d]
+            // Every real step of every window with the item that follows it, through the
+            // interest that scores that item highest (chosen on values: no gradient).
+            let table = net.itemTable.value.base, vb = v.value.base
+            var at: [Int32] = [], targets: [Int32] = []
+            for (r, w) in batch.enumerated() {
+                let steps = w.rows.count - 1, offset = n - steps
+                for (s, target) in w.rows.dropFirst().enumerated() where s + 1 >= w.firstTarget {
+                    let t = offset + s, e = table + Int(target) * d
+                    var best = 0, bestScore = -Float.infinity
+                    for j in 0..<k {
+                        let row = vb + ((r * k + j) * n + t) * d
+                        var dot: Float = 0
+                        for c in 0..<d { dot += row[c] * e[c] }
+                        if dot > bestScore { (best, bestScore) = (j, dot) }
+                    }
+                    at.append(Int32((r * k + best) * n + t))
+                    targets.append(target)
+                }
+            }
+            let states = try v.reshaped([batch.count * k * n, d]).gather(IndexTensor(shape: [at.count], ids: at))
+            return try NextItemSoftmax.loss(states: states, targets: targets, table: tape.parameter(net.itemTable), itemCount: itemCount,
+                                            full: full, negatives: p.training.negatives, rng: &rng)
+        }
         return try ComiRec(network: net, parameters: p, name: name, positiveTypes: Set(typeWeights.indices.filter { typeWeights[$0] > 0 }.map(UInt8.init)))
     }
 }

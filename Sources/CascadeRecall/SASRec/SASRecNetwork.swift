@@ -14,19 +14,8 @@ public struct SASRecParameters: Sendable, Equatable {
     /// Most recent positives read (the sequence length N).
     public var length = 50
     public var dropout: Float = 0.2
-    /// At most this many epochs; early stopping (``validationUsers``) usually ends sooner.
-    public var epochs = 100
-    public var batchSize = 128
-    public var learningRate: Float = 0.001
-    /// Catalogs up to this size train with the full softmax over every item; larger ones with
-    /// `negatives` items drawn uniformly per batch, shared by every position of the batch.
-    public var fullSoftmaxItems = 20_000
-    public var negatives = 1_024
-    /// Users whose last positive is held out to choose the epoch (hit rate@10 of the held-out
-    /// item; the best epoch's weights are kept). 0 trains every epoch on everything.
-    public var validationUsers = 300
-    /// Epochs without a better validation hit rate before stopping.
-    public var patience = 8
+    /// Epochs (at most 100, stopped early), batches of 128 windows, Adam at 0.001, patience 8.
+    public var training = NextItemTraining(batchSize: 128, learningRate: 0.001, patience: 8)
     public var seed: UInt64 = 17
     public var threads: Int? = 1
 
@@ -149,59 +138,34 @@ extension SASRec {
     /// (N dim + dim ff) + dim K)) with K the softmax width.
     public static func train(log: EventLog, userCount: Int, itemCount: Int, typeWeights: [Float], parameters p: SASRecParameters,
                              name: String = "sasrec", progress: ((String) -> Void)? = nil) throws -> SASRec {
-        guard p.dim > 0, p.heads > 0, p.dim % p.heads == 0, p.blocks >= 0, p.length >= 2, p.epochs >= 0, p.batchSize > 0 else {
+        guard p.dim > 0, p.heads > 0, p.dim % p.heads == 0, p.blocks >= 0, p.length >= 2, p.training.epochs >= 0, p.training.batchSize > 0 else {
             throw CascadeError.invalid("sasrec: dim must be a positive multiple of heads, length >= 2, batch size > 0")
         }
-        let full = itemCount <= p.fullSoftmaxItems
+        let full = itemCount <= p.training.fullSoftmaxItems
         let net = SASRecNetwork(items: itemCount, parameters: p, sparseItems: !full)
         let positives = PositiveSequences(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights)
         let sequences = UserSequences(positives)
         // Early stopping: the last positive of some users is held out; ties keep the later epoch.
-        let heldOut = positives.validationUsers(p.validationUsers)
-        var windows = sequences.windows(length: p.length, heldOut: Set(heldOut))
-        let dense = Adam(learningRate: p.learningRate), sparse = LazyAdam(learningRate: p.learningRate)
+        let heldOut = positives.validationUsers(p.training.validationUsers)
+        let windows = sequences.windows(length: p.length, heldOut: Set(heldOut))
         var rng = SplitMix64(seed: p.seed)
-        let params = net.parameters
-        let denseParams = params.filter { !$0.sparse }, sparseParams = params.filter { $0.sparse }
-        var stopping = EarlyStopping(patience: p.patience, preferLater: true)
-        for epoch in 0..<p.epochs where !windows.isEmpty {
-            windows.shuffle(using: &rng)
-            var total = 0.0, batches = 0
-            var start = 0
-            while start < windows.count {
-                let batch = windows[start..<Swift.min(windows.count, start + p.batchSize)]
-                start += batch.count
-                let tape = Tape(training: true, threads: p.threads, seed: rng.next())
-                let inputs = batch.map { Array($0.rows.dropLast()) }
-                let h = try net.encode(inputs, tape: tape)
-                // Every real step of every window, with the item that follows it.
-                var at: [Int32] = [], targets: [Int32] = []
-                for (r, w) in batch.enumerated() {
-                    let n = w.rows.count - 1, offset = p.length - n
-                    for (k, t) in w.rows.dropFirst().enumerated() where k + 1 >= w.firstTarget {
-                        at.append(Int32(r * p.length + offset + k))
-                        targets.append(t)
-                    }
+        let validate: (() throws -> Double)? = heldOut.isEmpty ? nil : { try validationHitRate(net, sequences: sequences, users: heldOut) }
+        try p.training.fit("sasrec", windows: windows, parameters: net.parameters, threads: p.threads, rng: &rng, validate: validate,
+                           progress: progress) { batch, tape, rng in
+            let h = try net.encode(batch.map { Array($0.rows.dropLast()) }, tape: tape)
+            // Every real step of every window, with the item that follows it.
+            var at: [Int32] = [], targets: [Int32] = []
+            for (r, w) in batch.enumerated() {
+                let n = w.rows.count - 1, offset = p.length - n
+                for (k, t) in w.rows.dropFirst().enumerated() where k + 1 >= w.firstTarget {
+                    at.append(Int32(r * p.length + offset + k))
+                    targets.append(t)
                 }
-                let states = try h.reshaped([batch.count * p.length, p.dim]).gather(IndexTensor(shape: [at.count], ids: at))
-                let loss = try NextItemSoftmax.loss(states: states, targets: targets, table: tape.parameter(net.itemTable), itemCount: itemCount,
-                                                    full: full, negatives: p.negatives, rng: &rng)
-                try tape.backward(loss)
-                try dense.step(denseParams)
-                try sparse.step(sparseParams)
-                total += Double(loss.value.base[0])
-                batches += 1
             }
-            var note = ""
-            if !heldOut.isEmpty {
-                let hit = try validationHitRate(net, sequences: sequences, users: heldOut)
-                note = ", validation hit@10 \(String(format: "%.4f", hit))"
-                stopping.record(hit, params)
-            }
-            progress?("sasrec epoch \(epoch + 1)/\(p.epochs): loss \(String(format: "%.4f", total / Double(Swift.max(batches, 1)))) over \(windows.count) windows\(note)")
-            if stopping.exhausted { break }
+            let states = try h.reshaped([batch.count * p.length, p.dim]).gather(IndexTensor(shape: [at.count], ids: at))
+            return try NextItemSoftmax.loss(states: states, targets: targets, table: tape.parameter(net.itemTable), itemCount: itemCount,
+                                            full: full, negatives: p.training.negatives, rng: &rng)
         }
-        try stopping.restore(params)
         return try SASRec(network: net, parameters: p, name: name, positiveTypes: Set(typeWeights.indices.filter { typeWeights[$0] > 0 }.map(UInt8.init)))
     }
 
