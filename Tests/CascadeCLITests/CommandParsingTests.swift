@@ -91,4 +91,21 @@ import Testing
         }
         #expect(Cascade.helpMessage(for: Train.self).contains("--rank-behaviour"))
     }
+
+    /// Every command and subcommand parses `--help`: a debug build checks each command's
+    /// declarations when it is parsed (two options of one name are refused), so this walks them all.
+    @Test func everyCommandParsesItsHelp() {
+        func paths(_ c: any ParsableCommand.Type, _ prefix: [String]) -> [[String]] {
+            [prefix] + c.configuration.subcommands.flatMap { paths($0, prefix + [$0._commandName]) }
+        }
+        let all = paths(Cascade.self, [])
+        #expect(all.count > 20 && all.contains(["eval", "recall-sim"]) && all.contains(["eval", "cold"]))
+        for path in all {
+            do {
+                _ = try Cascade.parseAsRoot(path + ["--help"])  // the help command itself
+            } catch {
+                #expect(Cascade.exitCode(for: error) == .success, "\(path.joined(separator: " ")) --help: \(Cascade.message(for: error))")
+            }
+        }
+    }
 }
