@@ -14,14 +14,16 @@ from cascade_client import AsyncClient, CascadeError, Client, FeedbackEvent, Geo
 
 URL = os.environ.get("CASCADE_URL")
 USER = os.environ.get("CASCADE_TEST_USER", "u3")
+# Generous: the Swift suite runs this beside every other test on a loaded machine.
+TIMEOUT = float(os.environ.get("CASCADE_TEST_TIMEOUT", "120"))
 
 
 @unittest.skipUnless(URL, "CASCADE_URL is not set: no live server to test against")
 class LiveTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.reader = Client(URL, os.environ.get("CASCADE_READ_KEY"))
-        cls.admin = Client(URL, os.environ.get("CASCADE_ADMIN_KEY"))
+        cls.reader = Client(URL, os.environ.get("CASCADE_READ_KEY"), timeout=TIMEOUT)
+        cls.admin = Client(URL, os.environ.get("CASCADE_ADMIN_KEY"), timeout=TIMEOUT)
 
     def test_health_and_a_page(self):
         h = self.reader.health()
@@ -82,7 +84,7 @@ class LiveTest(unittest.TestCase):
 
     def test_keys_are_enforced(self):
         with self.assertRaises(CascadeError) as e:
-            Client(URL, "wrong-key").recommend(USER)
+            Client(URL, "wrong-key", timeout=TIMEOUT).recommend(USER)
         self.assertIn(e.exception.status, (401, 403))
         with self.assertRaises(CascadeError) as e:
             self.reader.put_item(Item("py-client-denied"))
@@ -91,7 +93,7 @@ class LiveTest(unittest.TestCase):
 
     def test_async_client(self):
         async def run():
-            c = AsyncClient(URL, os.environ.get("CASCADE_READ_KEY"))
+            c = AsyncClient(URL, os.environ.get("CASCADE_READ_KEY"), timeout=TIMEOUT)
             pages = await asyncio.gather(*(c.recommend("u%d" % k, n=3) for k in range(4)))
             return [len(p.items) for p in pages]
         self.assertEqual(asyncio.run(run()), [3, 3, 3, 3])
