@@ -40,9 +40,7 @@ public struct ComiRec: RecallChannel, @unchecked Sendable {
         itemCount = network.items
         itemVectors = Array(network.itemTable.value.toArray().dropFirst(network.dim))
         partition = PartitionSample(itemVectors: itemVectors, dim: network.dim)
-        var archive = ModelArchive(modelKind: "recall/comirec")
-        try archive.addParameters(network.parameters)
-        networkArchive = [UInt8](try archive.encoded())
+        networkArchive = try SequenceArtifact.archive(kind: "recall/comirec", network.parameters)
     }
 
     public var dim: Int { parameters.dim }
@@ -58,9 +56,8 @@ public struct ComiRec: RecallChannel, @unchecked Sendable {
     /// under the mixture of interests, and a narrow minor interest does not outrank the main
     /// one. O(N dim d_a + K (N + S) dim) with S = min(items, PartitionSample.limit).
     public func interestQueries(history: [Int32]) -> [InterestQuery] {
-        var seen = Set<Int32>()
-        let rows = history.filter { $0 >= 0 && Int($0) < itemCount && seen.insert($0).inserted }.prefix(parameters.length).reversed().map { $0 + 1 }
-        return Self.interestQueries(rows: Array(rows), network: network, itemVectors: itemVectors, partition: partition)
+        let rows = SequenceArtifact.rows(history: history, itemCount: itemCount, length: parameters.length)
+        return Self.interestQueries(rows: rows, network: network, itemVectors: itemVectors, partition: partition)
     }
 
     /// The queries after a sequence of item rows (index + 1, oldest first), as
@@ -99,36 +96,24 @@ public struct ComiRec: RecallChannel, @unchecked Sendable {
     static let magic = "CCMR"
 
     public func serialized() -> [UInt8] {
-        var w = ByteWriter(magic: Self.magic, version: 1)
-        w.write(name)
         let p = parameters
-        for v in [itemCount, p.dim, p.interests, p.attentionHidden, p.length] { w.write(Int64(v)) }
-        w.write(array: positiveTypes.sorted())
-        w.write(array: networkArchive)
-        return [UInt8](w.data)
+        return SequenceArtifact.encode(magic: Self.magic, name: name, sizes: [itemCount, p.dim, p.interests, p.attentionHidden, p.length],
+                                       positiveTypes: positiveTypes, archive: networkArchive)
     }
 
     public init(serialized bytes: [UInt8]) throws(CascadeError) {
-        var r = try ByteReader(Data(bytes), magic: Self.magic, what: "ComiRec artifact")
-        guard r.version == 1 else { throw .corrupt("ComiRec artifact: version \(r.version) is not supported (retrain: cascade train)") }
-        let name = try r.readString("name")
+        let what = "ComiRec artifact"
+        let a = try SequenceArtifact.decode(bytes, magic: Self.magic, what: what, sizeNames: ["items", "dim", "interests", "attention width", "length"])
         var p = ComiRecParameters()
-        let items = Int(try r.read(Int64.self, "items"))
-        p.dim = Int(try r.read(Int64.self, "dim"))
-        p.interests = Int(try r.read(Int64.self, "interests"))
-        p.attentionHidden = Int(try r.read(Int64.self, "attention width"))
-        p.length = Int(try r.read(Int64.self, "length"))
-        let types = Set(try r.readArray(UInt8.self, "positive types"))
-        let archive = try r.readArray(UInt8.self, "network")
+        let items = a.sizes[0]
+        (p.dim, p.interests, p.attentionHidden, p.length) = (a.sizes[1], a.sizes[2], a.sizes[3], a.sizes[4])
         guard items >= 0, p.dim > 0, p.interests > 0, p.attentionHidden > 0, p.length >= 2 else {
-            throw .invalid("ComiRec artifact: sizes do not agree (dim \(p.dim), interests \(p.interests), length \(p.length))")
+            throw .invalid("\(what): sizes do not agree (dim \(p.dim), interests \(p.interests), length \(p.length))")
         }
-        let net = ComiRecNetwork(items: items, parameters: p, sparseItems: false)
-        do {
-            try ModelArchive(data: Data(archive), path: "ComiRec artifact").load(into: net.parameters)
-            try self.init(network: net, parameters: p, name: name, positiveTypes: types)
-        } catch let e as CascadeError { throw e } catch {
-            throw .corrupt("ComiRec artifact: \(error)")
+        self = try SequenceArtifact.build(what) {
+            let net = ComiRecNetwork(items: items, parameters: p, sparseItems: false)
+            try ModelArchive(data: Data(a.archive), path: what).load(into: net.parameters)
+            return try ComiRec(network: net, parameters: p, name: a.name, positiveTypes: a.positiveTypes)
         }
     }
 }

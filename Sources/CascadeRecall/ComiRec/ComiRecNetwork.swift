@@ -118,10 +118,9 @@ extension ComiRec {
         }
         let full = itemCount <= p.training.fullSoftmaxItems
         let net = ComiRecNetwork(items: itemCount, parameters: p, sparseItems: !full)
-        let positives = PositiveSequences(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights)
-        let sequences = UserSequences(positives)
-        let heldOut = positives.validationUsers(p.training.validationUsers)
-        let windows = sequences.windows(length: p.length, heldOut: Set(heldOut))
+        // Early stopping: the last positive of some users is held out; ties keep the later epoch.
+        let (sequences, heldOut, windows) = p.training.data(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights,
+                                                           length: p.length)
         var rng = SplitMix64(seed: p.seed)
         let n = p.length, k = p.interests, d = p.dim
         let validate: (() throws -> Double)? = heldOut.isEmpty ? nil : {

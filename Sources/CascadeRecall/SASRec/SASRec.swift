@@ -34,9 +34,7 @@ public struct SASRec: RecallChannel, @unchecked Sendable {
         self.positiveTypes = positiveTypes
         itemCount = network.items
         itemVectors = Array(network.itemTable.value.toArray().dropFirst(network.dim))
-        var archive = ModelArchive(modelKind: "recall/sasrec")
-        try archive.addParameters(network.parameters)
-        networkArchive = [UInt8](try archive.encoded())
+        networkArchive = try SequenceArtifact.archive(kind: "recall/sasrec", network.parameters)
     }
 
     public var dim: Int { parameters.dim }
@@ -44,9 +42,8 @@ public struct SASRec: RecallChannel, @unchecked Sendable {
     /// The state after `history` (items newest first; the newest `length` distinct ones count),
     /// nil when none is in the catalog.
     public func userVector(history: [Int32]) -> [Float]? {
-        var seen = Set<Int32>()
-        let rows = history.filter { $0 >= 0 && Int($0) < itemCount && seen.insert($0).inserted }.prefix(parameters.length).reversed().map { $0 + 1 }
-        guard !rows.isEmpty, let h = try? network.encode([Array(rows)], tape: Tape(training: false, threads: 1)) else { return nil }
+        let rows = SequenceArtifact.rows(history: history, itemCount: itemCount, length: parameters.length)
+        guard !rows.isEmpty, let h = try? network.encode([rows], tape: Tape(training: false, threads: 1)) else { return nil }
         let last = (parameters.length - 1) * dim
         return Array(UnsafeBufferPointer(start: h.value.base + last, count: dim))
     }
@@ -59,37 +56,24 @@ public struct SASRec: RecallChannel, @unchecked Sendable {
     static let magic = "CSAS"
 
     public func serialized() -> [UInt8] {
-        var w = ByteWriter(magic: Self.magic, version: 1)
-        w.write(name)
         let p = parameters
-        for v in [itemCount, p.dim, p.blocks, p.heads, p.feedForward, p.length] { w.write(Int64(v)) }
-        w.write(array: positiveTypes.sorted())
-        w.write(array: networkArchive)
-        return [UInt8](w.data)
+        return SequenceArtifact.encode(magic: Self.magic, name: name, sizes: [itemCount, p.dim, p.blocks, p.heads, p.feedForward, p.length],
+                                       positiveTypes: positiveTypes, archive: networkArchive)
     }
 
     public init(serialized bytes: [UInt8]) throws(CascadeError) {
-        var r = try ByteReader(Data(bytes), magic: Self.magic, what: "SASRec artifact")
-        guard r.version == 1 else { throw .corrupt("SASRec artifact: version \(r.version) is not supported (retrain: cascade train)") }
-        let name = try r.readString("name")
+        let what = "SASRec artifact"
+        let a = try SequenceArtifact.decode(bytes, magic: Self.magic, what: what, sizeNames: ["items", "dim", "blocks", "heads", "feed-forward", "length"])
         var p = SASRecParameters()
-        let items = Int(try r.read(Int64.self, "items"))
-        p.dim = Int(try r.read(Int64.self, "dim"))
-        p.blocks = Int(try r.read(Int64.self, "blocks"))
-        p.heads = Int(try r.read(Int64.self, "heads"))
-        p.feedForward = Int(try r.read(Int64.self, "feed-forward"))
-        p.length = Int(try r.read(Int64.self, "length"))
-        let types = Set(try r.readArray(UInt8.self, "positive types"))
-        let archive = try r.readArray(UInt8.self, "network")
+        let items = a.sizes[0]
+        (p.dim, p.blocks, p.heads, p.feedForward, p.length) = (a.sizes[1], a.sizes[2], a.sizes[3], a.sizes[4], a.sizes[5])
         guard items >= 0, p.dim > 0, p.heads > 0, p.dim % p.heads == 0, p.blocks >= 0, p.feedForward > 0, p.length >= 2 else {
-            throw .invalid("SASRec artifact: sizes do not agree (dim \(p.dim), heads \(p.heads), length \(p.length))")
+            throw .invalid("\(what): sizes do not agree (dim \(p.dim), heads \(p.heads), length \(p.length))")
         }
-        let net = SASRecNetwork(items: items, parameters: p, sparseItems: false)
-        do {
-            try ModelArchive(data: Data(archive), path: "SASRec artifact").load(into: net.parameters)
-            try self.init(network: net, parameters: p, name: name, positiveTypes: types)
-        } catch let e as CascadeError { throw e } catch {
-            throw .corrupt("SASRec artifact: \(error)")
+        self = try SequenceArtifact.build(what) {
+            let net = SASRecNetwork(items: items, parameters: p, sparseItems: false)
+            try ModelArchive(data: Data(a.archive), path: what).load(into: net.parameters)
+            return try SASRec(network: net, parameters: p, name: a.name, positiveTypes: a.positiveTypes)
         }
     }
 }

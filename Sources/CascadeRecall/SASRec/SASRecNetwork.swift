@@ -143,11 +143,9 @@ extension SASRec {
         }
         let full = itemCount <= p.training.fullSoftmaxItems
         let net = SASRecNetwork(items: itemCount, parameters: p, sparseItems: !full)
-        let positives = PositiveSequences(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights)
-        let sequences = UserSequences(positives)
         // Early stopping: the last positive of some users is held out; ties keep the later epoch.
-        let heldOut = positives.validationUsers(p.training.validationUsers)
-        let windows = sequences.windows(length: p.length, heldOut: Set(heldOut))
+        let (sequences, heldOut, windows) = p.training.data(log: log, userCount: userCount, itemCount: itemCount, typeWeights: typeWeights,
+                                                           length: p.length)
         var rng = SplitMix64(seed: p.seed)
         let validate: (() throws -> Double)? = heldOut.isEmpty ? nil : { try validationHitRate(net, sequences: sequences, users: heldOut) }
         try p.training.fit("sasrec", windows: windows, parameters: net.parameters, threads: p.threads, rng: &rng, validate: validate,
