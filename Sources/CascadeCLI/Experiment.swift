@@ -150,6 +150,8 @@ struct ExperimentCommand: ParsableCommand {
         @Option(help: "Tested metric: ctr, engagement or northstar.") var metric: String = ReportMetric.northstar.rawValue
         @Option(help: "North-star metric: weighted or time.") var northstar: String = NorthStar.weighted.rawValue
         @Option(help: "Write the world and the loop's events into this new SQLite file.") var db: String?
+        @Flag(help: "The world's logging system orders each logged page by its own estimate, best at the top (position then confounds relevance in the log the funnel trains on).")
+        var rankedLog = false
         /// The ranker the arms that rank use (the same flags as `cascade train`).
         @OptionGroup var ranker: RankerOptions
 
@@ -165,7 +167,8 @@ struct ExperimentCommand: ParsableCommand {
                 if let db, FileManager.default.fileExists(atPath: db) {
                     throw CascadeError.invalid("\(db) already exists; give a new database file")
                 }
-                let sim = SimConfig(users: users, items: items, events: events, seed: seed)
+                var sim = SimConfig(users: users, items: items, events: events, seed: seed)
+                sim.policy.rankedPages = rankedLog
                 try sim.validate()
                 let world = SimulatedWorld.generate(sim)
                 var p = ABSimulation.Parameters()

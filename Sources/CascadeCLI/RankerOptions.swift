@@ -57,6 +57,9 @@ struct RankerOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: rankHelp("calibrate"))
     var rankCalibrate: Bool?
 
+    @Flag(inversion: .prefixedNo, help: rankHelp("positionBias"))
+    var rankPositionBias: Bool?
+
     /// Bad values stop the command before it opens or changes anything.
     func validate() throws {
         var c = RankStageConfig()
@@ -92,6 +95,7 @@ struct RankerOptions: ParsableArguments {
         try assign(&c, s, flag: "rank-behaviour", key: "behaviourLength", rankBehaviour)
         try assign(&c, s, flag: "rank-attention-hidden", key: "attentionHidden", rankAttentionHidden)
         try assign(&c, s, flag: "rank-calibrate", key: "calibrate", rankCalibrate)
+        try assign(&c, s, flag: "rank-position-bias", key: "positionBias", rankPositionBias)
     }
 }
 

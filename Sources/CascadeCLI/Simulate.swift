@@ -25,12 +25,16 @@ struct Simulate: ParsableCommand {
     @Option(help: "Number of logged events (impressions included).")
     var events: Int = 200_000
 
+    @Flag(help: "The world's logging system orders each logged page by its own estimate, best at the top.")
+    var rankedLog = false
+
     @Option(help: "Random seed.")
     var seed: UInt64 = 42
 
     func run() throws {
         try runReporting {
-            let config = SimConfig(users: users, items: items, events: events, seed: seed)
+            var config = SimConfig(users: users, items: items, events: events, seed: seed)
+            config.policy.rankedPages = rankedLog
             try config.validate()
             if store.exists, try store.openForReading().counts().events > 0 {
                 throw CascadeError.invalid("\(store.display) already holds events; simulate into a new, empty store")

@@ -75,6 +75,9 @@ struct Train: ParsableCommand {
                     let logloss = c.logLossBefore.isFinite ? ", logloss \(String(format: "%.4f", c.logLossBefore)) -> \(String(format: "%.4f", c.logLossAfter))" : ""
                     emit("  calibration \(c.task): predicted/observed \(f(c.ratioBefore)) -> \(f(c.ratioAfter))\(logloss) (\(c.rows) held-out impressions)")
                 }
+                if let curve = k.positionCurve {
+                    emit("  position bias: click rate by slot relative to the top " + curve.prefix(20).map { String(format: "%.3f", $0) }.joined(separator: " "))
+                }
             }
             if let k = r.rankRefresh {
                 emit("ranker refreshed on \(k.samples) impressions; AUC of the served ranker on them before the update " +

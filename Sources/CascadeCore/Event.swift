@@ -34,15 +34,23 @@ public struct Event: Sendable, Hashable, Codable {
     public var value: Double?
     /// Optional scene or context (page, placement), free text.
     public var scene: String?
+    /// The request id of the served page the event answers (the id the recommend API returned),
+    /// when the client sends it back: labels join to the page that caused them by it.
+    public var request: String?
+    /// The item's 0-based slot on that page (top = 0), when known: an impression's position,
+    /// which position-debiased training and counterfactual estimates read.
+    public var position: Int?
 
     public init(user: String, item: String, type: EventType = .click, timestamp: Double,
-                value: Double? = nil, scene: String? = nil) {
+                value: Double? = nil, scene: String? = nil, request: String? = nil, position: Int? = nil) {
         self.user = user
         self.item = item
         self.type = type
         self.timestamp = timestamp
         self.value = value
         self.scene = scene
+        self.request = request
+        self.position = position
     }
 
     /// Checks ids, type and every field against ``FieldRanges`` at wall-clock time `now`.
@@ -58,6 +66,13 @@ public struct Event: Sendable, Hashable, Codable {
             // control characters do not (PostgreSQL refuses NUL in text).
             if s.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r") || $0.value == 0x7F }) {
                 throw .invalid("event of user \(user) on item \(item): scene contains a control character other than tab or line break")
+            }
+        }
+        if let p = position, let why = FieldRanges.positionProblem(p) { throw .invalid("event of user \(user) on item \(item): \(why)") }
+        if let r = request {
+            do { try validateId(r, kind: "request") } catch {
+                guard case .invalid(let why) = error else { throw error }
+                throw .invalid("event of user \(user) on item \(item): \(why)")
             }
         }
     }

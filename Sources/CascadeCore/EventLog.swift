@@ -1,13 +1,28 @@
 /// Events in columnar form with dense ids: what training and evaluation read.
 ///
 /// Column `i` of every array is event `i`. `values` holds `.nan` where an event has no value.
-/// Memory is 21 bytes an event (10M events: ~210 MB).
+/// `positions` holds the slot of an event on its served page (``unknownPosition`` where not
+/// logged); it may be shorter than the other columns, the missing tail unknown (logs without any
+/// position carry none). Memory is 21-23 bytes an event (10M events: ~230 MB).
 public struct EventLog: Sendable {
     public var users: [Int32] = []
     public var items: [Int32] = []
     public var types: [UInt8] = []
     public var timestamps: [Double] = []
     public var values: [Float] = []
+    public var positions: [UInt16] = []
+
+    /// The `positions` entry of an event without a logged slot.
+    public static let unknownPosition = UInt16.max
+
+    /// The slot of event `i` on its page, nil when not logged.
+    @inline(__always)
+    public func position(_ i: Int) -> Int? {
+        i < positions.count && positions[i] != Self.unknownPosition ? Int(positions[i]) : nil
+    }
+
+    /// Whether any event carries a slot.
+    public var hasPositions: Bool { positions.contains { $0 != Self.unknownPosition } }
 
     public init() {}
 
@@ -20,20 +35,38 @@ public struct EventLog: Sendable {
         timestamps.reserveCapacity(n); values.reserveCapacity(n)
     }
 
-    public mutating func append(user: Int32, item: Int32, type: UInt8, timestamp: Double, value: Float = .nan) {
+    /// Appends one event; `position` is its slot on its page (nil: not logged).
+    public mutating func append(user: Int32, item: Int32, type: UInt8, timestamp: Double, value: Float = .nan, position: Int? = nil) {
+        if let position {
+            padPositions(to: users.count)
+            positions.append(UInt16(clamping: Swift.min(position, Int(Self.unknownPosition) - 1)))
+        } else if positions.count == users.count && !positions.isEmpty {
+            positions.append(Self.unknownPosition)
+        }
         users.append(user); items.append(item); types.append(type)
         timestamps.append(timestamp); values.append(value)
     }
 
     public mutating func append(contentsOf other: EventLog) {
+        if !other.positions.isEmpty {
+            padPositions(to: users.count)
+            positions += other.positions
+        }
         users += other.users; items += other.items; types += other.types
         timestamps += other.timestamps; values += other.values
+    }
+
+    /// Fills `positions` with unknown slots up to `n` entries.
+    mutating func padPositions(to n: Int) {
+        if positions.count < n { positions += repeatElement(Self.unknownPosition, count: n - positions.count) }
     }
 
     /// The events at `indices`, in that order.
     public func subset(_ indices: some Sequence<Int>) -> EventLog {
         var out = EventLog()
-        for i in indices { out.append(user: users[i], item: items[i], type: types[i], timestamp: timestamps[i], value: values[i]) }
+        for i in indices {
+            out.append(user: users[i], item: items[i], type: types[i], timestamp: timestamps[i], value: values[i], position: position(i))
+        }
         return out
     }
 

@@ -20,6 +20,16 @@ public enum FieldRanges {
     /// unit of any of those quantities and far from overflow.
     public static let maxValueMagnitude: Double = 1e9
 
+    /// The largest accepted slot of an event's `position` (0 is the top of the page): pages are
+    /// at most this long plus one. Kept in 16 bits by ``EventLog``.
+    public static let maxPosition = 9_999
+
+    /// Nil when `position` is an accepted slot, else why not.
+    public static func positionProblem(_ position: Int) -> String? {
+        (0...maxPosition).contains(position) ? nil
+            : "position \(position) is outside the accepted range 0...\(maxPosition) (0-based slot on the page, top = 0)"
+    }
+
     /// The accepted timestamps at wall-clock time `now` (seconds since 1970 UTC).
     public static func timestamps(now: Double) -> ClosedRange<Double> {
         earliestTimestamp...(max(earliestTimestamp, now) + futureTimestampSlack)

@@ -124,6 +124,7 @@ extension RankStageConfig {
             .bool("historyFeatures", "Give the ranker the user's behaviour toward each candidate's category and author.", \.historyFeatures),
             .bool("counterFeatures", "Give the ranker the store's statistics counters.", \.counterFeatures),
             .int("behaviourLength", "Length of the behaviour sequence DIN's target attention reads (0: none).", \.behaviourLength, 0...500),
+            .bool("positionBias", "Learn position bias apart from relevance (a train-time-only offset per logged slot).", \.positionBias),
             .bool("calibrate", "Calibrate each task's probability before fusion.", \.calibrate),
             .bool("preRank", "Train and serve the three-tower pre-ranker.", \.preRank),
             .int("preRankLimit", "Candidates the pre-ranker keeps for the ranker.", \.preRankLimit, 1...1_000_000),

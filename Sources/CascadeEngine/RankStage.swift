@@ -62,6 +62,10 @@ public struct RankStageConfig: Sendable, Equatable {
     /// true CTR by +0.3%, +2.7%, -0.6% and +4.5%, within the noise, and doubled the rank
     /// stage's cost on the 1M-item world (1.06 to 2.13 ms per request). `--rank-behaviour 20`.
     public var behaviourLength = 0
+    /// Learn position bias apart from relevance (``PositionBiasTower``: a train-time-only offset
+    /// per slot and task, from the slots logged with the impressions; the ranker serves as if
+    /// every candidate stood at the top slot). Without logged slots it changes nothing.
+    public var positionBias = false
     /// Calibrate each task's probability (piecewise linear on held-out impressions) before fusion.
     public var calibrate = true
     /// Train the three-tower pre-ranker (distilled from the ranker).
@@ -80,6 +84,19 @@ public struct RankStageConfig: Sendable, Equatable {
         FusionFormula.Term(task: "finish", weight: 0.5), FusionFormula.Term(task: "watch_time", weight: 0.003),
     ])
     public init() {}
+
+    /// This configuration with the keys that only change serving (whether the ranker serves, the
+    /// stage limits, the fusion) at their defaults: two configurations with the same training
+    /// setting train the same ranker.
+    public var trainingSetting: RankStageConfig {
+        var c = self
+        let d = RankStageConfig()
+        c.enabled = d.enabled
+        c.preRankLimit = d.preRankLimit
+        c.rankLimit = d.rankLimit
+        c.fusion = d.fusion
+        return c
+    }
 }
 
 /// What one funnel stage did for one request.

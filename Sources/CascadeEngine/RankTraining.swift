@@ -34,6 +34,8 @@ public enum RankTraining {
         public var calibration: [CalibrationReport] = []
         /// How many of the ranker's favourites the pre-ranker keeps (see ``PreRankFidelity``).
         public var preRankFidelity: PreRankFidelity.Result?
+        /// The learned relative click rate per slot (with `positionBias` and logged slots).
+        public var positionCurve: [Double]?
     }
 
     /// Label window after an impression, seconds.
@@ -114,7 +116,7 @@ public enum RankTraining {
             r.users.append(log.users[e])
             r.items.append(log.items[e])
             r.timestamps.append(ts)
-            r.positions.append(0)
+            r.positions.append(log.position(e) ?? -1)
             r.clicked.append(click)
             r.liked.append(like)
             r.finished.append(finish)
@@ -149,6 +151,9 @@ public enum RankTraining {
         public var calibrationReport: [CalibrationReport]
         /// The pre-ranker's recall of the ranker's favourites on sampled requests (nil without a pre-ranker).
         public var preRankFidelity: PreRankFidelity.Result?
+        /// With `positionBias`: the learned relative click rate per slot, top = 1
+        /// (``PositionBiasTower/curve(task:baseRate:)`` at the training click rate).
+        public var positionCurve: [Double]?
 
         /// The ranker as the funnel serves it.
         public func online(config: RankStageConfig) throws -> OnlineRanker {
@@ -183,7 +188,7 @@ public enum RankTraining {
         logger.info("trained ranker", metadata: ["model": "\(f.model.kind)", "samples": "\(f.samples)", "epochs": "\(f.epochs)",
                                                  "valid_auc": "\(f.validAUC)"])
         return Report(samples: f.samples, tasks: f.tasks, validAUC: f.validAUC, versions: versions, seconds: Date().timeIntervalSince(start),
-                      calibration: f.calibrationReport, preRankFidelity: f.preRankFidelity)
+                      calibration: f.calibrationReport, preRankFidelity: f.preRankFidelity, positionCurve: f.positionCurve)
     }
 
     /// The manifest key of the ranker's calibration (JSON of ``RankCalibration``).
@@ -226,8 +231,15 @@ public enum RankTraining {
         mc.tasks = tasks
         // The behaviour sequences: each row sees the positives strictly before it.
         let behaviour = try attributes.behaviour.map { try $0.history(log: log, category: attributes.itemColumns["item_category"], pipeline: pipeline) }
-        let train = try pipeline.encode(rows: trainRows, history: behaviour, labelColumns: tasks, frame: frame)
-        let valid = try pipeline.encode(rows: validRows, history: behaviour, labelColumns: tasks, frame: frame)
+        var train = try pipeline.encode(rows: trainRows, history: behaviour, labelColumns: tasks, frame: frame)
+        var valid = try pipeline.encode(rows: validRows, history: behaviour, labelColumns: tasks, frame: frame)
+        // Position bias: the tower trains beside the ranker on the logged slots, then is dropped.
+        var tower: PositionBiasTower?
+        if config.positionBias, let deepest = records.positions.max(), deepest > 0 {
+            tower = try PositionBiasTower(inner: model, slots: Swift.min(deepest + 1, 100))
+            train.positions = trainRows.map { Int32(records.positions[$0]) }
+            valid.positions = validRows.map { Int32(records.positions[$0]) }
+        }
 
         var options = RankTrainingOptions()
         options.epochs = config.epochs
@@ -237,7 +249,11 @@ public enum RankTraining {
         options.embeddingL2 = config.embeddingL2
         options.weightAverageDecay = config.weightAverageDecay
         options.idDropout = try config.idDropout.keys.sorted().map { try pipeline.idDropout($0, rate: config.idDropout[$0]!) }
-        let fit = try RankTrainer.fit(model, train: train, valid: valid.rows > 0 ? valid : nil, options: options)
+        let fit = try RankTrainer.fit(tower ?? model, train: train, valid: valid.rows > 0 ? valid : nil, options: options)
+        let positionCurve = tower.map { t in
+            let clicks = labels["click"].map { c in trainRows.reduce(0.0) { $0 + Double(c[$1]) } / Double(Swift.max(1, trainRows.count)) }
+            return t.curve(task: Swift.max(0, tasks.firstIndex(of: "click") ?? 0), baseRate: clicks ?? 0.1)
+        }
         var auc: [String: Double] = [:]
         if valid.rows > 0 {
             let p = try model.predict(valid, threads: nil)
@@ -282,7 +298,8 @@ public enum RankTraining {
         }
         return Fitted(model: model, pipeline: pipeline, modelConfig: mc, preRanker: student, attributes: attributes,
                       samples: records.count, tasks: tasks, validAUC: auc, epochs: fit.epochs.count,
-                      calibration: calibration, calibrationReport: calibrationReport, preRankFidelity: fidelity)
+                      calibration: calibration, calibrationReport: calibrationReport, preRankFidelity: fidelity,
+                      positionCurve: positionCurve)
     }
 
     /// Every task's label column of `records`: 0/1 for click, like and finish, seconds for

@@ -116,22 +116,33 @@ public enum ABSimulation {
         // A ranker is trained (from the world's logged impressions, through a store as
         // `cascade train` does) when the base funnel ranks, as the default one does, or an arm
         // sets a rank or fusion key; arms with `rank.enabled` false serve without it.
-        var ranker: OnlineRanker?
+        // One ranker per training setting the arms ask for (`rank.positionBias`, `rank.model`, ...;
+        // serving keys such as the fusion share it).
+        var rankers: [(config: RankStageConfig, ranker: OnlineRanker?)] = []
         let arms = experiments.layers.flatMap(\.experiments).flatMap(\.arms)
         let asked = arms.contains(where: { $0.overrides.keys.contains { $0.hasPrefix("rank.") || $0.hasPrefix("fusion.") } })
-        if asked || base.rank.enabled {
-            progress?("ranker")
-            var rc = base.rank
+        var store: SQLiteStore?
+        func ranker(_ config: RankStageConfig) throws -> OnlineRanker? {
+            guard asked || base.rank.enabled else { return nil }
+            var rc = config
             rc.enabled = true
-            let store = try SQLiteStore()
-            try SimulationLoader.write(world, to: store)
-            _ = try RankTraining.train(store: store, log: world.log, config: rc)
-            let ids = try store.idSnapshot()
-            guard ids.users.ids == userIds.ids, ids.items.ids == itemIds.ids else {
-                throw CascadeError.invalid("A/B simulation: store ids differ from the world's")
+            let key = rc.trainingSetting
+            if let r = rankers.first(where: { $0.config == key }) { return r.ranker }
+            progress?("ranker")
+            if store == nil {
+                let s = try SQLiteStore()
+                try SimulationLoader.write(world, to: s)
+                let ids = try s.idSnapshot()
+                guard ids.users.ids == userIds.ids, ids.items.ids == itemIds.ids else {
+                    throw CascadeError.invalid("A/B simulation: store ids differ from the world's")
+                }
+                store = s
             }
-            ranker = OnlineRanker.load(store: store, config: rc, ids: ids)
-            if ranker == nil && asked { throw CascadeError.invalid("A/B simulation: the arms use the ranker but too few impressions trained one") }
+            _ = try RankTraining.train(store: store!, log: world.log, config: rc)
+            let r = OnlineRanker.load(store: store!, config: rc, ids: try store!.idSnapshot())
+            if r == nil && asked { throw CascadeError.invalid("A/B simulation: the arms use the ranker but too few impressions trained one") }
+            rankers.append((key, r))
+            return r
         }
         let locations = world.users.map(\.location)
         var recommenders: [String: Recommender] = [:]
@@ -140,7 +151,7 @@ public enum ABSimulation {
             if let r = recommenders[key] { return r }
             let config = try base.applying(overrides)
             let r = Recommender(funnel: Funnel(channels: trained.channels, config: config, itemCount: world.items.count,
-                                               ranker: ranker, catalog: catalog),
+                                               ranker: try ranker(config.rank), catalog: catalog),
                                 users: userIds, items: itemIds, catalog: catalog, registry: world.registry, userLocations: locations)
             recommenders[key] = r
             return r
@@ -154,7 +165,7 @@ public enum ABSimulation {
         // The statistics counters as the store holds them at the end of the logged period; each
         // user's own events in the loop are added on top (other users' are not: users are served
         // independently).
-        let counters = ranker?.counterTable(log: world.log, registry: world.registry)
+        let counters = rankers.lazy.compactMap(\.ranker).first?.counterTable(log: world.log, registry: world.registry)
         let slots = ConcurrentSlots<(UserOutcome, Truth, Truth, [Event])>(count: served, initial: (UserOutcome(), Truth(), Truth(), []))
         Parallel.forRanges(served, minimumChunk: 8) { range in
             for u in range {
@@ -229,9 +240,9 @@ public enum ABSimulation {
             let page = rec.funnel.run(ctx, n: p.pageSize, filter: filter, trace: false).recommendations
             oracle.add(oraclePage(user: Int32(u), world: world, filter: filter, now: now, parameters: p))
             var new: [HistoryEvent] = []
-            func record(_ type: EventType, _ item: Int32, _ t: Double, value: Double? = nil) {
+            func record(_ type: EventType, _ item: Int32, _ t: Double, value: Double? = nil, position: Int? = nil) {
                 guard let code = registry.code(of: type) else { return }
-                events.append(Event(user: id, item: world.items[Int(item)].id, type: type, timestamp: t, value: value))
+                events.append(Event(user: id, item: world.items[Int(item)].id, type: type, timestamp: t, value: value, position: position))
                 outcome.add(type: type, weight: weights[Int(code)], value: value)
                 new.append(HistoryEvent(item: item, type: code, timestamp: t))
                 if counters != nil {
@@ -248,7 +259,7 @@ public enum ABSimulation {
                 truth.expectedClicks += look * Double(e.click)
                 truth.expectedWeighted += look * Double(e.value)
                 truth.expectedSeconds += look * Double(e.click) * Double(e.expectedWatchSeconds)
-                record(.impression, item, t)
+                record(.impression, item, t, position: k)
                 guard rng.uniform() < look else { continue }
                 if rng.chance(e.click) {
                     record(.click, item, t + 0.1)

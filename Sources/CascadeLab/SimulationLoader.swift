@@ -27,7 +27,8 @@ public enum SimulationLoader {
         for i in 0..<log.count {
             let v = log.values[i]
             batch.append(Event(user: world.users[Int(log.users[i])].id, item: world.items[Int(log.items[i])].id,
-                               type: names[Int(log.types[i])], timestamp: log.timestamps[i], value: v.isNaN ? nil : Double(v)))
+                               type: names[Int(log.types[i])], timestamp: log.timestamps[i], value: v.isNaN ? nil : Double(v),
+                               position: log.position(i)))
             if batch.count == batchSize {
                 try store.appendEvents(batch)
                 batch.removeAll(keepingCapacity: true)

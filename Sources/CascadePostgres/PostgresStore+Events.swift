@@ -69,7 +69,7 @@ extension PostgresStore {
                 for try await (kind, id) in rows.decode((String, String).self) {
                     throw CascadeError.notFound(StoreSupport.deletedMessage(kind, id))
                 }
-                try await conn.copyFrom(table: "events", columns: ["day", "user_idx", "item_idx", "type", "ts", "value", "scene"], logger: logger) { writer in
+                try await conn.copyFrom(table: "events", columns: ["day", "user_idx", "item_idx", "type", "ts", "value", "scene", "request", "position"], logger: logger) { writer in
                     var buffer = ByteBuffer()
                     buffer.reserveCapacity(min(events.count, 4096) * 64)
                     for e in events {
@@ -105,6 +105,10 @@ extension PostgresStore {
         if let v = e.value { b.writeString("\(v)") } else { b.writeStaticString("\\N") }
         b.writeStaticString("\t")
         if let scene = e.scene { writeEscaped(scene, into: &b) } else { b.writeStaticString("\\N") }
+        b.writeStaticString("\t")
+        if let request = e.request { writeEscaped(request, into: &b) } else { b.writeStaticString("\\N") }
+        b.writeStaticString("\t")
+        if let position = e.position { b.writeString(String(position)) } else { b.writeStaticString("\\N") }
         b.writeStaticString("\n")
     }
 
@@ -120,8 +124,10 @@ extension PostgresStore {
         }
     }
 
-    private static func event(user: String, item: String, code: Int, ts: Double, value: Double?, scene: String?, _ reg: EventTypeRegistry) -> Event {
-        Event(user: user, item: item, type: EventType(reg.name(of: UInt8(code))), timestamp: ts, value: value, scene: scene)
+    private static func event(user: String, item: String, code: Int, ts: Double, value: Double?, scene: String?,
+                              request: String?, position: Int?, _ reg: EventTypeRegistry) -> Event {
+        Event(user: user, item: item, type: EventType(reg.name(of: UInt8(code))), timestamp: ts, value: value, scene: scene,
+              request: request, position: position)
     }
 
     /// Newest first through the (user, time) index across partitions, by a prepared statement.
@@ -133,8 +139,9 @@ extension PostgresStore {
             let statement = Prepared.LastEvents(user: user, limit: limit, types: types.map { $0.map(\.name).sorted() })
             let rows = try await conn.execute(statement, logger: logger)
             var out: [Event] = []
-            for try await (item, type, ts, value, scene) in rows {
-                out.append(Event(user: user, item: item, type: EventType(type), timestamp: ts, value: value, scene: scene))
+            for try await (item, type, ts, value, scene, request, position) in rows {
+                out.append(Event(user: user, item: item, type: EventType(type), timestamp: ts, value: value, scene: scene,
+                                 request: request, position: position.map(Int.init)))
             }
             return out
         }
@@ -156,13 +163,15 @@ extension PostgresStore {
         return try run("reading events by time", read: true) { conn in
             let reg = try await Self.loadRegistry(conn, logger: logger)
             let rows = try await conn.query("""
-                SELECT u.ext_id, i.ext_id, e.type, e.ts, e.value, e.scene FROM events e
+                SELECT u.ext_id, i.ext_id, e.type, e.ts, e.value, e.scene, e.request, e.position FROM events e
                 JOIN users u ON u.idx = e.user_idx JOIN items i ON i.idx = e.item_idx
                 WHERE e.day BETWEEN \(Self.day(from)) AND \(Self.day(to)) AND e.ts >= \(from) AND e.ts < \(to) ORDER BY e.ts, e.id
                 """, logger: logger)
             var out: [Event] = []
-            for try await (user, item, code, ts, value, scene) in rows.decode((String, String, Int, Double, Double?, String?).self) {
-                out.append(Self.event(user: user, item: item, code: code, ts: ts, value: value, scene: scene, reg))
+            for try await (user, item, code, ts, value, scene, request, position)
+                in rows.decode((String, String, Int, Double, Double?, String?, String?, Int32?).self) {
+                out.append(Self.event(user: user, item: item, code: code, ts: ts, value: value, scene: scene,
+                                      request: request, position: position.map(Int.init), reg))
             }
             return out
         }
@@ -178,10 +187,11 @@ extension PostgresStore {
             // The task that ran the scan may outlive this call by a moment: drop the closure here.
             defer { sink.body = nil }
             try run("scanning events") { conn in
-                let rows = try await conn.query("SELECT user_idx, item_idx, type, ts, value FROM events ORDER BY id", logger: logger)
+                let rows = try await conn.query("SELECT user_idx, item_idx, type, ts, value, position FROM events ORDER BY id", logger: logger)
                 var batch = EventLog(capacity: size)
-                for try await (u, i, t, ts, v) in rows.decode((Int32, Int32, Int16, Double, Double?).self) {
-                    batch.append(user: u, item: i, type: UInt8(truncatingIfNeeded: t), timestamp: ts, value: v.map { Float($0) } ?? .nan)
+                for try await (u, i, t, ts, v, p) in rows.decode((Int32, Int32, Int16, Double, Double?, Int32?).self) {
+                    batch.append(user: u, item: i, type: UInt8(truncatingIfNeeded: t), timestamp: ts, value: v.map { Float($0) } ?? .nan,
+                                 position: p.map(Int.init))
                     if batch.count == size {
                         try sink.body?(batch)
                         batch = EventLog(capacity: size)

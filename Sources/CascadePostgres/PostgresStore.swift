@@ -143,6 +143,10 @@ public final class PostgresStore: Store, @unchecked Sendable {
             value double precision, scene text) PARTITION BY RANGE (day)
         """,
         "CREATE TABLE IF NOT EXISTS events_default PARTITION OF events DEFAULT",
+        // The served page an event answers: its request id and the item's slot on it (added to
+        // stores created before they existed; a partitioned table passes them to its partitions).
+        "ALTER TABLE events ADD COLUMN IF NOT EXISTS request text",
+        "ALTER TABLE events ADD COLUMN IF NOT EXISTS position integer",
         "CREATE INDEX IF NOT EXISTS events_by_user ON events(user_idx, ts DESC, id DESC)",
         "CREATE INDEX IF NOT EXISTS events_by_time ON events(ts, id)",
         "CREATE INDEX IF NOT EXISTS events_by_id ON events(id)",

@@ -10,13 +10,13 @@ enum Prepared {
     struct LastEvents: PostgresPreparedStatement {
         static let name = "cascade_last_events"
         static let sql = """
-            SELECT i.ext_id, t.name, e.ts, e.value, e.scene FROM events e
+            SELECT i.ext_id, t.name, e.ts, e.value, e.scene, e.request, e.position FROM events e
             JOIN items i ON i.idx = e.item_idx JOIN event_types t ON t.code = e.type
             WHERE e.user_idx = (SELECT idx FROM users WHERE ext_id = $1 AND NOT deleted) AND ($3::text[] IS NULL OR t.name = ANY($3))
             ORDER BY e.ts DESC, e.id DESC LIMIT $2
             """
         static let bindingDataTypes: [PostgresDataType] = [.text, .int8, .textArray]
-        typealias Row = (String, String, Double, Double?, String?)
+        typealias Row = (String, String, Double, Double?, String?, String?, Int32?)
         var user: String
         var limit: Int
         var types: [String]?

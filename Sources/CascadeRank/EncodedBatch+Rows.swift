@@ -25,7 +25,7 @@ extension EncodedBatch {
         }
         let outBags = (0..<bags.count).map { Bag(ids: IndexTensor(newBags[$0]), offsets: newOffsets[$0]) }
         return EncodedBatch(rows: n, sparseIds: ids, bags: outBags, dense: d, labels: l,
-                            histories: histories.map { $0.rows(indices) })
+                            histories: histories.map { $0.rows(indices) }, positions: positions.map { p in indices.map { p[$0] } })
     }
 
     /// Labels of task `task` as a flat array (0/1), or nil without labels.

@@ -144,8 +144,9 @@ extension EncodedBatch {
             r += p.rows
         }
         let histories = first.histories.indices.map { k in EncodedBatch.History.concatenated(parts.map { $0.histories[k] }) }
+        let positions: [Int32]? = parts.allSatisfy({ $0.positions != nil }) ? parts.flatMap { $0.positions! } : nil
         return EncodedBatch(rows: n, sparseIds: ids, bags: (0..<first.bags.count).map { Bag(ids: IndexTensor(bagIds[$0]), offsets: bagOffsets[$0]) },
-                            dense: dense, labels: labels, histories: histories)
+                            dense: dense, labels: labels, histories: histories, positions: positions)
     }
 }
 

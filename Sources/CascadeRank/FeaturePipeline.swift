@@ -21,7 +21,9 @@ public struct FeatureFrame: Sendable {
 /// - `bags`: per multi-valued field, CSR ids (fused-table ids) and `offsets` (rows + 1);
 /// - `dense` [rows, denseFields]: transformed numeric inputs;
 /// - `histories`: per sequence feature, the fixed-length behaviour sequence of each row
-///   (see ``History``); empty without sequence features.
+///   (see ``History``); empty without sequence features;
+/// - `positions`: per row, the slot the item was shown at (training rows from logged pages; read
+///   by ``PositionBiasTower`` only, never a feature), nil when not known.
 public struct EncodedBatch {
     public let rows: Int
     public let sparseIds: IndexTensor
@@ -29,6 +31,7 @@ public struct EncodedBatch {
     public let dense: Tensor
     public let labels: Tensor?
     public var histories: [History] = []
+    public var positions: [Int32]?
 
     public struct Bag {
         public let ids: IndexTensor

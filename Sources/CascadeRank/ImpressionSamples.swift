@@ -270,7 +270,8 @@ extension FeaturePipeline {
                 labels.base[r * t + j] = y
             }
         }
-        return EncodedBatch(rows: n, sparseIds: b.sparseIds, bags: b.bags, dense: b.dense, labels: labels, histories: b.histories)
+        return EncodedBatch(rows: n, sparseIds: b.sparseIds, bags: b.bags, dense: b.dense, labels: labels, histories: b.histories,
+                            positions: b.positions)
     }
 }
 

@@ -1,6 +1,7 @@
 import CascadeCore
 
-/// Puts staged events in time order and builds the public log and impression truths.
+/// Puts staged events in time order and builds the public log (impressions with their slots)
+/// and impression truths.
 ///
 /// Sessions overlap in time, so session order is not time order. Events are sorted by
 /// (millisecond, staging index): within a session times never decrease, so every event keeps its
@@ -32,6 +33,9 @@ enum LogAssembly {
                 truths.append(t)
             }
         }
+        // Impressions carry their slot, as a served page's log does.
+        log.positions = [UInt16](repeating: EventLog.unknownPosition, count: n)
+        for t in truths { log.positions[Int(t.event)] = UInt16(t.position) }
         return (log, truths)
     }
 

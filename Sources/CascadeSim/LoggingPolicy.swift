@@ -253,6 +253,17 @@ struct LoggingPolicy {
         return best >= 0 ? best : nil
     }
 
+    /// The policy's estimate of item `i` for user `u` at time `t`: the personal draw's score,
+    /// `3.5 (u~ . v) + 0.5 q - 0.3 log2(1 + age_days)` with the policy's noisy view of the taste.
+    func score(user u: Int, item i: Int32, time t: Double) -> Float {
+        let d = self.d, item = Int(i)
+        let ageDays = Float(Swift.max(0, t - truth.itemPublishedAt[item]) / 86_400)
+        let dot = policyTaste.withUnsafeBufferPointer { pt in
+            truth.itemTaste.withUnsafeBufferPointer { it in Vec.dot(pt.baseAddress! + u * d, it.baseAddress! + item * d, d) }
+        }
+        return 3.5 * dot + 0.5 * truth.itemQuality[item] - 0.3 * Foundation.log2(1 + ageDays)
+    }
+
     mutating func drawFollowed(user u: Int, _ r: inout Xoshiro256) -> Int32? {
         let lo = truth.followOffsets[u], hi = truth.followOffsets[u + 1]
         guard hi > lo else { return nil }

@@ -152,6 +152,11 @@ public struct LoggingPolicyConfig: Sendable, Equatable {
     public var recentWindow: Double = 7 * 86_400
     /// A user is not shown an item that is among their last `exposureMemory` impressions.
     public var exposureMemory: Int = 128
+    /// Order each page by the policy's own estimate before showing it, best at the top, as a
+    /// production system ranks its pages (``LoggingPolicy/score(user:item:time:)``): the slot an
+    /// item was logged at then says what the policy thought of it, so clicks confound position
+    /// with relevance. Off by default: the sources fill the slots in the order drawn.
+    public var rankedPages = false
     public init() {}
 
     var shares: [Double] { [personalShare, popularShare, freshShare, exploreShare, followShare, localShare] }

@@ -59,7 +59,7 @@ public struct SimulatedWorld: Sendable {
             let v = log.values[k]
             return Event(user: users[Int(log.users[k])].id, item: items[Int(log.items[k])].id,
                          type: names[Int(log.types[k])], timestamp: log.timestamps[k],
-                         value: v.isNaN ? nil : Double(v))
+                         value: v.isNaN ? nil : Double(v), position: log.position(k))
         }
     }
 }

@@ -15,7 +15,7 @@ extension SQLiteStore {
 
     func appendEvents(_ events: [Event], db: Database, users: inout Interner, items: inout Interner,
                       registry: EventTypeRegistry) throws {
-        let stmt = try db.cachedStatement(sql: "INSERT INTO events(day, user_idx, item_idx, type, ts, value, scene) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        let stmt = try db.cachedStatement(sql: "INSERT INTO events(day, user_idx, item_idx, type, ts, value, scene, request, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         let s = stmt.sqliteStatement
         var codes: [String: UInt8] = [:]
         for e in registry.entries { codes[e.name] = e.code }
@@ -53,6 +53,8 @@ extension SQLiteStore {
             sqlite3_bind_double(s, 5, e.timestamp)
             if let v = e.value { sqlite3_bind_double(s, 6, v) } else { sqlite3_bind_null(s, 6) }
             if let scene = e.scene { sqlite3_bind_text(s, 7, scene, -1, Self.transient) } else { sqlite3_bind_null(s, 7) }
+            if let request = e.request { sqlite3_bind_text(s, 8, request, -1, Self.transient) } else { sqlite3_bind_null(s, 8) }
+            if let position = e.position { sqlite3_bind_int64(s, 9, Int64(position)) } else { sqlite3_bind_null(s, 9) }
             let rc = sqlite3_step(s)
             guard rc == SQLITE_DONE else {
                 throw CascadeError.storage("appending event of user \(e.user) on item \(e.item): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
@@ -84,12 +86,13 @@ extension SQLiteStore {
     }
 
     private static let eventColumns = """
-        SELECT u.ext_id, i.ext_id, e.type, e.ts, e.value, e.scene FROM events e
+        SELECT u.ext_id, i.ext_id, e.type, e.ts, e.value, e.scene, e.request, e.position FROM events e
         JOIN users u ON u.idx = e.user_idx JOIN items i ON i.idx = e.item_idx
         """
 
     private static func event(_ r: Row, _ reg: EventTypeRegistry) -> Event {
-        Event(user: r[0], item: r[1], type: EventType(reg.name(of: UInt8(r[2] as Int))), timestamp: r[3], value: r[4], scene: r[5])
+        Event(user: r[0], item: r[1], type: EventType(reg.name(of: UInt8(r[2] as Int))), timestamp: r[3], value: r[4], scene: r[5],
+              request: r[6], position: r[7])
     }
 
     /// Newest first: one backwards range of the (user, time) index, O(log n + limit), however
@@ -106,10 +109,8 @@ extension SQLiteStore {
         return try read("reading events of user \(user)") { db in
             // A deleted user has no history until re-created.
             guard let uidx = try Int.fetchOne(db, sql: "SELECT idx FROM users WHERE ext_id = ? AND deleted = 0", arguments: [user]) else { return [] }
-            let stmt = try db.cachedStatement(sql: """
-                SELECT u.ext_id, i.ext_id, e.type, e.ts, e.value, e.scene FROM events e
-                JOIN users u ON u.idx = e.user_idx JOIN items i ON i.idx = e.item_idx
-                WHERE e.user_idx = ?\(typeClause) ORDER BY e.ts DESC, e.id DESC LIMIT ?
+            let stmt = try db.cachedStatement(sql: Self.eventColumns + """
+                 WHERE e.user_idx = ?\(typeClause) ORDER BY e.ts DESC, e.id DESC LIMIT ?
                 """)
             var out: [Event] = []
             let rows = try Row.fetchCursor(stmt, arguments: [uidx, limit])
@@ -141,7 +142,7 @@ extension SQLiteStore {
         let size = max(1, batchSize)
         // Reads run in one snapshot so a concurrent writer cannot tear the scan.
         try read("scanning events") { db in
-            let stmt = try db.makeStatement(sql: "SELECT user_idx, item_idx, type, ts, value FROM events ORDER BY id")
+            let stmt = try db.makeStatement(sql: "SELECT user_idx, item_idx, type, ts, value, position FROM events ORDER BY id")
             let s = stmt.sqliteStatement
             var batch = EventLog(capacity: size)
             while true {
@@ -151,8 +152,10 @@ extension SQLiteStore {
                     throw CascadeError.storage("scanning events: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
                 }
                 let value: Float = sqlite3_column_type(s, 4) == SQLITE_NULL ? .nan : Float(sqlite3_column_double(s, 4))
+                let position: Int? = sqlite3_column_type(s, 5) == SQLITE_NULL ? nil : Int(sqlite3_column_int64(s, 5))
                 batch.append(user: Int32(sqlite3_column_int64(s, 0)), item: Int32(sqlite3_column_int64(s, 1)),
-                             type: UInt8(truncatingIfNeeded: sqlite3_column_int64(s, 2)), timestamp: sqlite3_column_double(s, 3), value: value)
+                             type: UInt8(truncatingIfNeeded: sqlite3_column_int64(s, 2)), timestamp: sqlite3_column_double(s, 3), value: value,
+                             position: position)
                 if batch.count == size {
                     try body(batch)
                     batch = EventLog(capacity: size)

@@ -187,6 +187,11 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             try db.execute(sql: "DROP INDEX events_by_day_user")
         }
         migrator.registerMigration("v6-counters") { db in try createCounters(db) }
+        // The served page an event answers: its request id and the item's slot on it.
+        migrator.registerMigration("v7-event-page") { db in
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN position INTEGER")
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN request TEXT")
+        }
         return migrator
     }
 

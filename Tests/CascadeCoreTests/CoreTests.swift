@@ -82,6 +82,26 @@ import Testing
         #expect(m.userItems.values.reduce(0, +) == 500)
     }
 
+    /// Slots are optional per event: a log without any carries none, one logged slot pads the
+    /// events before it as unknown, and subsets and concatenations keep each event's slot.
+    @Test func logPositionsStayAlignedWithTheirEvents() {
+        var log = EventLog()
+        log.append(user: 0, item: 0, type: 0, timestamp: 1)
+        #expect(log.positions.isEmpty && !log.hasPositions && log.position(0) == nil)
+        log.append(user: 0, item: 1, type: 0, timestamp: 2, position: 3)
+        log.append(user: 0, item: 2, type: 1, timestamp: 3)
+        #expect((0..<3).map { log.position($0) } == [nil, 3, nil] && log.positions.count == 3)
+        var other = EventLog()
+        other.append(user: 1, item: 1, type: 0, timestamp: 4, position: 0)
+        var joined = EventLog()
+        joined.append(user: 2, item: 2, type: 0, timestamp: 0)
+        joined.append(contentsOf: other)
+        joined.append(contentsOf: log)
+        #expect((0..<joined.count).map { joined.position($0) } == [nil, 0, nil, 3, nil])
+        let sub = joined.subset([3, 1, 0])
+        #expect((0..<3).map { sub.position($0) } == [3, 0, nil] && sub.items == [1, 1, 2])
+    }
+
     @Test func indexByUserSortsEachUsersEventsByTime() {
         let l = log([(1, 0, 1, 5), (0, 1, 1, 3), (1, 2, 1, 1), (1, 3, 1, 5), (0, 4, 1, 1)])
         let (off, ev) = l.indexByUser(userCount: 2)

@@ -196,6 +196,29 @@ enum TempDir {
         #expect(all.timestamps == (0..<25).map(Double.init))
     }
 
+    /// The served page an event answers (request id and slot) is kept, read back by user and by
+    /// time, and scanned into the log's positions; an out-of-range slot is refused whole.
+    @Test(arguments: StoreBackend.all)
+    func eventsKeepTheirPageAndSlot(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        try s.appendEvents([
+            Event(user: "u", item: "a", type: .impression, timestamp: 10, request: "r-1", position: 0),
+            Event(user: "u", item: "b", type: .impression, timestamp: 10, request: "r-1", position: 7),
+            Event(user: "u", item: "b", type: .click, timestamp: 12, request: "r-1", position: 7),
+            Event(user: "u", item: "c", type: .click, timestamp: 13),
+        ])
+        let newest = try s.lastEvents(user: "u", limit: 10, types: nil)
+        #expect(newest.map(\.position) == [nil, 7, 7, 0] && newest.map(\.request) == [nil, "r-1", "r-1", "r-1"])
+        #expect(try s.events(from: 10, to: 11).map(\.position) == [0, 7])
+        let log = try s.loadEventLog()
+        #expect((0..<4).map { log.position($0) } == [0, 7, 7, nil])
+        for bad in [Event(user: "u", item: "a", timestamp: 14, position: -1), Event(user: "u", item: "a", timestamp: 14, position: 10_000),
+                    Event(user: "u", item: "a", timestamp: 14, request: "")] {
+            #expect(throws: CascadeError.self) { try s.appendEvents([Event(user: "v", item: "a", timestamp: 14), bad]) }
+        }
+        #expect(try s.counts().events == 4)
+    }
+
     @Test(arguments: StoreBackend.all)
     func deleteAndHideKeepIndicesAndEvents(_ backend: StoreBackend) throws {
         let s = try backend.make()
