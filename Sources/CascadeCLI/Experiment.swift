@@ -150,6 +150,10 @@ struct ExperimentCommand: ParsableCommand {
         @Option(help: "Tested metric: ctr, engagement or northstar.") var metric: String = ReportMetric.northstar.rawValue
         @Option(help: "North-star metric: weighted or time.") var northstar: String = NorthStar.weighted.rawValue
         @Option(help: "Write the world and the loop's events into this new SQLite file.") var db: String?
+        @Option(help: "Also serve every user by the base funnel exploring this share of slots, and estimate each arm offline from that log (IPS, SNIPS, doubly robust) beside its truth.")
+        var explore: Double?
+        @Option(help: "Candidates after the page that an exploring slot draws from (with --explore).")
+        var explorePool: Int = 40
         @Flag(help: "The world's logging system orders each logged page by its own estimate, best at the top (position then confounds relevance in the log the funnel trains on).")
         var rankedLog = false
         /// The ranker the arms that rank use (the same flags as `cascade train`).
@@ -157,8 +161,12 @@ struct ExperimentCommand: ParsableCommand {
 
         func validate() throws {
             guard rounds >= 1, pageSize >= 1 else { throw ValidationError("--rounds and --page-size must be at least 1") }
+            if let explore, !(explore > 0 && explore <= 1) { throw ValidationError("--explore must be in (0, 1], got \(explore)") }
+            guard explorePool >= pageSize else { throw ValidationError("--explore-pool (\(explorePool)) must be at least --page-size (\(pageSize))") }
             guard ReportMetric(rawValue: metric) != nil else { throw ValidationError("--metric must be ctr, engagement or northstar, got \(metric)") }
             guard NorthStar(rawValue: northstar) != nil else { throw ValidationError("--northstar must be weighted or time, got \(northstar)") }
+            if let explore, !(explore > 0 && explore <= 1) { throw ValidationError("--explore must be in (0, 1], got \(explore)") }
+            guard explorePool >= pageSize else { throw ValidationError("--explore-pool (\(explorePool)) must be at least --page-size (\(pageSize))") }
         }
 
         func run() throws {
@@ -180,10 +188,23 @@ struct ExperimentCommand: ParsableCommand {
                 let bar = ProgressBar("ab")
                 var base = FunnelConfig()
                 try ranker.apply(to: &base.rank)
-                let r = try ABSimulation.run(world: world, experiments: c, base: base, parameters: p) { bar.stage($0) }
+                var offPolicy: ABSimulation.OffPolicyResult?
+                let r: ABSimulation.Result
+                if let explore {
+                    offPolicy = try ABSimulation.offPolicy(world: world, experiments: c, base: base, parameters: p, epsilon: explore,
+                                                           pool: explorePool) { bar.stage($0) }
+                    r = offPolicy!.loop
+                } else {
+                    r = try ABSimulation.run(world: world, experiments: c, base: base, parameters: p) { bar.stage($0) }
+                }
                 bar.finish()
                 note("world: \(world.users.count) users, \(world.items.count) items, \(world.log.count) events; trained in \(String(format: "%.1f", r.trainSeconds))s; \(r.requests) requests in \(String(format: "%.1f", r.serveSeconds))s; \(r.events.count) new events")
                 for k in r.rows.indices { print(r.line(k)) }
+                if let o = offPolicy {
+                    note("offline estimates from the base funnel's log with exploration \(explore!) over \(explorePool) candidates: logged CTR \(String(format: "%.4f", o.loggedCTR)) (true \(String(format: "%.4f", o.loggedTrueCTR))); position curve " + o.examination.prefix(p.pageSize).map { String(format: "%.3f", $0) }.joined(separator: " ")
+                         + " against the world's " + (0..<min(p.pageSize, o.examination.count)).map { String(format: "%.3f", Double(world.positionBias(position: $0))) }.joined(separator: " "))
+                    for a in o.arms { print("estimate " + a.line) }
+                }
                 if let db {
                     let s = try SQLiteStore(path: db)
                     try SimulationLoader.write(world, to: s)

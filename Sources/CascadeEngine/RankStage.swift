@@ -296,6 +296,23 @@ public final class OnlineRanker: @unchecked Sendable {
 
     static let blank = ItemTrace(recallScore: 0, recallRank: 0)
 
+    /// The ranker's calibrated per-task outputs for `items` in `context` (rows in the order of
+    /// `items`, columns in the order of `model.tasks`): what the fusion reads, for any items, as a
+    /// direct model of their engagement. Counter features read `context.counters`.
+    public func probabilities(items: [Int32], context: RecallContext) throws -> [[Float]] {
+        guard !items.isEmpty else { return [] }
+        let folded = (rankUsesHistory || preUsesHistory) ? attributes.history?.fold(context.history) : nil
+        var statistics: [String: [Double]] = [:]
+        if rankUsesCounters, let c = attributes.counters {
+            let snapshot = try context.counters?.counters(user: nil, items: items, attributes: c.attributes(items: items), now: context.now)
+            statistics = c.numbers(snapshot ?? CounterSnapshot(), items: items)
+        }
+        let batch = try encode(user: context.user, items: items, now: context.now, history: context.history, folded: folded,
+                               statistics: statistics)
+        let p = try serving?.predict(batch) ?? model.predict(batch, threads: 1)
+        return calibration.map { $0.apply(p) } ?? p
+    }
+
     /// The statistics counters of every event of `log`, as a store holding it would keep them
     /// (nil when this ranker does not read them): what serving from an in-memory log reads.
     public func counterTable(log: EventLog, registry: EventTypeRegistry) -> CounterTable? {

@@ -135,3 +135,43 @@ public enum OffPolicyEstimate {
                       effectiveSampleSize: sumW2 > 0 ? sumW * sumW / sumW2 : 0, support: Double(supported) / Double(impressions))
     }
 }
+
+/// Recalibration of a direct model on logged outcomes by histogram binning (Zadrozny and
+/// Elkan, KDD 2001): the predictions of the logged impressions are cut into `bins` bins of equal
+/// count, and a prediction is scaled by its bin's observed-over-predicted ratio. A ranker's
+/// probabilities of the items it puts on top run high (the best of many noisy scores); fitted on
+/// the log the estimate reads, the direct model of a doubly robust estimate speaks in that log's
+/// units. O(n log n) to fit, O(log bins) per prediction.
+public struct DirectModelCalibration: Sendable {
+    /// Upper edges of the bins (the last is +infinity) and each bin's ratio.
+    public let edges: [Double]
+    public let ratios: [Double]
+
+    public init(predicted: [Double], outcomes: [Double], bins: Int = 10) throws {
+        guard predicted.count == outcomes.count, !predicted.isEmpty else {
+            throw CascadeError.invalid("direct model calibration: \(predicted.count) predictions, \(outcomes.count) outcomes")
+        }
+        guard bins >= 1 else { throw CascadeError.invalid("direct model calibration: bins must be >= 1, got \(bins)") }
+        let order = predicted.indices.sorted { predicted[$0] < predicted[$1] }
+        let b = Swift.min(bins, order.count)
+        var edges: [Double] = [], ratios: [Double] = []
+        for j in 0..<b {
+            let lo = j * order.count / b, hi = (j + 1) * order.count / b
+            let p = order[lo..<hi].reduce(0.0) { $0 + predicted[$1] }, y = order[lo..<hi].reduce(0.0) { $0 + outcomes[$1] }
+            edges.append(j == b - 1 ? .infinity : predicted[order[hi - 1]])
+            ratios.append(p > 0 ? y / p : 1)
+        }
+        self.edges = edges
+        self.ratios = ratios
+    }
+
+    /// `p` scaled by the ratio of its bin.
+    public func apply(_ p: Double) -> Double {
+        var lo = 0, hi = edges.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if p <= edges[mid] { hi = mid } else { lo = mid + 1 }
+        }
+        return p * ratios[lo]
+    }
+}

@@ -98,66 +98,17 @@ public enum ABSimulation {
         guard p.rounds >= 1, p.pageSize >= 1 else {
             throw CascadeError.invalid("A/B simulation: rounds and page size must be at least 1, got \(p.rounds) and \(p.pageSize)")
         }
-        try experiments.checkOverrides(on: base)
-        var training = base
-        for arm in experiments.layers.flatMap(\.experiments).flatMap(\.arms) {
-            for q in try base.applying(arm.overrides).quotas where !training.quotas.contains(where: { $0.channel == q.channel }) {
-                training.quotas.append(q)
-            }
-        }
-        progress?("train")
-        let t0 = Date()
-        let trained = try Trainer.build(log: world.log, userCount: world.users.count, itemCount: world.items.count,
-                                        registry: world.registry, items: world.items, config: training)
-        let trainSeconds = Date().timeIntervalSince(t0)
+        let funnels = try SimulatedFunnels(world: world, experiments: experiments, base: base, progress: progress)
+        return try run(funnels, experiments: experiments, parameters: p, progress: progress)
+    }
 
-        let userIds = world.userIdMap(), itemIds = world.itemIdMap()
-        let catalog = ItemCatalog(items: world.items, ids: itemIds)
-        // A ranker is trained (from the world's logged impressions, through a store as
-        // `cascade train` does) when the base funnel ranks, as the default one does, or an arm
-        // sets a rank or fusion key; arms with `rank.enabled` false serve without it.
-        // One ranker per training setting the arms ask for (`rank.positionBias`, `rank.model`, ...;
-        // serving keys such as the fusion share it).
-        var rankers: [(config: RankStageConfig, ranker: OnlineRanker?)] = []
-        let arms = experiments.layers.flatMap(\.experiments).flatMap(\.arms)
-        let asked = arms.contains(where: { $0.overrides.keys.contains { $0.hasPrefix("rank.") || $0.hasPrefix("fusion.") } })
-        var store: SQLiteStore?
-        func ranker(_ config: RankStageConfig) throws -> OnlineRanker? {
-            guard asked || base.rank.enabled else { return nil }
-            var rc = config
-            rc.enabled = true
-            let key = rc.trainingSetting
-            if let r = rankers.first(where: { $0.config == key }) { return r.ranker }
-            progress?("ranker")
-            if store == nil {
-                let s = try SQLiteStore()
-                try SimulationLoader.write(world, to: s)
-                let ids = try s.idSnapshot()
-                guard ids.users.ids == userIds.ids, ids.items.ids == itemIds.ids else {
-                    throw CascadeError.invalid("A/B simulation: store ids differ from the world's")
-                }
-                store = s
-            }
-            _ = try RankTraining.train(store: store!, log: world.log, config: rc)
-            let r = OnlineRanker.load(store: store!, config: rc, ids: try store!.idSnapshot())
-            if r == nil && asked { throw CascadeError.invalid("A/B simulation: the arms use the ranker but too few impressions trained one") }
-            rankers.append((key, r))
-            return r
-        }
-        let locations = world.users.map(\.location)
-        var recommenders: [String: Recommender] = [:]
-        func recommender(_ overrides: [String: String]) throws -> Recommender {
-            let key = overrides.keys.sorted().map { "\($0)=\(overrides[$0]!)" }.joined(separator: "\u{1F}")
-            if let r = recommenders[key] { return r }
-            let config = try base.applying(overrides)
-            let r = Recommender(funnel: Funnel(channels: trained.channels, config: config, itemCount: world.items.count,
-                                               ranker: try ranker(config.rank), catalog: catalog),
-                                users: userIds, items: itemIds, catalog: catalog, registry: world.registry, userLocations: locations)
-            recommenders[key] = r
-            return r
-        }
+    /// The closed loop on funnels already trained.
+    static func run(_ funnels: SimulatedFunnels, experiments: ExperimentConfig, parameters p: Parameters,
+                    progress: ((String) -> Void)?) throws -> Result {
+        let world = funnels.world
+        let trainSeconds = funnels.trainSeconds
         let served = min(p.users ?? world.users.count, world.users.count)
-        let plan = try (0..<served).map { u in try recommender(experiments.assign(user: world.users[u].id).overrides) }
+        let plan = try (0..<served).map { u in try funnels.recommender(experiments.assign(user: world.users[u].id).overrides) }
 
         progress?("serve")
         let t1 = Date()
@@ -165,8 +116,8 @@ public enum ABSimulation {
         // The statistics counters as the store holds them at the end of the logged period; each
         // user's own events in the loop are added on top (other users' are not: users are served
         // independently).
-        let counters = rankers.lazy.compactMap(\.ranker).first?.counterTable(log: world.log, registry: world.registry)
-        let slots = ConcurrentSlots<(UserOutcome, Truth, Truth, [Event])>(count: served, initial: (UserOutcome(), Truth(), Truth(), []))
+        let counters = funnels.counters()
+        let slots = ConcurrentSlots<(UserOutcome, Truth, Truth, [Event], [LoggedRequest])>(count: served, initial: (UserOutcome(), Truth(), Truth(), [], []))
         Parallel.forRanges(served, minimumChunk: 8) { range in
             for u in range {
                 slots.set(u, serve(user: u, world: world, recommender: plan[u], index: index, parameters: p, counters: counters))
@@ -181,7 +132,7 @@ public enum ABSimulation {
         var events: [Event] = []
         for u in 0..<served {
             let id = world.users[u].id
-            let (outcome, truth, oracle, userEvents) = results[u]
+            let (outcome, truth, oracle, userEvents, _) = results[u]
             outcomes[id] = outcome
             events += userEvents
             let a = experiments.assign(user: id, includeStopped: true)
@@ -200,9 +151,12 @@ public enum ABSimulation {
     }
 
     /// Serves every round to user `u` and draws their responses.
+    /// With `exploration`, the page is drawn by ``EpsilonExploration`` around the recommender's
+    /// ranking, and every request also yields its logged page and the targets' pages with their
+    /// truth (``LoggedRequest``) for counterfactual estimates.
     static func serve(user u: Int, world: SimulatedWorld, recommender rec: Recommender,
                       index: (offsets: [Int], events: [Int]), parameters p: Parameters,
-                      counters: CounterTable? = nil) -> (UserOutcome, Truth, Truth, [Event]) {
+                      counters: CounterTable? = nil, exploration: Exploration? = nil) -> (UserOutcome, Truth, Truth, [Event], [LoggedRequest]) {
         let log = world.log
         let registry = world.registry
         let weights = registry.weightsByCode
@@ -223,6 +177,7 @@ public enum ABSimulation {
         var oracle = Truth()
         oracle.users = 1
         var events: [Event] = []
+        var requests: [LoggedRequest] = []
         let location = world.users[u].location
         let exposureWindow = 7 * 86_400.0
         var ownCounters = CounterTable()
@@ -237,7 +192,13 @@ public enum ABSimulation {
             for h in recent where h.type == impression && h.timestamp >= now - exposureWindow { filter.seen.insert(h.item) }
             let ctx = RecallContext(user: Int32(u), history: recent, location: location, now: now,
                                     counters: counters.map { CombinedCounters([$0, ownCounters]) })
-            let page = rec.funnel.run(ctx, n: p.pageSize, filter: filter, trace: false).recommendations
+            var page = rec.funnel.run(ctx, n: p.pageSize + (exploration?.pool ?? 0), filter: filter, trace: false).recommendations.map(\.item)
+            var request: LoggedRequest?
+            if let x = exploration {
+                request = x.request(ranked: page, context: ctx, filter: filter, world: world, pageSize: p.pageSize,
+                                    seed: p.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(round) &* 1_000_003 &+ UInt64(u))
+                page = request!.logged.items
+            }
             oracle.add(oraclePage(user: Int32(u), world: world, filter: filter, now: now, parameters: p))
             var new: [HistoryEvent] = []
             func record(_ type: EventType, _ item: Int32, _ t: Double, value: Double? = nil, position: Int? = nil) {
@@ -250,8 +211,9 @@ public enum ABSimulation {
                                     type: type.name, value: value, timestamp: t)
                 }
             }
-            for (k, r) in page.enumerated() {
-                let item = r.item, t = now + Double(k)
+            var clicked = [Double](repeating: 0, count: page.count)
+            for (k, item) in page.enumerated() {
+                let t = now + Double(k)
                 shown.insert(item)
                 let e = world.expectedEngagement(user: Int32(u), item: item, at: now)
                 let look = Double(world.positionBias(position: k))
@@ -262,6 +224,7 @@ public enum ABSimulation {
                 record(.impression, item, t, position: k)
                 guard rng.uniform() < look else { continue }
                 if rng.chance(e.click) {
+                    clicked[k] = 1
                     record(.click, item, t + 0.1)
                     record(.watch, item, t + 0.2, value: Double(e.expectedWatchSeconds))
                     if rng.chance(e.likeGivenClick) { record(.like, item, t + 0.3) }
@@ -275,8 +238,12 @@ public enum ABSimulation {
                 }
             }
             history.insert(contentsOf: new.reversed(), at: 0)
+            if var r = request {
+                r.logged.clicks = clicked
+                requests.append(r)
+            }
         }
-        return (outcome, truth, oracle, events)
+        return (outcome, truth, oracle, events, requests)
     }
 
     /// The truth of the best page one request could get: among the items `filter` allows and

@@ -19,6 +19,19 @@ public enum EpsilonExploration {
         public var inclusion: [Double]
         /// Whether each slot explored (shows a pool item).
         public var explored: [Bool]
+
+        /// `items` shown without exploration (each at propensity 1).
+        public init(unexplored items: [Int32]) {
+            self.items = items
+            inclusion = Array(repeating: 1, count: items.count)
+            explored = Array(repeating: false, count: items.count)
+        }
+
+        init(items: [Int32], inclusion: [Double], explored: [Bool]) {
+            self.items = items
+            self.inclusion = inclusion
+            self.explored = explored
+        }
     }
 
     /// The page drawn from `ranked` (best first) with `seed`'s randomness.
@@ -28,7 +41,7 @@ public enum EpsilonExploration {
         let k = Swift.min(pageSize, ranked.count)
         let m = Swift.min(pool, ranked.count - k)
         guard epsilon > 0, m >= pageSize else {
-            return Page(items: Array(ranked.prefix(k)), inclusion: Array(repeating: 1, count: k), explored: Array(repeating: false, count: k))
+            return Page(unexplored: Array(ranked.prefix(k)))
         }
         var rng = SplitMix64(seed: seed)
         var left = Array(ranked[k..<(k + m)])

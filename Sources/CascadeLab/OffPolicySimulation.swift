@@ -1,0 +1,177 @@
+import CascadeCore
+import CascadeEngine
+import CascadeEval
+import CascadeExperiment
+import CascadeRecall
+import CascadeRerank
+import CascadeSim
+import Foundation
+
+/// An A/B test answered offline, checked against the truth: the base funnel serves every user
+/// with epsilon exploration (``EpsilonExploration``: each slot, with probability epsilon, shows
+/// one of the next `pool` candidates of its ranking, every shown item's inclusion propensity
+/// logged), and each arm of the experiment is estimated from that log alone
+/// (``OffPolicyEstimate``: IPS, SNIPS and doubly robust, per slot under the position-based
+/// model). The direct model is the base ranker's calibrated click probability, recalibrated on the
+/// exploring log (``DirectModelCalibration``); the position curve
+/// is the one a position-debiased ranker learns from the world's log
+/// (``PositionBiasTower``). Beside each estimate: the arm's true CTR on the very requests of the
+/// log (its page for each, as the simulator scores it) and, from the closed loop in which the arm
+/// serves its own users, its true CTR there.
+extension ABSimulation {
+    /// The exploring logging policy of one run and the arms estimated from its log.
+    struct Exploration {
+        var epsilon: Double
+        var pool: Int
+        var targets: [Recommender]
+        var directModel: OnlineRanker
+        var clickTask: Int
+        /// Examination per slot relative to the top (the learned curve).
+        var examination: [Double]
+
+        /// The logged page drawn around `ranked` (clicks filled in once drawn) and each target's
+        /// page for the same request with its direct-model predictions, support and truth.
+        func request(ranked: [Int32], context: RecallContext, filter: CandidateFilter, world: SimulatedWorld,
+                     pageSize: Int, seed: UInt64) -> LoggedRequest {
+            let page = (try? EpsilonExploration.page(ranked: ranked, pageSize: pageSize, pool: pool, epsilon: epsilon, seed: seed))
+                ?? EpsilonExploration.Page(unexplored: Array(ranked.prefix(pageSize)))
+            var rankOf: [Int32: Int] = [:]
+            for (r, i) in ranked.enumerated() { rankOf[i] = r }
+            let slots = (0..<pageSize).map { examination[Swift.min($0, examination.count - 1)] }
+            let meanExamination = slots.reduce(0, +) / Double(pageSize)
+            var pages: [OffPolicyEstimate.TargetPage] = [], truths: [Truth] = []
+            for t in targets {
+                let items = t.funnel.run(context, n: pageSize, filter: filter, trace: false).recommendations.map(\.item)
+                let p = (try? directModel.probabilities(items: items, context: context)) ?? []
+                var truth = Truth()
+                truth.users = 1
+                for (k, b) in items.enumerated() {
+                    let e = world.expectedEngagement(user: context.user!, item: b, at: context.now)
+                    let look = Double(world.positionBias(position: k))
+                    truth.impressions += 1
+                    truth.expectedClicks += look * Double(e.click)
+                    truth.expectedWeighted += look * Double(e.value)
+                    truth.expectedSeconds += look * Double(e.click) * Double(e.expectedWatchSeconds)
+                }
+                truths.append(truth)
+                pages.append(OffPolicyEstimate.TargetPage(
+                    items: items,
+                    predicted: items.indices.map { k in k < p.count ? Double(p[k][clickTask]) * slots[k] / meanExamination : 0 },
+                    supported: items.map { b in
+                        EpsilonExploration.inclusion(rank: rankOf[b] ?? Int.max / 2, count: ranked.count, pageSize: pageSize,
+                                                     pool: pool, epsilon: epsilon) > 0
+                    }))
+            }
+            let q = (try? directModel.probabilities(items: page.items, context: context)) ?? []
+            let predicted = page.items.indices.map { k in k < q.count ? Double(q[k][clickTask]) * slots[k] / meanExamination : 0 }
+            return LoggedRequest(logged: .init(items: page.items, clicks: [], inclusion: page.inclusion), loggedPredicted: predicted,
+                                 targets: pages, truth: truths)
+        }
+    }
+
+    /// One request of the exploring log: the page shown, and every target's page for it.
+    struct LoggedRequest: Sendable {
+        var logged: OffPolicyEstimate.LoggedPage
+        /// The direct model's click probability of each logged item at its slot.
+        var loggedPredicted: [Double]
+        var targets: [OffPolicyEstimate.TargetPage]
+        var truth: [Truth]
+    }
+
+    /// One arm estimated offline, beside its truth.
+    public struct ArmEstimate: Sendable {
+        public var arm: String
+        public var overrides: [String: String]
+        public var estimate: OffPolicyEstimate.Result
+        /// The arm's true CTR on the logged requests.
+        public var trueCTR: Double
+        /// The arm's true CTR in the closed loop where it serves its own users (nil when not run).
+        public var loopTrueCTR: Double?
+
+        /// `key=value` fields: the arm, its truths, the three estimates (DR with its interval),
+        /// the direct model alone, the effective sample size and the support.
+        public var line: String {
+            func f(_ x: Double) -> String { x.isFinite ? String(format: "%.4f", x) : "nan" }
+            let e = estimate
+            return "arm=\(arm) true_ctr=\(f(trueCTR)) loop_true_ctr=\(loopTrueCTR.map(f) ?? "-") ips=\(f(e.ips.value)) snips=\(f(e.snips.value)) "
+                + "dr=\(f(e.dr.value)) dr_lo=\(f(e.dr.low)) dr_hi=\(f(e.dr.high)) dm=\(f(e.directModel)) "
+                + "ess=\(String(format: "%.0f", e.effectiveSampleSize)) support=\(f(e.support)) requests=\(e.requests)"
+        }
+    }
+
+    public struct OffPolicyResult: Sendable {
+        /// The closed loop of the arms (each serving its own users).
+        public var loop: Result
+        public var arms: [ArmEstimate]
+        /// The exploring logging policy's measured and true CTR.
+        public var loggedCTR: Double
+        public var loggedTrueCTR: Double
+        /// The learned examination curve the estimates used (relative to the top slot).
+        public var examination: [Double]
+    }
+
+    /// Runs the closed loop of `experiments`, then the base funnel with exploration `epsilon`
+    /// over `pool` further candidates for every user, and estimates each arm from that log.
+    public static func offPolicy(world: SimulatedWorld, experiments: ExperimentConfig, base: FunnelConfig = FunnelConfig(),
+                                 parameters p: Parameters = Parameters(), epsilon: Double, pool: Int,
+                                 progress: ((String) -> Void)? = nil) throws -> OffPolicyResult {
+        guard epsilon > 0, epsilon <= 1 else { throw CascadeError.invalid("exploration share must be in (0, 1], got \(epsilon)") }
+        guard pool >= p.pageSize else {
+            throw CascadeError.invalid("exploration pool (\(pool)) must hold at least a page (\(p.pageSize)) for exact propensities")
+        }
+        var logging = base
+        logging.rank.enabled = true
+        logging.rank.rankLimit = Swift.max(logging.rank.rankLimit, p.pageSize + pool)
+        let funnels = try SimulatedFunnels(world: world, experiments: experiments, base: logging, progress: progress)
+        let loop = try run(funnels, experiments: experiments, parameters: p, progress: progress)
+        guard let directModel = try funnels.ranker(logging.rank) else {
+            throw CascadeError.invalid("off-policy estimate: too few impressions to train the ranker the direct model needs")
+        }
+        var debiased = logging.rank
+        debiased.positionBias = true
+        guard let curve = try funnels.trainedRanker(debiased)?.report?.positionCurve else {
+            throw CascadeError.invalid("off-policy estimate: the world's log carries no slots to learn the position curve from")
+        }
+        guard let clickTask = directModel.model.tasks.firstIndex(of: "click") else {
+            throw CascadeError.invalid("off-policy estimate: the ranker has no click task")
+        }
+        let arms = experiments.layers.flatMap(\.experiments).flatMap(\.arms)
+        let exploration = Exploration(epsilon: epsilon, pool: pool, targets: try arms.map { try funnels.recommender($0.overrides) },
+                                      directModel: directModel, clickTask: clickTask, examination: curve)
+        let logger = try funnels.recommender([:])
+        progress?("explore")
+        let served = min(p.users ?? world.users.count, world.users.count)
+        let index = world.log.indexByUser(userCount: world.users.count)
+        let counters = funnels.counters()
+        let slots = ConcurrentSlots<(Truth, [LoggedRequest])>(count: served, initial: (Truth(), []))
+        Parallel.forRanges(served, minimumChunk: 8) { range in
+            for u in range {
+                let r = serve(user: u, world: world, recommender: logger, index: index, parameters: p, counters: counters, exploration: exploration)
+                slots.set(u, (r.1, r.4))
+            }
+        }
+        var loggedTruth = Truth()
+        var requests: [LoggedRequest] = []
+        for (t, r) in slots.values { loggedTruth.add(t); requests += r }
+        let clicks = requests.reduce(0.0) { $0 + $1.logged.clicks.reduce(0, +) }
+        let impressions = requests.reduce(0) { $0 + $1.logged.items.count }
+        // The direct model in the log's units (``DirectModelCalibration``).
+        let calibration = try DirectModelCalibration(predicted: requests.flatMap(\.loggedPredicted), outcomes: requests.flatMap(\.logged.clicks))
+        var out: [ArmEstimate] = []
+        for (a, arm) in arms.enumerated() {
+            let pairs = requests.map { r in
+                var t = r.targets[a]
+                t.predicted = t.predicted.map(calibration.apply)
+                return (r.logged, t)
+            }
+            var truth = Truth()
+            for r in requests { truth.add(r.truth[a]) }
+            let estimate = try OffPolicyEstimate.estimate(pairs, examination: curve)
+            let row = loop.rows.firstIndex { $0.arm == arm.name }
+            out.append(ArmEstimate(arm: arm.name, overrides: arm.overrides, estimate: estimate, trueCTR: truth.expectedCTR,
+                                   loopTrueCTR: row.map { loop.truth[$0].expectedCTR }))
+        }
+        return OffPolicyResult(loop: loop, arms: out, loggedCTR: impressions > 0 ? clicks / Double(impressions) : .nan,
+                               loggedTrueCTR: loggedTruth.expectedCTR, examination: curve)
+    }
+}
