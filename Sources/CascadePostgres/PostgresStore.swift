@@ -147,6 +147,8 @@ public final class PostgresStore: Store, @unchecked Sendable {
         // stores created before they existed; a partitioned table passes them to its partitions).
         "ALTER TABLE events ADD COLUMN IF NOT EXISTS request text",
         "ALTER TABLE events ADD COLUMN IF NOT EXISTS position integer",
+        "CREATE TABLE IF NOT EXISTS pages(request text PRIMARY KEY, user_id text NOT NULL, ts double precision NOT NULL, data text NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS pages_by_time ON pages(ts)",
         "CREATE INDEX IF NOT EXISTS events_by_user ON events(user_idx, ts DESC, id DESC)",
         "CREATE INDEX IF NOT EXISTS events_by_time ON events(ts, id)",
         "CREATE INDEX IF NOT EXISTS events_by_id ON events(id)",

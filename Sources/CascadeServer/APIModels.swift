@@ -20,6 +20,8 @@ public enum APIModels {
     }
 
     public struct RecommendResponse: Codable, Sendable {
+        /// The page's id: send it back as `request` (with the item's `position`) in feedback.
+        public var request: String
         public var user: String
         public var scene: String?
         public var items: [RecommendedItem]
@@ -48,6 +50,10 @@ public enum APIModels {
         public var timestamp: Double?
         public var value: Double?
         public var scene: String?
+        /// The `request` id of the page the event answers (checked against the served-page log).
+        public var request: String?
+        /// The item's 0-based slot on that page.
+        public var position: Int?
     }
 
     public struct FeedbackRequest: Codable, Sendable {

@@ -21,6 +21,8 @@ public final class CascadeAPI: Sendable {
     public let armActivity = ArmActivity()
     let workers: NIOThreadPool
     let logger = Logger(label: "cascade.server")
+    /// The served-page log (nil with `config.pageLogQueue` 0).
+    let pageLog: PageLog?
 
     /// Loads the active models of `store`; throws when none has been trained.
     public init(store: any Store, config: ServerConfig = ServerConfig()) throws {
@@ -30,9 +32,26 @@ public final class CascadeAPI: Sendable {
         metrics.modelsSwapped(models.versions)
         workers = NIOThreadPool(numberOfThreads: max(1, config.workers))
         workers.start()
+        pageLog = config.pageLogQueue > 0 ? PageLog(store: store, capacity: config.pageLogQueue) : nil
     }
 
-    deinit { workers.shutdownGracefully { _ in } }
+    deinit {
+        pageLog?.stop()
+        workers.shutdownGracefully { _ in }
+    }
+
+    /// Writes the served pages still queued (blocking).
+    public func flushPageLog() { pageLog?.flush() }
+
+    /// The served-page log's lines of `/metrics`.
+    func pageLogMetrics() -> String {
+        guard let c = pageLog?.counts else { return "" }
+        return "# HELP cascade_page_log_written_total Served pages written to the page log.\n# TYPE cascade_page_log_written_total counter\n"
+            + "cascade_page_log_written_total \(c.written)\n"
+            + "# HELP cascade_page_log_dropped_total Served pages left out of the page log (queue full or store refused); their requests were served.\n"
+            + "# TYPE cascade_page_log_dropped_total counter\ncascade_page_log_dropped_total \(c.dropped)\n"
+            + "# HELP cascade_page_log_queued Served pages waiting to be written.\n# TYPE cascade_page_log_queued gauge\ncascade_page_log_queued \(c.queued)\n"
+    }
 
     /// Runs blocking work (store calls, the funnel) on the worker threads.
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {

@@ -16,10 +16,19 @@ extension CascadeAPI {
     /// Impressions then enter the users' exposure filters. A batch with any bad event is refused
     /// whole with the event's index and reason, and nothing is stored. Unknown users are created
     /// (new users arrive with their first event); unknown items are refused (add them first
-    /// with `PUT /api/items/{id}`).
+    /// with `PUT /api/items/{id}`). An event naming a `request` must answer a page this
+    /// deployment served (the served-page log), and its `position` must be on that page.
     func feedback(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let body = try await decode(APIModels.FeedbackRequest.self, from: request)
         return try await blocking { try self.record(body) }
+    }
+
+    /// The length of the page served with `request`, looked up once per batch.
+    private func pageLength(_ request: String, log: PageLog, cache: inout [String: Int?]) throws -> Int? {
+        if let known = cache[request] { return known }
+        let n = try log.pageLength(request: request)
+        cache[request] = n
+        return n
     }
 
     /// Validates and stores one decoded batch (blocking: runs on the worker threads).
@@ -33,6 +42,7 @@ extension CascadeAPI {
         var registry = recommender.registry
         var events: [Event] = []
         events.reserveCapacity(body.events.count)
+        var lengths: [String: Int?] = [:]
         for (k, e) in body.events.enumerated() {
             let type = EventType(e.type ?? EventType.click.name)
             if registry.code(of: type) == nil {
@@ -42,9 +52,18 @@ extension CascadeAPI {
                 }
             }
             let event = Event(user: Identifier.canonical(e.user), item: Identifier.canonical(e.item), type: type,
-                              timestamp: e.timestamp ?? now, value: e.value, scene: e.scene)
+                              timestamp: e.timestamp ?? now, value: e.value, scene: e.scene, request: e.request, position: e.position)
             do { try event.validate() } catch {
                 throw APIError.invalid("events[\(k)]: \(error.description.replacingOccurrences(of: "invalid input: ", with: ""))")
+            }
+            // The page it answers must have been served, and the slot must be on it.
+            if let r = event.request, let pageLog {
+                guard let length = try pageLength(r, log: pageLog, cache: &lengths) else {
+                    throw APIError.invalid("events[\(k)].request: unknown request id '\(r)': no page was served with it")
+                }
+                if let p = event.position, p >= length {
+                    throw APIError.invalid("events[\(k)].position: \(p) is outside its page (request '\(r)' showed \(length) items, positions 0...\(length - 1))")
+                }
             }
             if recommender.items.index(of: event.item) == nil, try store.item(event.item) == nil {
                 throw APIError.notFound("events[\(k)].item: unknown item '\(event.item)'; add it with PUT /api/items/{id} first")

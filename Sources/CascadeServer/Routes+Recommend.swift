@@ -16,7 +16,8 @@ extension CascadeAPI {
 
     /// `GET /api/recommend/{user}?n=&scene=&debug=`: one page for the user, filtered by what they
     /// acted on, disliked or were shown within the exposure window; hidden items never appear.
-    /// An unknown user gets the cold-start page (popular and trending), not an error.
+    /// An unknown user gets the cold-start page (popular and trending), not an error. Every page
+    /// gets a request id and enters the served-page log (``PageLog``).
     func recommend(_ request: Request, _ context: BasicRequestContext) throws -> Response {
         let user = try parameter("user", context)
         let n = try intQuery("n", request, default: 10, range: 1...config.maxN)
@@ -54,8 +55,11 @@ extension CascadeAPI {
         }
         let stages = result.channels.map { APIModels.StageTiming(stage: "recall/\($0.channel)", candidates: $0.candidates, ms: $0.microseconds / 1000) }
             + result.stages.map { APIModels.StageTiming(stage: $0.stage, candidates: $0.candidatesOut, ms: $0.microseconds / 1000) }
+        let requestId = UUID().uuidString.lowercased()
+        pageLog?.offer(ServedPage(request: requestId, user: user, timestamp: Date().timeIntervalSince1970, items: items.map(\.item),
+                                  experiment: assignment.map(\.tag), scene: scene, models: models.versions))
         let body = APIModels.RecommendResponse(
-            user: user, scene: scene, items: items, coldStart: !known || recommender.users.index(of: user) == nil,
+            request: requestId, user: user, scene: scene, items: items, coldStart: !known || recommender.users.index(of: user) == nil,
             models: models.versions, experiment: assignment.map(\.tag),
             debug: debug ? APIModels.Debug(merged: result.merged, stages: stages, totalMs: totalMs,
                                            overrides: assignment?.overrides ?? [:], degraded: result.degraded) : nil)

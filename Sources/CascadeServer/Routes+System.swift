@@ -22,7 +22,7 @@ extension CascadeAPI {
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: self.metrics.render())))
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: self.metrics.render() + self.pageLogMetrics())))
         }
     }
 }

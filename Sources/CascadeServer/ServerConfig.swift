@@ -20,6 +20,9 @@ public struct ServerConfig: Sendable {
     public var workers = max(4, 4 * ProcessInfo.processInfo.activeProcessorCount)
     /// The funnel every request runs (experiments override parts of it).
     public var funnel = FunnelConfig()
+    /// Pages the served-page log holds before writing (0: no log, and feedback's `request` ids are
+    /// not checked). Past it, pages are dropped from the log (counted), never requests.
+    public var pageLogQueue = 65_536
     /// Exposure windows of the impression filter.
     public var exposure = Feedback.ExposureConfig()
 

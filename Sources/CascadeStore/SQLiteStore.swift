@@ -192,6 +192,11 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             try db.execute(sql: "ALTER TABLE events ADD COLUMN position INTEGER")
             try db.execute(sql: "ALTER TABLE events ADD COLUMN request TEXT")
         }
+        // The served-page log: one row per page, the rest of the page as JSON.
+        migrator.registerMigration("v8-pages") { db in
+            try db.execute(sql: "CREATE TABLE pages(request TEXT PRIMARY KEY, user TEXT NOT NULL, ts REAL NOT NULL, data TEXT NOT NULL)")
+            try db.execute(sql: "CREATE INDEX pages_by_time ON pages(ts)")
+        }
         return migrator
     }
 

@@ -62,6 +62,15 @@ public protocol Store: AnyObject, Sendable, CounterSource {
     func registerEventType(_ type: EventType, weight: Float) throws
     func counts() throws -> StoreCounts
 
+    // MARK: served pages
+    /// Appends served pages in one transaction; a page whose request id is already stored is
+    /// left as it was (a retried batch writes each page once).
+    func appendPages(_ pages: [ServedPage]) throws
+    /// The stored pages among `requests` (any order; unknown ids are absent).
+    func pages(requests: [String]) throws -> [ServedPage]
+    /// Pages served in `[from, to)`, oldest first.
+    func pages(from: Double, to: Double) throws -> [ServedPage]
+
     // MARK: exposure filters
     /// The stored exposure filter of `user` (see ``ExposureFilter``), nil when none.
     func exposureFilter(user: String) throws -> Data?

@@ -46,6 +46,9 @@ final class MemoryStore: Store, @unchecked Sendable {
     func putExposureFilters(_ filters: [String: Data]) throws { throw unsupported() }
     func updateExposureFilters(users: [String], _ update: (String, Data?) throws -> Data) throws { throw unsupported() }
     func appendEvents(_ events: [Event]) throws { throw unsupported() }
+    func appendPages(_ pages: [ServedPage]) throws { throw unsupported() }
+    func pages(requests: [String]) throws -> [ServedPage] { throw unsupported() }
+    func pages(from: Double, to: Double) throws -> [ServedPage] { throw unsupported() }
     func rebuildCounters() throws { throw unsupported() }
     func counters(user: Int32?, items: [Int32], attributes: [CounterAttributes], now: Double) throws -> CounterSnapshot { throw unsupported() }
     func lastEvents(user: String, limit: Int, types: Set<EventType>?) throws -> [Event] { throw unsupported() }

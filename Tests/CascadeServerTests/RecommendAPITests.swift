@@ -24,6 +24,61 @@ import Testing
         }
     }
 
+    /// Every page gets a request id and enters the served-page log; feedback naming the page
+    /// joins it, and an unknown id or a slot past the page's end is refused whole with a 422.
+    @Test func servedPagesAreLoggedAndFeedbackJoinsThem() async throws {
+        let store = try trainedStore()
+        let api = try makeAPI(store)
+        try await app(api).test(.router) { client in
+            var first: PageJSON?
+            try await client.execute(uri: "/api/recommend/u4?n=6&scene=home", method: .get, headers: headers(readKey)) { r in
+                first = try decoded(PageJSON.self, r)
+            }
+            let page = try #require(first)
+            #expect(!page.request.isEmpty)
+            let ok = try await post(client, [["user": "u4", "item": page.items[2].item, "type": "impression", "request": page.request, "position": 2],
+                                             ["user": "u4", "item": page.items[2].item, "type": "click", "request": page.request, "position": 2]])
+            #expect(ok.status == .ok, "\(String(buffer: ok.body))")
+            let before = try store.counts().events
+            for (bad, word) in [(["user": "u4", "item": page.items[0].item, "request": "never-served"] as [String: Any], "unknown request id"),
+                                (["user": "u4", "item": page.items[0].item, "request": page.request, "position": 6], "outside its page")] {
+                let r = try await post(client, [["user": "u4", "item": page.items[0].item, "type": "impression"], bad])
+                #expect(r.status == .unprocessableContent && String(buffer: r.body).contains(word), "\(String(buffer: r.body))")
+            }
+            #expect(try store.counts().events == before)
+            api.flushPageLog()
+            let stored = try #require(try store.pages(requests: [page.request]).first)
+            #expect(stored.items == page.items.map(\.item) && stored.user == "u4" && stored.scene == "home" && stored.models == page.models)
+            let events = try store.lastEvents(user: "u4", limit: 2, types: nil)
+            #expect(events.allSatisfy { $0.request == page.request && $0.position == 2 })
+            try await client.execute(uri: "/metrics", method: .get, headers: headers(adminKey)) { r in
+                let text = String(buffer: r.body)
+                #expect(text.contains("cascade_page_log_written_total 1") && text.contains("cascade_page_log_dropped_total 0"), "\(text)")
+            }
+        }
+    }
+
+    /// A full page-log queue drops log rows (counted), never requests.
+    @Test func aFullPageLogDropsRowsNotRequests() async throws {
+        var c = ServerConfig()
+        c.keys.add(key: readKey, scope: .read)
+        c.keys.add(key: adminKey, scope: .admin)
+        c.reloadInterval = 0
+        c.pageLogQueue = 1
+        let store = try trainedStore()
+        let api = try CascadeAPI(store: store, config: c)
+        try await app(api).test(.router) { client in
+            for u in 0..<40 { #expect(try await page(client, "u\(u % 9)", n: 3).count == 3) }
+            api.flushPageLog()
+            try await client.execute(uri: "/metrics", method: .get, headers: headers(adminKey)) { r in
+                let text = String(buffer: r.body)
+                let value = { (name: String) in text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? -1 }
+                #expect(value("cascade_page_log_written_total") + value("cascade_page_log_dropped_total") == 40, "\(text)")
+                #expect(value("cascade_page_log_written_total") >= 1)
+            }
+        }
+    }
+
     @Test func aSceneServesItsOwnQuotas() async throws {
         var c = ServerConfig()
         c.keys.add(key: readKey, scope: .read)

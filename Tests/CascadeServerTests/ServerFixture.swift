@@ -71,6 +71,7 @@ struct ErrorJSON: Decodable {
 
 struct PageJSON: Decodable {
     struct Entry: Decodable { let item: String; let score: Float; let channels: [String] }
+    let request: String
     let user: String
     let items: [Entry]
     let coldStart: Bool

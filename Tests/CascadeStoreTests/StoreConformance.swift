@@ -196,6 +196,24 @@ enum TempDir {
         #expect(all.timestamps == (0..<25).map(Double.init))
     }
 
+    /// Served pages round-trip whole, are found by request id and by time, and a page written
+    /// twice (a retried batch) stays as first written.
+    @Test(arguments: StoreBackend.all)
+    func servedPagesRoundTrip(_ backend: StoreBackend) throws {
+        let s = try backend.make()
+        let a = ServedPage(request: "r-a", user: "u1", timestamp: 100, items: ["i1", "i2", "i3"], propensities: [0.8, 0.8, 0.05],
+                           experiment: "fp:l:e:arm", scene: "home", models: ["rank": 3, "itemcf": 1])
+        let b = ServedPage(request: "r-b", user: "u2", timestamp: 101.5, items: ["i9"])
+        try s.appendPages([a, b])
+        var changed = a
+        changed.items = ["x"]
+        try s.appendPages([changed])
+        #expect(try s.pages(requests: ["r-a", "nope", "r-b", "r-a"]).sorted { $0.request < $1.request } == [a, b])
+        #expect(try s.pages(from: 100.5, to: 200) == [b])
+        #expect(try s.pages(from: 0, to: 200).map(\.request) == ["r-a", "r-b"])
+        #expect(try s.pages(requests: []).isEmpty)
+    }
+
     /// The served page an event answers (request id and slot) is kept, read back by user and by
     /// time, and scanned into the log's positions; an out-of-range slot is refused whole.
     @Test(arguments: StoreBackend.all)

@@ -77,14 +77,17 @@ class FeedbackEvent:
     timestamp: Optional[float] = None
     value: Optional[float] = None
     scene: Optional[str] = None
+    request: Optional[str] = None
+    position: Optional[int] = None
 
     @classmethod
     def from_json(cls, d: Dict[str, Any]) -> "FeedbackEvent":
-        return cls(d["user"], d["item"], d.get("type", "click"), d.get("timestamp"), d.get("value"), d.get("scene"))
+        return cls(d["user"], d["item"], d.get("type", "click"), d.get("timestamp"), d.get("value"), d.get("scene"),
+                   d.get("request"), d.get("position"))
 
     def to_json(self) -> Dict[str, Any]:
         return _drop_none({"user": self.user, "item": self.item, "type": self.type, "timestamp": self.timestamp,
-                           "value": self.value, "scene": self.scene})
+                           "value": self.value, "scene": self.scene, "request": self.request, "position": self.position})
 
 
 @dataclass
@@ -151,6 +154,7 @@ class Debug:
 
 @dataclass
 class RecommendResponse:
+    request: str
     user: str
     items: List[RecommendedItem]
     coldStart: bool
@@ -161,7 +165,7 @@ class RecommendResponse:
 
     @classmethod
     def from_json(cls, d: Dict[str, Any]) -> "RecommendResponse":
-        return cls(d["user"], [RecommendedItem.from_json(i) for i in d["items"]], bool(d["coldStart"]), dict(d["models"]),
+        return cls(d["request"], d["user"], [RecommendedItem.from_json(i) for i in d["items"]], bool(d["coldStart"]), dict(d["models"]),
                    d.get("scene"), d.get("experiment"), Debug.from_json(d["debug"]) if d.get("debug") else None)
 
 

@@ -49,6 +49,20 @@ class LiveTest(unittest.TestCase):
         self.assertEqual(e.exception.status, 422)
         self.assertTrue(e.exception.code and "no-such-type" in e.exception.message, e.exception.message)
 
+    def test_feedback_joins_its_page(self):
+        page = self.reader.recommend(USER, n=3)
+        self.assertTrue(page.request)
+        item = page.items[1].item
+        ok = self.admin.feedback([FeedbackEvent(USER, item, "impression", request=page.request, position=1),
+                                  FeedbackEvent(USER, item, "click", request=page.request, position=1)])
+        self.assertEqual(ok.accepted, 2)
+        for bad, word in ((FeedbackEvent(USER, item, "click", request="no-such-page"), "unknown request"),
+                          (FeedbackEvent(USER, item, "click", request=page.request, position=len(page.items)), "outside its page")):
+            with self.assertRaises(CascadeError) as e:
+                self.admin.feedback([bad])
+            self.assertEqual(e.exception.status, 422)
+            self.assertIn(word, e.exception.message)
+
     def test_users_round_trip(self):
         u = User("py-client-user", categorical={"city": "c1"}, numeric={"age": 31.0}, tags=["a", "b"],
                  location=GeoPoint(48.85, 2.35))
