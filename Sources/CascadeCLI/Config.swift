@@ -27,6 +27,8 @@ struct Deployment {
             .double("server.reloadInterval", "Seconds between checks for new model versions (0: never).", \.server.reloadInterval, ">= 0") { $0 >= 0 },
             .int("server.maxN", "Largest n a recommendation request may ask for.", \.server.maxN, 1...100_000),
             .int("server.maxBatch", "Most events in one feedback batch.", \.server.maxBatch, 1...1_000_000),
+            .int("server.pageLogQueue", "Served pages queued for the page log (0: no page log; past it pages are dropped from the log, counted).",
+                 \.server.pageLogQueue, 0...10_000_000),
             .int("server.maxBodyBytes", "Largest request body, bytes.", \.server.maxBodyBytes, 1_024...(1 << 30)),
         ] + FunnelConfig.settings.map { $0.scoped("", \.funnel) }
     }

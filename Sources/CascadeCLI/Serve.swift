@@ -41,6 +41,9 @@ struct Serve: ParsableCommand {
     @Option(help: deploymentHelp("server.maxBodyBytes"))
     var maxBody: Int?
 
+    @Option(help: deploymentHelp("server.pageLogQueue"))
+    var pageLogQueue: Int?
+
     @Flag(inversion: .prefixedNo, help: deploymentHelp("rank.enabled"))
     var rank: Bool?
 
@@ -85,6 +88,7 @@ struct Serve: ParsableCommand {
         try assign(&d, s, flag: "max-n", key: "server.maxN", maxN)
         try assign(&d, s, flag: "max-batch", key: "server.maxBatch", maxBatch)
         try assign(&d, s, flag: "max-body", key: "server.maxBodyBytes", maxBody)
+        try assign(&d, s, flag: "page-log-queue", key: "server.pageLogQueue", pageLogQueue)
         try assign(&d, s, flag: "rerank", key: "rerank.mode", rerank)
         try assign(&d, s, flag: "parallel-recall", key: "parallelRecall", parallelRecall)
         try assign(&d, s, flag: "deadline-ms", key: "deadlineMs", deadlineMs)
@@ -147,6 +151,8 @@ struct Serve: ParsableCommand {
                 done.signal()
             }
             done.wait()
+            // The pages served before the shutdown reach the page log.
+            api.flushPageLog()
             if let e = failure.error { throw e }
         }
     }

@@ -255,15 +255,7 @@ public final class OnlineRanker: @unchecked Sendable {
         guard !candidates.isEmpty else { return candidates }
         let t = DispatchTime.now().uptimeNanoseconds
         let items = candidates.map(\.item)
-        var statistics: [String: [Double]] = [:]
-        if rankUsesCounters, let c = attributes.counters {
-            // One read of the store's counters for the user and the ranked candidates.
-            // The columns are the items' own: the user's rows are not read.
-            let snapshot = try context.counters?.counters(user: nil, items: items, attributes: c.attributes(items: items), now: context.now)
-            statistics = c.numbers(snapshot ?? CounterSnapshot(), items: items)
-        }
-        let batch = try encode(user: context.user, items: items, now: context.now, history: context.history, folded: folded,
-                               statistics: statistics)
+        let batch = try encode(items: items, context: context, folded: folded)
         let tf = DispatchTime.now().uptimeNanoseconds
         stages.append(StageTiming(stage: "features", candidatesIn: items.count, candidatesOut: items.count, microseconds: Double(tf - t) / 1_000))
         var p = try serving?.predict(batch) ?? model.predict(batch, threads: 1)
@@ -302,15 +294,22 @@ public final class OnlineRanker: @unchecked Sendable {
     public func probabilities(items: [Int32], context: RecallContext) throws -> [[Float]] {
         guard !items.isEmpty else { return [] }
         let folded = (rankUsesHistory || preUsesHistory) ? attributes.history?.fold(context.history) : nil
+        let batch = try encode(items: items, context: context, folded: folded)
+        let p = try serving?.predict(batch) ?? model.predict(batch, threads: 1)
+        return calibration.map { $0.apply(p) } ?? p
+    }
+
+    /// The ranker's input rows for `items` in `context`: with counter features, one read of the
+    /// store's counters for the candidates (the columns are the items' own: the user's rows are
+    /// not read).
+    func encode(items: [Int32], context: RecallContext, folded: HistoryFeatures.Folded?) throws -> EncodedBatch {
         var statistics: [String: [Double]] = [:]
         if rankUsesCounters, let c = attributes.counters {
             let snapshot = try context.counters?.counters(user: nil, items: items, attributes: c.attributes(items: items), now: context.now)
             statistics = c.numbers(snapshot ?? CounterSnapshot(), items: items)
         }
-        let batch = try encode(user: context.user, items: items, now: context.now, history: context.history, folded: folded,
-                               statistics: statistics)
-        let p = try serving?.predict(batch) ?? model.predict(batch, threads: 1)
-        return calibration.map { $0.apply(p) } ?? p
+        return try encode(user: context.user, items: items, now: context.now, history: context.history, folded: folded,
+                          statistics: statistics)
     }
 
     /// The statistics counters of every event of `log`, as a store holding it would keep them
