@@ -1,6 +1,7 @@
 import CascadeCore
 import CascadeRank
 import CascadeRecall
+import CascadeRerank
 import Foundation
 import Logging
 
@@ -12,6 +13,9 @@ public struct Recommendation: Sendable, Equatable {
     public var channels: [String]
     /// What every stage did with it (recall, pre-rank, rank, fusion).
     public var trace: ItemTrace?
+    /// With exploration (`rerank.exploreEpsilon`): the probability that this item was on the
+    /// page (``EpsilonExploration``); nil for a page that was not sampled.
+    public var propensity: Double?
 }
 
 /// What one channel did for one request.
@@ -91,7 +95,10 @@ public struct Funnel: Sendable {
     /// Runs the funnel with per-channel timings. Channels run concurrently on the machine's cores.
     /// `trace`: give each recommendation its per-stage scores (``ItemTrace``, the `debug` view);
     /// without it no per-candidate record is kept.
-    public func run(_ context: RecallContext, n: Int, filter: CandidateFilter, trace: Bool = true) -> FunnelResult {
+    public func run(_ context: RecallContext, n page: Int, filter: CandidateFilter, trace: Bool = true) -> FunnelResult {
+        // With exploration the stages order the page and the pool an exploring slot draws from.
+        let explore = config.rerank.exploreEpsilon.map { (epsilon: $0, pool: config.rerank.explorePool) }
+        let n = page + (page > 0 ? explore?.pool ?? 0 : 0)
         let plan: [(ChannelQuota, any RecallChannel)] = config.quotas.compactMap { q in
             channels.first(where: { $0.name == q.channel }).map { (q, $0) }
         }
@@ -140,16 +147,29 @@ public struct Funnel: Sendable {
             stages.append(StageTiming(stage: "rerank", candidatesIn: before, candidatesOut: merged.count,
                                       microseconds: Double(DispatchTime.now().uptimeNanoseconds - t) / 1_000))
         }
-        if let cache, let user = context.user, n > 0 {
-            let shown = Set(merged.prefix(n).map(\.item))
+        var shownCandidates = Array(merged.prefix(max(0, page)))
+        var propensities: [Double]?
+        if let explore, page > 0 {
+            let head = Array(merged.prefix(n))
+            let seed = UInt64(bitPattern: Int64(context.user ?? -1)) &* 0x9E37_79B9_7F4A_7C15 ^ context.now.bitPattern
+            if let drawn = try? EpsilonExploration.page(ranked: head.map(\.item), pageSize: page, pool: explore.pool,
+                                                       epsilon: explore.epsilon, seed: seed) {
+                let byItem = Dictionary(head.map { ($0.item, $0) }, uniquingKeysWith: { a, _ in a })
+                shownCandidates = drawn.items.compactMap { byItem[$0] }
+                propensities = drawn.inclusion
+            }
+        }
+        if let cache, let user = context.user, page > 0 {
+            let shown = Set(shownCandidates.map(\.item))
             cache.forget(user: user, items: shown)
             cache.remember(user: user, merged: ranked.filter { !shown.contains($0.item) }, now: context.now)
         }
-        let page = merged.prefix(max(0, n)).map { m in
-            Recommendation(item: m.item, score: m.score, channels: m.sources.sorted { $0.rank < $1.rank }.map(\.channel), trace: traces?[m.item])
+        let served = shownCandidates.enumerated().map { k, m in
+            Recommendation(item: m.item, score: m.score, channels: m.sources.sorted { $0.rank < $1.rank }.map(\.channel), trace: traces?[m.item],
+                           propensity: propensities?[k])
         }
         let timings = zip(plan, results).map { ChannelTiming(channel: $0.0.0.channel, candidates: $0.1.0.count, microseconds: $0.1.1) }
-        return FunnelResult(recommendations: Array(page), channels: timings, merged: mergedCount, stages: stages, degraded: degraded)
+        return FunnelResult(recommendations: served, channels: timings, merged: mergedCount, stages: stages, degraded: degraded)
     }
 }
 

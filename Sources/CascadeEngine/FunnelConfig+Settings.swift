@@ -79,6 +79,9 @@ extension RerankConfig {
         .int("pool", "Merged candidates the re-rank considers.", \.pool, 1...100_000),
         .optionalFloat("explorationTemperature", "Sample each page from the scores at this temperature (none: sorted).",
                        \.explorationTemperature, "> 0") { $0 > 0 },
+        .optionalDouble("exploreEpsilon", "Share of slots that show one of the next explorePool candidates, with logged propensities (none: off).",
+                        \.exploreEpsilon, "in (0, 1]") { $0 > 0 && $0 <= 1 },
+        .int("explorePool", "Candidates after the page that an exploring slot draws from.", \.explorePool, 1...10_000),
     ]
 }
 
@@ -123,6 +126,8 @@ extension RankStageConfig {
             idDropout,
             .bool("historyFeatures", "Give the ranker the user's behaviour toward each candidate's category and author.", \.historyFeatures),
             .bool("counterFeatures", "Give the ranker the store's statistics counters.", \.counterFeatures),
+            .double("historyGap", "Training rows see the user's events at least this many seconds older (keeps a row's own page out).",
+                    \.historyGap, ">= 0") { $0 >= 0 && $0.isFinite },
             .int("behaviourLength", "Length of the behaviour sequence DIN's target attention reads (0: none).", \.behaviourLength, 0...500),
             .bool("positionBias", "Learn position bias apart from relevance (a train-time-only offset per logged slot).", \.positionBias),
             .bool("calibrate", "Calibrate each task's probability before fusion.", \.calibrate),

@@ -25,6 +25,13 @@ public struct RerankConfig: Sendable, Equatable {
     /// instead of sorted, before the rules (nil: off). Seeded per user and hour, so a page is
     /// stable within the hour.
     public var explorationTemperature: Float?
+    /// Exploration with known propensities (``EpsilonExploration``): each slot of the page, with
+    /// this probability, shows one of the next `explorePool` candidates of the final order
+    /// instead; every shown item's inclusion propensity is served and logged, so the served-page
+    /// log can estimate other arms offline (nil: off). Seeded per request.
+    public var exploreEpsilon: Double?
+    /// Candidates after the page that an exploring slot draws from.
+    public var explorePool = 40
     public init() {}
 }
 

@@ -135,38 +135,46 @@ public struct HistoryFeatures: Sendable {
     }
 
     /// The same as numbers (whose text is what ``values(log:rows:userCount:)`` gives).
+    ///
+    /// With `gap` > 0 a row sees only the events at least `gap` seconds older than it: the
+    /// impressions logged with it on its own page (a few milliseconds apart, one slot after the
+    /// other) then stay out, as they are at serving, where the page does not exist yet; without
+    /// it the slot leaks into the counts (a row at slot k sees k impressions of its own page).
     /// O(events + rows).
-    public func numbers(log: EventLog, rows: [Int], userCount: Int) -> [String: [Double]] {
+    public func numbers(log: EventLog, rows: [Int], userCount: Int, gap: Double = 0) -> [String: [Double]] {
         var rowOf = [Int32](repeating: -1, count: log.count)
         for (r, e) in rows.enumerated() { rowOf[e] = Int32(r) }
         var out = [[Double]](repeating: [Double](repeating: 0, count: rows.count), count: Self.columnNames.count)
         let index = log.indexByUser(userCount: userCount)
         var row = [Double](repeating: 0, count: Self.columnNames.count)
+        let gap = Swift.max(0, gap)
         for u in 0..<userCount {
             let lo = index.offsets[u], hi = index.offsets[u + 1]
             guard hi > lo else { continue }
             var w = Window()
             var first = lo  // oldest event still in the window
+            var added = lo  // next event to enter it
             var p = lo
             while p < hi {
-                // Events at one instant: each sees only what came strictly before.
+                // Events at one instant: each sees only what came strictly before (by `gap`).
                 let t = log.timestamps[index.events[p]]
                 var q = p
                 while q < hi && log.timestamps[index.events[q]] == t { q += 1 }
+                while added < hi && log.timestamps[index.events[added]] < t - gap {
+                    let e = index.events[added]
+                    w.add(item: log.items[e], type: log.types[e], sign: 1, features: self)
+                    if added - first + 1 > limit {
+                        let old = index.events[first]
+                        w.add(item: log.items[old], type: log.types[old], sign: -1, features: self)
+                        first += 1
+                    }
+                    added += 1
+                }
                 for k in p..<q {
                     let r = Int(rowOf[index.events[k]])
                     guard r >= 0 else { continue }
                     w.values(item: log.items[index.events[k]], features: self, into: &row)
                     for c in row.indices { out[c][r] = row[c] }
-                }
-                for k in p..<q {
-                    let e = index.events[k]
-                    w.add(item: log.items[e], type: log.types[e], sign: 1, features: self)
-                    if k - first + 1 > limit {
-                        let old = index.events[first]
-                        w.add(item: log.items[old], type: log.types[old], sign: -1, features: self)
-                        first += 1
-                    }
                 }
                 p = q
             }

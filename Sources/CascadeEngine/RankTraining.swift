@@ -73,7 +73,8 @@ public enum RankTraining {
     /// Every impression of the last `windowDays` of the log (nil: all of it), the most recent
     /// `maxSamples` of them when given, time-ordered, with their labels and features.
     public static func samples(log: EventLog, registry: EventTypeRegistry, maxSamples: Int?, windowDays: Double? = nil,
-                               history: HistoryFeatures? = nil, counters: CounterFeatures? = nil, userCount: Int? = nil) -> Samples {
+                               history: HistoryFeatures? = nil, counters: CounterFeatures? = nil, userCount: Int? = nil,
+                               historyGap: Double = 0) -> Samples {
         guard let impression = registry.code(of: .impression) else { return Samples(records: ImpressionRecords(), numbers: [:]) }
         let weights = registry.weightsByCode
         let likeCodes = Set([EventType.like, .favorite, .share].compactMap { registry.code(of: $0) })
@@ -126,7 +127,7 @@ public enum RankTraining {
         var numbers: [String: [Double]] = [:]
         if let history {
             let users = userCount ?? (Int(log.users.max() ?? -1) + 1)
-            numbers = history.numbers(log: log, rows: impressions, userCount: users)
+            numbers = history.numbers(log: log, rows: impressions, userCount: users, gap: historyGap)
         }
         if let counters {
             numbers.merge(counters.numbers(log: log, rows: impressions, registry: registry)) { a, _ in a }
@@ -204,7 +205,8 @@ public enum RankTraining {
         if !config.counterFeatures { attributes.counters = nil }
         attributes.behaviour = config.behaviourLength > 0 ? BehaviourSequence(registry: registry, length: config.behaviourLength) : nil
         let samples = samples(log: log, registry: registry, maxSamples: config.maxSamples, windowDays: config.windowDays,
-                              history: attributes.history, counters: attributes.counters, userCount: userCount)
+                              history: attributes.history, counters: attributes.counters, userCount: userCount,
+                              historyGap: config.historyGap)
         let records = samples.records
         guard records.count >= config.minImpressions else {
             logger.info("ranker not trained: too few impressions", metadata: ["impressions": "\(records.count)", "needed": "\(config.minImpressions)"])

@@ -56,7 +56,9 @@ extension CascadeAPI {
         let stages = result.channels.map { APIModels.StageTiming(stage: "recall/\($0.channel)", candidates: $0.candidates, ms: $0.microseconds / 1000) }
             + result.stages.map { APIModels.StageTiming(stage: $0.stage, candidates: $0.candidatesOut, ms: $0.microseconds / 1000) }
         let requestId = UUID().uuidString.lowercased()
+        let propensities = result.recommendations.compactMap(\.propensity)
         pageLog?.offer(ServedPage(request: requestId, user: user, timestamp: Date().timeIntervalSince1970, items: items.map(\.item),
+                                  propensities: propensities.count == items.count && !items.isEmpty ? propensities : nil,
                                   experiment: assignment.map(\.tag), scene: scene, models: models.versions))
         let body = APIModels.RecommendResponse(
             request: requestId, user: user, scene: scene, items: items, coldStart: !known || recommender.users.index(of: user) == nil,

@@ -208,5 +208,25 @@ func rankConfig(preRankLimit: Int = 300) throws -> FunnelConfig {
         let a = try ex.recommend(user: "u3", n: 10, store: store, now: 2e9).map(\.item)
         #expect(try ex.recommend(user: "u3", n: 10, store: store, now: 2e9 + 60).map(\.item) == a)
         #expect(try base.recommend(user: "u3", n: 10, store: store, now: 2e9).map(\.item) != a)
+        // Exploration with known propensities: top items keep 1 - epsilon, explored ones come
+        // from the next 20 of the sorted order at 10 x 0.5 / 20; without it, no propensities.
+        var epsilon = plain
+        epsilon.rerank.exploreEpsilon = 0.5
+        epsilon.rerank.explorePool = 20
+        let eps = try Recommender.load(store: store, config: epsilon)
+        let sorted = try base.recommend(user: "u4", n: 30, store: store, now: 2e9).map(\.item)
+        #expect(try base.recommend(user: "u4", n: 10, store: store, now: 2e9).allSatisfy { $0.propensity == nil })
+        var explored = 0
+        for t in 0..<5 {
+            let page = try eps.recommend(user: "u4", n: 10, store: store, now: 2e9 + Double(t))
+            #expect(page.count == 10 && Set(page.map(\.item)).count == 10)
+            for (k, r) in page.enumerated() {
+                if r.item == sorted[k] { #expect(r.propensity == 0.5) } else {
+                    #expect(r.propensity == 0.25 && sorted[10..<30].contains(r.item), "slot \(k): \(r.item) at \(String(describing: r.propensity))")
+                    explored += 1
+                }
+            }
+        }
+        #expect(explored > 10 && explored < 40, "\(explored) of 50 slots explored")
     }
 }

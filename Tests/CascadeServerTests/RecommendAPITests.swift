@@ -49,12 +49,33 @@ import Testing
             api.flushPageLog()
             let stored = try #require(try store.pages(requests: [page.request]).first)
             #expect(stored.items == page.items.map(\.item) && stored.user == "u4" && stored.scene == "home" && stored.models == page.models)
+            #expect(stored.propensities == nil)
             let events = try store.lastEvents(user: "u4", limit: 2, types: nil)
             #expect(events.allSatisfy { $0.request == page.request && $0.position == 2 })
             try await client.execute(uri: "/metrics", method: .get, headers: headers(adminKey)) { r in
                 let text = String(buffer: r.body)
                 #expect(text.contains("cascade_page_log_written_total 1") && text.contains("cascade_page_log_dropped_total 0"), "\(text)")
             }
+        }
+    }
+
+    /// Pages served with exploration log each item's propensity.
+    @Test func exploringPagesLogTheirPropensities() async throws {
+        var c = ServerConfig()
+        c.keys.add(key: readKey, scope: .read)
+        c.reloadInterval = 0
+        c.funnel.rerank.exploreEpsilon = 0.3
+        c.funnel.rerank.explorePool = 20
+        let store = try trainedStore()
+        let api = try CascadeAPI(store: store, config: c)
+        try await app(api).test(.router) { client in
+            var served: PageJSON?
+            try await client.execute(uri: "/api/recommend/u2?n=8", method: .get, headers: headers(readKey)) { r in served = try decoded(PageJSON.self, r) }
+            let page = try #require(served)
+            api.flushPageLog()
+            let stored = try #require(try store.pages(requests: [page.request]).first)
+            let p = try #require(stored.propensities)
+            #expect(p.count == 8 && p.allSatisfy { $0 == 0.7 || abs($0 - 8 * 0.3 / 20) < 1e-12 }, "\(p)")
         }
     }
 
