@@ -17,7 +17,7 @@ struct ExperimentCommand: ParsableCommand {
             experiments whose arms hold bucket ranges and funnel overrides (\(FunnelConfig.overrideKeys.joined(separator: ", "))). \
             See README.md, "Experiments".
             """,
-        subcommands: [Validate.self, Assign.self, Report.self, SimulateAB.self])
+        subcommands: [Validate.self, Assign.self, Report.self, Estimate.self, SimulateAB.self])
 
     struct ConfigOption: ParsableArguments {
         @Option(help: "The experiment config (JSON).")
@@ -128,6 +128,50 @@ struct ExperimentCommand: ParsableCommand {
         }
     }
 
+    struct Estimate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Estimate each arm's CTR offline from the served-page log, before it serves anyone (IPS, SNIPS, doubly robust).",
+            discussion: """
+                Reads the pages served in [--from, --to) that carry propensities (served with \
+                rerank.exploreEpsilon), joins their clicks (by request id, else by user and item within a day), \
+                replays each arm's page for every logged request with the active models, and prints one line per \
+                arm: ips, snips, dr with its 95% interval (dr_lo, dr_hi), the direct model alone (dm), the \
+                effective sample size (ess) and the share of the arm's items the log could have shown (support). \
+                Needs a ranker trained with --rank-position-bias (its position curve). Exits non-zero when the \
+                window has no pages with propensities.
+                """)
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var options: ConfigOption
+
+        @Option(help: "Start of the window: Unix seconds or an ISO 8601 date/time (default: the beginning).")
+        var from: String?
+
+        @Option(help: "End of the window (exclusive), same forms (default: no end).")
+        var to: String?
+
+        @Option(help: "Candidates after the page that exploring slots drew from when the pages were served (rerank.explorePool).")
+        var explorePool: Int = RerankConfig().explorePool
+
+        func validate() throws {
+            guard explorePool >= 1 else { throw ValidationError("--explore-pool must be at least 1") }
+        }
+
+        func run() throws {
+            try runReporting {
+                let c = try options.load()
+                let lo = try from.map { try parseTime($0, option: "--from") } ?? -1e15
+                let hi = try to.map { try parseTime($0, option: "--to") } ?? 1e15
+                guard lo < hi else { throw CascadeError.invalid("--from must be before --to") }
+                guard store.exists else { throw CascadeError.notFound("database \(store.display)") }
+                let r = try LoggedPageEstimate.run(store: try store.openForReading(), experiments: c, from: lo, to: hi, pool: explorePool)
+                note("\(r.explored) of \(r.pages) served pages carry propensities; their CTR \(String(format: "%.4f", r.loggedCTR)); position curve "
+                     + r.examination.prefix(10).map { String(format: "%.3f", $0) }.joined(separator: " "))
+                for row in r.rows { print(row.line) }
+            }
+        }
+    }
+
     struct SimulateAB: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "simulate",
@@ -208,8 +252,21 @@ struct ExperimentCommand: ParsableCommand {
                 if let db {
                     let s = try SQLiteStore(path: db)
                     try SimulationLoader.write(world, to: s)
-                    try s.appendEvents(r.events)
-                    note("wrote the world and the loop's events to \(db); report the loop with --from \(Int(world.config.end))")
+                    if let o = offPolicy {
+                        // The deployment as it stands after the exploring run: models trained on the
+                        // world's history (the ranker with its position curve), then the run's
+                        // traffic: its events and its served pages.
+                        var trained = base
+                        trained.rank.positionBias = true
+                        _ = try Trainer.train(store: s, config: trained)
+                        try s.appendEvents(o.events)
+                        try s.appendPages(o.pages)
+                        note("wrote the world, models trained on it, the exploring run's events and its \(o.pages.count) served pages to \(db); "
+                             + "estimate arms from them with `cascade experiment estimate --db \(db) --from \(Int(world.config.end))`")
+                    } else {
+                        try s.appendEvents(r.events)
+                        note("wrote the world and the loop's events to \(db); report the loop with --from \(Int(world.config.end))")
+                    }
                 }
             }
         }

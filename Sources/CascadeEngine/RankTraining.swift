@@ -178,6 +178,10 @@ public enum RankTraining {
                         "valid_auc": f.tasks.map { String(format: "%.4f", f.validAUC[$0] ?? .nan) }.joined(separator: ",")]
         // The calibration travels in the ranker's own manifest: served together or not at all.
         if let c = f.calibration { manifest[calibrationKey] = String(decoding: try JSONEncoder().encode(c), as: UTF8.self) }
+        // The newest event it learned from: replays of served pages must not use models that saw their outcomes.
+        manifest[trainedUntilKey] = String(log.maxTimestamp)
+        // The learned position curve, which counterfactual estimates of served pages read.
+        if let curve = f.positionCurve { manifest[positionCurveKey] = curve.map { String(format: "%.6g", $0) }.joined(separator: ",") }
         // The pre-ranker first: a ranker is never served with a pre-ranker of another training.
         if let student = f.preRanker {
             versions["prerank"] = try ModelArtifact.publish(store: store, name: ModelArtifact.preRank,
@@ -191,6 +195,12 @@ public enum RankTraining {
         return Report(samples: f.samples, tasks: f.tasks, validAUC: f.validAUC, versions: versions, seconds: Date().timeIntervalSince(start),
                       calibration: f.calibrationReport, preRankFidelity: f.preRankFidelity, positionCurve: f.positionCurve)
     }
+
+    /// The manifest key of the time of the newest event the ranker learned from.
+    public static let trainedUntilKey = "trained_until"
+
+    /// The manifest key of the ranker's learned position curve (comma-separated, top slot = 1).
+    public static let positionCurveKey = "position_curve"
 
     /// The manifest key of the ranker's calibration (JSON of ``RankCalibration``).
     public static let calibrationKey = "calibration"

@@ -201,9 +201,12 @@ public enum ABSimulation {
             }
             oracle.add(oraclePage(user: Int32(u), world: world, filter: filter, now: now, parameters: p))
             var new: [HistoryEvent] = []
+            // An exploring run's events name their page (request id), as a client of the API sends them back.
+            let requestId = request.map { _ in "sim-\(u)-\(round)" }
             func record(_ type: EventType, _ item: Int32, _ t: Double, value: Double? = nil, position: Int? = nil) {
                 guard let code = registry.code(of: type) else { return }
-                events.append(Event(user: id, item: world.items[Int(item)].id, type: type, timestamp: t, value: value, position: position))
+                events.append(Event(user: id, item: world.items[Int(item)].id, type: type, timestamp: t, value: value,
+                                    request: requestId, position: position))
                 outcome.add(type: type, weight: weights[Int(code)], value: value)
                 new.append(HistoryEvent(item: item, type: code, timestamp: t))
                 if counters != nil {
@@ -240,6 +243,8 @@ public enum ABSimulation {
             history.insert(contentsOf: new.reversed(), at: 0)
             if var r = request {
                 r.logged.clicks = clicked
+                r.page = ServedPage(request: requestId!, user: id, timestamp: now, items: page.map { world.items[Int($0)].id },
+                                    propensities: r.logged.inclusion)
                 requests.append(r)
             }
         }

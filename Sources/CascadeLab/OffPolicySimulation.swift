@@ -76,6 +76,8 @@ extension ABSimulation {
         var loggedPredicted: [Double]
         var targets: [OffPolicyEstimate.TargetPage]
         var truth: [Truth]
+        /// The page as the served-page log keeps it.
+        var page: ServedPage?
     }
 
     /// One arm estimated offline, beside its truth.
@@ -108,6 +110,10 @@ extension ABSimulation {
         public var loggedTrueCTR: Double
         /// The learned examination curve the estimates used (relative to the top slot).
         public var examination: [Double]
+        /// The exploring run as a deployment would have logged it: its pages and its events
+        /// (impressions and responses naming their page and slot).
+        public var pages: [ServedPage]
+        public var events: [Event]
     }
 
     /// Runs the closed loop of `experiments`, then the base funnel with exploration `epsilon`
@@ -143,16 +149,17 @@ extension ABSimulation {
         let served = min(p.users ?? world.users.count, world.users.count)
         let index = world.log.indexByUser(userCount: world.users.count)
         let counters = funnels.counters()
-        let slots = ConcurrentSlots<(Truth, [LoggedRequest])>(count: served, initial: (Truth(), []))
+        let slots = ConcurrentSlots<(Truth, [LoggedRequest], [Event])>(count: served, initial: (Truth(), [], []))
         Parallel.forRanges(served, minimumChunk: 8) { range in
             for u in range {
                 let r = serve(user: u, world: world, recommender: logger, index: index, parameters: p, counters: counters, exploration: exploration)
-                slots.set(u, (r.1, r.4))
+                slots.set(u, (r.1, r.4, r.3))
             }
         }
         var loggedTruth = Truth()
         var requests: [LoggedRequest] = []
-        for (t, r) in slots.values { loggedTruth.add(t); requests += r }
+        var events: [Event] = []
+        for (t, r, e) in slots.values { loggedTruth.add(t); requests += r; events += e }
         let clicks = requests.reduce(0.0) { $0 + $1.logged.clicks.reduce(0, +) }
         let impressions = requests.reduce(0) { $0 + $1.logged.items.count }
         // The direct model in the log's units (``DirectModelCalibration``).
@@ -172,6 +179,6 @@ extension ABSimulation {
                                    loopTrueCTR: row.map { loop.truth[$0].expectedCTR }))
         }
         return OffPolicyResult(loop: loop, arms: out, loggedCTR: impressions > 0 ? clicks / Double(impressions) : .nan,
-                               loggedTrueCTR: loggedTruth.expectedCTR, examination: curve)
+                               loggedTrueCTR: loggedTruth.expectedCTR, examination: curve, pages: requests.compactMap(\.page), events: events)
     }
 }

@@ -3,6 +3,7 @@ import CascadeEngine
 import CascadeLab
 import CascadeExperiment
 import CascadeSim
+import CascadeStore
 import Foundation
 import Testing
 
@@ -102,6 +103,33 @@ import Testing
         #expect(throws: CascadeError.self) {
             try ABSimulation.offPolicy(world: world, experiments: experiments, parameters: p, epsilon: 0.2, pool: 5)
         }
+
+        // The same log through a store, as a deployment keeps it: models trained on the world's
+        // history, then the exploring run's events and served pages; `experiment estimate` reads them.
+        let store = try SQLiteStore()
+        try SimulationLoader.write(world, to: store)
+        var trained = base
+        trained.rank.positionBias = true
+        _ = try Trainer.train(store: store, config: trained)
+        try store.appendEvents(r.events)
+        let start = world.config.end
+        func refusal(_ body: () throws -> Void) -> String {
+            do { try body(); return "" } catch { return "\(error)" }
+        }
+        #expect(refusal { _ = try LoggedPageEstimate.run(store: store, experiments: experiments, base: base, from: start, to: start + 1e7, pool: 30) }
+            .contains("no served pages"))
+        try store.appendPages(r.pages.map { var q = $0; q.propensities = nil; q.request += "-plain"; return q })
+        #expect(refusal { _ = try LoggedPageEstimate.run(store: store, experiments: experiments, base: base, from: start, to: start + 1e7, pool: 30) }
+            .contains("propensities"))
+        try store.appendPages(r.pages)
+        let e = try LoggedPageEstimate.run(store: store, experiments: experiments, base: base, from: start, to: start + 1e7, pool: 30)
+        #expect(e.explored == r.pages.count && e.pages == 2 * r.pages.count && e.rows.map(\.arm) == ["recall-order", "ranked"])
+        #expect(abs(e.rows[1].estimate.dr.value - ordered.trueCTR) < 0.15 * ordered.trueCTR, "\(e.rows[1].line) vs \(ordered.trueCTR)")
+        #expect(e.rows[1].estimate.dr.value > e.rows[0].estimate.dr.value)
+        // Models that learned from the window's events would leak its outcomes into the replay.
+        _ = try Trainer.train(store: store, config: trained)
+        #expect(refusal { _ = try LoggedPageEstimate.run(store: store, experiments: experiments, base: base, from: start, to: start + 1e7, pool: 30) }
+            .contains("leak"))
     }
 
     @Test func badOverridesAreRejectedBeforeAnythingRuns() throws {
