@@ -9,6 +9,9 @@
 # arm: the arm's true CTR on the logged requests (true_ctr), in the closed loop where it serves
 # its own users (loop_true_ctr), and the estimates with the doubly robust 95% interval, the
 # effective sample size and the share of the arm's items the log could have shown (support).
+# Then the same log through a store, as a deployment keeps it (models trained on the world's
+# history, the exploring run's events and served pages): `cascade experiment estimate` on it
+# prints the store path's estimates (path=store) for the same arms.
 #
 # usage: bench/ope.sh
 #   WORLDS="42 7"  USERS=2000  ROUNDS=3  EVENTS=200000  ITEMS=5000  EXPLORE=0.2  POOL=40
@@ -19,7 +22,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cascade=$root/.build/release/cascade
 [[ -x $cascade ]] || { echo "no $cascade: run swift build -c release --product cascade" >&2; exit 1; }
 cfg=$(mktemp /tmp/cascade-ope.XXXXXX.json)
-trap 'rm -f "$cfg"' EXIT
+dir=$(mktemp -d /tmp/cascade-ope.XXXXXX)
+trap 'rm -rf "$cfg" "$dir"' EXIT
 cat > "$cfg" <<'JSON'
 { "buckets": 99,
   "layers": [ { "name": "funnel", "experiments": [ { "name": "ope", "arms": [
@@ -29,7 +33,11 @@ cat > "$cfg" <<'JSON'
       "overrides": { "fusion.like": 0, "fusion.finish": 0, "fusion.watch_time": 0 } } ] } ] } ] }
 JSON
 for w in ${WORLDS:-42 7}; do
+  db=$dir/world-$w.sqlite
   "$cascade" experiment simulate --config "$cfg" --seed "$w" --users "${USERS:-2000}" --items "${ITEMS:-5000}" \
     --events "${EVENTS:-200000}" --rounds "${ROUNDS:-3}" --metric ctr --explore "${EXPLORE:-0.2}" \
-    --explore-pool "${POOL:-40}" ${ARGS:-} 2>/dev/null | sed -n 's/^estimate /world='"$w"' /p'
+    --explore-pool "${POOL:-40}" --db "$db" ${ARGS:-} 2>"$dir/log" | sed -n 's/^estimate /world='"$w"' path=memory /p'
+  from=$(sed -n 's/.*--from \([0-9]*\).*/\1/p' "$dir/log" | tail -1)
+  "$cascade" experiment estimate --db "$db" --config "$cfg" --from "$from" --explore-pool "${POOL:-40}" 2>/dev/null \
+    | sed 's/^/world='"$w"' path=store /'
 done
