@@ -26,6 +26,23 @@ struct ExperimentCommand: ParsableCommand {
         func load() throws -> ExperimentConfig { try ExperimentConfig.load(path: config, funnel: FunnelConfig()) }
     }
 
+    /// The window of logged events or pages a command reads.
+    struct WindowOption: ParsableArguments {
+        @Option(help: "Start of the window: Unix seconds or an ISO 8601 date/time (default: the beginning).")
+        var from: String?
+
+        @Option(help: "End of the window (exclusive), same forms (default: no end).")
+        var to: String?
+
+        /// `[from, to)` in Unix seconds; throws when it is empty.
+        func range() throws -> (from: Double, to: Double) {
+            let lo = try from.map { try parseTime($0, option: "--from") } ?? -1e15
+            let hi = try to.map { try parseTime($0, option: "--to") } ?? 1e15
+            guard lo < hi else { throw CascadeError.invalid("--from must be before --to") }
+            return (lo, hi)
+        }
+    }
+
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a config (bucket ranges, names, keys, values) and print its arms with their traffic shares.")
@@ -92,11 +109,7 @@ struct ExperimentCommand: ParsableCommand {
         @OptionGroup var store: StoreOptions
         @OptionGroup var options: ConfigOption
 
-        @Option(help: "Start of the window: Unix seconds or an ISO 8601 date/time (default: the beginning).")
-        var from: String?
-
-        @Option(help: "End of the window (exclusive), same forms (default: no end).")
-        var to: String?
+        @OptionGroup var window: WindowOption
 
         @Option(help: "Tested metric: ctr, engagement or northstar.")
         var metric: String = ReportMetric.northstar.rawValue
@@ -112,9 +125,7 @@ struct ExperimentCommand: ParsableCommand {
         func run() throws {
             try runReporting {
                 let c = try options.load()
-                let lo = try from.map { try parseTime($0, option: "--from") } ?? -1e15
-                let hi = try to.map { try parseTime($0, option: "--to") } ?? 1e15
-                guard lo < hi else { throw CascadeError.invalid("--from must be before --to") }
+                let (lo, hi) = try window.range()
                 guard store.exists else { throw CascadeError.notFound("database \(store.display)") }
                 let s = try store.openForReading()
                 let events = try s.events(from: lo, to: hi)
@@ -144,11 +155,7 @@ struct ExperimentCommand: ParsableCommand {
         @OptionGroup var store: StoreOptions
         @OptionGroup var options: ConfigOption
 
-        @Option(help: "Start of the window: Unix seconds or an ISO 8601 date/time (default: the beginning).")
-        var from: String?
-
-        @Option(help: "End of the window (exclusive), same forms (default: no end).")
-        var to: String?
+        @OptionGroup var window: WindowOption
 
         @Option(help: "Candidates after the page that exploring slots drew from when the pages were served (rerank.explorePool).")
         var explorePool: Int = RerankConfig().explorePool
@@ -160,9 +167,7 @@ struct ExperimentCommand: ParsableCommand {
         func run() throws {
             try runReporting {
                 let c = try options.load()
-                let lo = try from.map { try parseTime($0, option: "--from") } ?? -1e15
-                let hi = try to.map { try parseTime($0, option: "--to") } ?? 1e15
-                guard lo < hi else { throw CascadeError.invalid("--from must be before --to") }
+                let (lo, hi) = try window.range()
                 guard store.exists else { throw CascadeError.notFound("database \(store.display)") }
                 let r = try LoggedPageEstimate.run(store: try store.openForReading(), experiments: c, from: lo, to: hi, pool: explorePool)
                 note("\(r.explored) of \(r.pages) served pages carry propensities; their CTR \(String(format: "%.4f", r.loggedCTR)); position curve "
