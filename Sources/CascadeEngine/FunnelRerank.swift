@@ -28,7 +28,9 @@ public struct RerankConfig: Sendable, Equatable {
     /// Exploration with known propensities (``EpsilonExploration``): each slot of the page, with
     /// this probability, shows one of the next `explorePool` candidates of the final order
     /// instead; every shown item's inclusion propensity is served and logged, so the served-page
-    /// log can estimate other arms offline (nil: off). Seeded per request.
+    /// log can estimate other arms offline (nil: off). Seeded per request. With
+    /// `explorationTemperature` also set, the order it draws from is itself sampled, and the
+    /// propensities are those given that order.
     public var exploreEpsilon: Double?
     /// Candidates after the page that an exploring slot draws from.
     public var explorePool = 40
