@@ -82,9 +82,10 @@ public enum LoggedPageEstimate {
         logging.rank.enabled = true
         logging.rerank.exploreEpsilon = nil
         let recommender = try Recommender.load(store: store, config: logging)
-        guard let directModel = recommender.funnel.ranker, let clickTask = directModel.model.tasks.firstIndex(of: "click") else {
-            throw CascadeError.invalid("the active ranker could not be loaded with a click task: the estimates need it as the direct model")
+        guard let ranker = recommender.funnel.ranker else {
+            throw CascadeError.invalid("the active ranker could not be loaded: the estimates need it as the direct model")
         }
+        let directModel = try DirectModel(ranker: ranker, examination: curve)
         let arms = experiments.layers.flatMap(\.experiments).flatMap(\.arms)
         let targets = try arms.map { arm -> Recommender in
             var c = try base.applying(arm.overrides)
@@ -119,17 +120,9 @@ public enum LoggedPageEstimate {
             var filter = recommender.filter(history: Array(history), now: p.timestamp)
             for h in history where Int(h.type) == impression && h.timestamp >= p.timestamp - exposureWindow { filter.seen.insert(h.item) }
             let n = p.items.count
-            let slots = (0..<n).map { curve[Swift.min($0, curve.count - 1)] }
-            let mean = slots.reduce(0, +) / Double(n)
             // Items the models do not know get ids no target can match.
             let loggedItems = p.items.enumerated().map { k, id in recommender.items.index(of: id) ?? Int32(-1 - k) }
-            func predicted(_ items: [Int32]) -> [Double] {
-                let known = items.filter { $0 >= 0 }
-                let q = (try? directModel.probabilities(items: known, context: context)) ?? []
-                var byItem: [Int32: Double] = [:]
-                for (i, row) in zip(known, q) { byItem[i] = Double(row[clickTask]) }
-                return items.enumerated().map { k, i in (byItem[i] ?? 0) * slots[Swift.min(k, n - 1)] / mean }
-            }
+            func predicted(_ items: [Int32]) -> [Double] { directModel.slotClicks(items, context: context, pageSize: n) }
             let ranked = recommender.funnel.run(context, n: n + pool, filter: filter, trace: false).recommendations.map(\.item)
             var rankOf: [Int32: Int] = [:]
             for (r, i) in ranked.enumerated() { rankOf[i] = r }
@@ -142,14 +135,8 @@ public enum LoggedPageEstimate {
             requests.append((OffPolicyEstimate.LoggedPage(items: loggedItems, clicks: p.items.map { clicked(p, $0) }, inclusion: p.propensities!),
                              predicted(loggedItems), pages))
         }
-        let calibration = try DirectModelCalibration(predicted: requests.flatMap(\.predicted), outcomes: requests.flatMap(\.logged.clicks))
-        let rows = try arms.enumerated().map { a, arm in
-            ArmRow(arm: arm.name, estimate: try OffPolicyEstimate.estimate(requests.map { r in
-                var t = r.targets[a]
-                t.predicted = t.predicted.map(calibration.apply)
-                return (r.logged, t)
-            }, examination: curve))
-        }
+        let estimates = try directModel.estimates(requests, arms: arms.count)
+        let rows = arms.enumerated().map { a, arm in ArmRow(arm: arm.name, estimate: estimates[a]) }
         let impressions = requests.reduce(0) { $0 + $1.logged.items.count }
         let clicks = requests.reduce(0.0) { $0 + $1.logged.clicks.reduce(0, +) }
         return Result(rows: rows, pages: all.count, explored: pages.count, loggedCTR: clicks / Double(impressions), examination: curve)

@@ -24,10 +24,7 @@ extension ABSimulation {
         var epsilon: Double
         var pool: Int
         var targets: [Recommender]
-        var directModel: OnlineRanker
-        var clickTask: Int
-        /// Examination per slot relative to the top (the learned curve).
-        var examination: [Double]
+        var directModel: DirectModel
 
         /// The logged page drawn around `ranked` (clicks filled in once drawn) and each target's
         /// page for the same request with its direct-model predictions, support and truth.
@@ -37,12 +34,9 @@ extension ABSimulation {
                 ?? EpsilonExploration.Page(unexplored: Array(ranked.prefix(pageSize)))
             var rankOf: [Int32: Int] = [:]
             for (r, i) in ranked.enumerated() { rankOf[i] = r }
-            let slots = (0..<pageSize).map { examination[Swift.min($0, examination.count - 1)] }
-            let meanExamination = slots.reduce(0, +) / Double(pageSize)
             var pages: [OffPolicyEstimate.TargetPage] = [], truths: [Truth] = []
             for t in targets {
                 let items = t.funnel.run(context, n: pageSize, filter: filter, trace: false).recommendations.map(\.item)
-                let p = (try? directModel.probabilities(items: items, context: context)) ?? []
                 var truth = Truth()
                 truth.users = 1
                 for (k, b) in items.enumerated() {
@@ -56,15 +50,14 @@ extension ABSimulation {
                 truths.append(truth)
                 pages.append(OffPolicyEstimate.TargetPage(
                     items: items,
-                    predicted: items.indices.map { k in k < p.count ? Double(p[k][clickTask]) * slots[k] / meanExamination : 0 },
+                    predicted: directModel.slotClicks(items, context: context, pageSize: pageSize),
                     supported: items.map { b in
                         EpsilonExploration.inclusion(rank: rankOf[b] ?? Int.max / 2, count: ranked.count, pageSize: pageSize,
                                                      pool: pool, epsilon: epsilon) > 0
                     }))
             }
-            let q = (try? directModel.probabilities(items: page.items, context: context)) ?? []
-            let predicted = page.items.indices.map { k in k < q.count ? Double(q[k][clickTask]) * slots[k] / meanExamination : 0 }
-            return LoggedRequest(logged: .init(items: page.items, clicks: [], inclusion: page.inclusion), loggedPredicted: predicted,
+            return LoggedRequest(logged: .init(items: page.items, clicks: [], inclusion: page.inclusion),
+                                 loggedPredicted: directModel.slotClicks(page.items, context: context, pageSize: pageSize),
                                  targets: pages, truth: truths)
         }
     }
@@ -130,7 +123,7 @@ extension ABSimulation {
         logging.rank.rankLimit = Swift.max(logging.rank.rankLimit, p.pageSize + pool)
         let funnels = try SimulatedFunnels(world: world, experiments: experiments, base: logging, progress: progress)
         let loop = try run(funnels, experiments: experiments, parameters: p, progress: progress)
-        guard let directModel = try funnels.ranker(logging.rank) else {
+        guard let ranker = try funnels.ranker(logging.rank) else {
             throw CascadeError.invalid("off-policy estimate: too few impressions to train the ranker the direct model needs")
         }
         var debiased = logging.rank
@@ -138,12 +131,9 @@ extension ABSimulation {
         guard let curve = try funnels.trainedRanker(debiased)?.report?.positionCurve else {
             throw CascadeError.invalid("off-policy estimate: the world's log carries no slots to learn the position curve from")
         }
-        guard let clickTask = directModel.model.tasks.firstIndex(of: "click") else {
-            throw CascadeError.invalid("off-policy estimate: the ranker has no click task")
-        }
         let arms = experiments.layers.flatMap(\.experiments).flatMap(\.arms)
         let exploration = Exploration(epsilon: epsilon, pool: pool, targets: try arms.map { try funnels.recommender($0.overrides) },
-                                      directModel: directModel, clickTask: clickTask, examination: curve)
+                                      directModel: try DirectModel(ranker: ranker, examination: curve))
         let logger = try funnels.recommender([:])
         progress?("explore")
         let served = min(p.users ?? world.users.count, world.users.count)
@@ -162,20 +152,13 @@ extension ABSimulation {
         for (t, r, e) in slots.values { loggedTruth.add(t); requests += r; events += e }
         let clicks = requests.reduce(0.0) { $0 + $1.logged.clicks.reduce(0, +) }
         let impressions = requests.reduce(0) { $0 + $1.logged.items.count }
-        // The direct model in the log's units (``DirectModelCalibration``).
-        let calibration = try DirectModelCalibration(predicted: requests.flatMap(\.loggedPredicted), outcomes: requests.flatMap(\.logged.clicks))
+        let estimates = try exploration.directModel.estimates(requests.map { ($0.logged, $0.loggedPredicted, $0.targets) }, arms: arms.count)
         var out: [ArmEstimate] = []
         for (a, arm) in arms.enumerated() {
-            let pairs = requests.map { r in
-                var t = r.targets[a]
-                t.predicted = t.predicted.map(calibration.apply)
-                return (r.logged, t)
-            }
             var truth = Truth()
             for r in requests { truth.add(r.truth[a]) }
-            let estimate = try OffPolicyEstimate.estimate(pairs, examination: curve)
             let row = loop.rows.firstIndex { $0.arm == arm.name }
-            out.append(ArmEstimate(arm: arm.name, overrides: arm.overrides, estimate: estimate, trueCTR: truth.expectedCTR,
+            out.append(ArmEstimate(arm: arm.name, overrides: arm.overrides, estimate: estimates[a], trueCTR: truth.expectedCTR,
                                    loopTrueCTR: row.map { loop.truth[$0].expectedCTR }))
         }
         return OffPolicyResult(loop: loop, arms: out, loggedCTR: impressions > 0 ? clicks / Double(impressions) : .nan,
