@@ -60,9 +60,11 @@ struct Train: ParsableCommand {
             for (name, v) in r.versions.sorted(by: { $0.key < $1.key }) {
                 emit("  \(name == "rank" || name == "prerank" ? name : "recall/\(name)") v\(v) active")
             }
+            for d in r.declined { emit("  recall/\(d.channel) not published: \(d.reason)") }
             if !r.deactivated.isEmpty {
                 emit("  \(r.deactivated.joined(separator: " and ")) deactivated: no ranker (--rank none), pages are served in recall order")
             }
+            if r.pageImpressions > 0 { emit("  \(r.pageImpressions) impressions taken from the served-page log (pages without reported impressions)") }
             if let k = r.rank {
                 emit("ranker: \(k.samples) impressions, tasks \(k.tasks.joined(separator: ",")), valid AUC " +
                       k.tasks.map { "\($0) \(String(format: "%.4f", k.validAUC[$0] ?? .nan))" }.joined(separator: ", ") +

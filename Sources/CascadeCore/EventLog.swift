@@ -72,6 +72,7 @@ public struct EventLog: Sendable {
 
     /// The largest timestamp, or 0 for an empty log.
     public var maxTimestamp: Double { timestamps.max() ?? 0 }
+    public var minTimestamp: Double { timestamps.min() ?? 0 }
 
     /// Event positions grouped by user, each group sorted by (timestamp, position): a CSR whose
     /// row `u` lists user `u`'s events oldest first. O(n log n) in the worst case, O(n) when the

@@ -27,8 +27,9 @@ public struct FunnelConfig: Sendable, Equatable {
     /// (batch jobs, the CLI); a server under load keeps both cores busy with whole requests and
     /// does better running each request's channels in turn.
     public var parallelRecall = true
-    /// How channel lists combine (see ``RecallMerger``).
-    public var mergeMode: RecallMerger.Mode = .max
+    /// How channel lists combine (see ``RecallMerger``): by default their reciprocal ranks add,
+    /// so items several channels agree on come first.
+    public var mergeMode: RecallMerger.Mode = .sum
     /// The request deadline, seconds (0: none). A recall channel that has not started by then
     /// is skipped, and the ranking and re-rank stages are skipped once it has passed; the page is
     /// answered from what is done and the skipped stages are reported as degraded (and counted by

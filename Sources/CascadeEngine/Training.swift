@@ -8,9 +8,12 @@ import Logging
 public struct TrainedChannels: Sendable {
     public var channels: [any RecallChannel]
     public var seconds: Double
-    public init(channels: [any RecallChannel], seconds: Double) {
+    /// Channels trained but not kept, each with its reason (``ChannelDeclined``).
+    public var declined: [ChannelDeclined]
+    public init(channels: [any RecallChannel], seconds: Double, declined: [ChannelDeclined] = []) {
         self.channels = channels
         self.seconds = seconds
+        self.declined = declined
     }
 }
 
@@ -30,16 +33,25 @@ public enum Trainer {
         let input = ChannelTrainingInput(log: log, userCount: userCount, itemCount: itemCount, registry: registry, items: items,
                                          annMinItems: config.annMinItems, hnsw: config.hnsw) { message in logger.info("\(message)") }
         var out: [any RecallChannel] = []
+        var declined: [ChannelDeclined] = []
         for d in ChannelRegistry.all where wanted.contains(d.name) && !d.isOnline {
             progress?(d.name)
             let t = Date()
-            out.append(try ChannelRegistry.train(d, input: input, parameters: config.channels))
+            do {
+                out.append(try ChannelRegistry.train(d, input: input, parameters: config.channels))
+            } catch let e as ChannelDeclined {
+                // The other channels are still published; the one declined serves its active
+                // version if it has one, else the funnel runs without it.
+                logger.warning("channel not published", metadata: ["channel": "\(e.channel)", "reason": "\(e.reason)"])
+                declined.append(e)
+                continue
+            }
             logger.info("built channel", metadata: ["channel": "\(d.name)", "seconds": "\(Date().timeIntervalSince(t))"])
         }
         logger.info("built recall channels", metadata: [
             "events": "\(log.count)", "users": "\(userCount)", "items": "\(itemCount)", "seconds": "\(Date().timeIntervalSince(start))",
         ])
-        return TrainedChannels(channels: out, seconds: Date().timeIntervalSince(start))
+        return TrainedChannels(channels: out, seconds: Date().timeIntervalSince(start), declined: declined)
     }
 
     /// Item documents in dense index order; items known only from events get bare documents.
@@ -74,7 +86,10 @@ public enum Trainer {
                                                           payload: ch.serialized())
         }
         progress?("ranker")
-        let rank = try RankTraining.train(store: store, log: log, config: config.rank)
+        // Served pages are impressions too, when clients report only what users did.
+        let joined = config.rank.enabled ? try PageImpressions.joined(log: log, store: store, ids: ids, registry: registry) : (log: log, added: 0)
+        if joined.added > 0 { logger.info("impressions from served pages", metadata: ["added": "\(joined.added)"]) }
+        let rank = try RankTraining.train(store: store, log: joined.log, config: config.rank)
         for (k, v) in rank?.versions ?? [:] { versions[k] = v }
         var deactivated: [String] = []
         if !config.rank.enabled {
@@ -83,7 +98,7 @@ public enum Trainer {
         }
         return TrainReport(events: log.count, users: ids.users.count, items: ids.items.count,
                            loadSeconds: loadSeconds, trainSeconds: Date().timeIntervalSince(t0) - loadSeconds, versions: versions, rank: rank,
-                           deactivated: deactivated)
+                           deactivated: deactivated, declined: trained.declined, pageImpressions: joined.added)
     }
 
     /// Loads the active artifact of every configured channel through its definition. A channel
@@ -123,6 +138,11 @@ public struct TrainReport: Sendable {
     public var rank: RankTraining.Report? = nil
     /// Artifacts this run left inactive (`rank` and `prerank` when trained with no ranker).
     public var deactivated: [String] = []
+    /// Channels trained but not published (``ChannelDeclined``), with their reasons.
+    public var declined: [ChannelDeclined] = []
+    /// Impressions the ranker learned from that only the served-page log recorded
+    /// (``PageImpressions``).
+    public var pageImpressions = 0
     /// The ranker's incremental update, when `refresh` made one.
     public var rankRefresh: RankTraining.RefreshReport? = nil
 }

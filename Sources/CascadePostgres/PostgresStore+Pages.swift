@@ -47,4 +47,17 @@ extension PostgresStore {
             return out
         }
     }
+
+    public func requests(eventType type: UInt8, from: Double, to: Double) throws -> Set<String> {
+        guard from < to else { return [] }
+        let logger = self.logger
+        let code = Int(type)
+        return try run("reading the request ids of events", read: true) { conn in
+            var out = Set<String>()
+            let rows = try await conn.query("SELECT DISTINCT request FROM events WHERE type = \(code) AND request IS NOT NULL AND ts >= \(from) AND ts < \(to)",
+                                            logger: logger)
+            for try await r in rows.decode(String.self) { out.insert(r) }
+            return out
+        }
+    }
 }

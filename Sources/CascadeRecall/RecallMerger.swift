@@ -29,15 +29,16 @@ public struct MergedCandidate: Sendable, Equatable {
 /// Merges channel lists into one deduplicated list by weighted reciprocal rank: a channel gives
 /// the item at rank r the credit `weight_c / (k0 + r)` (Cormack, Clarke and Buettcher, SIGIR 2009).
 /// Ranks rather than raw scores, because channel scores live on unrelated scales.
-/// - `.sum` adds the credits (reciprocal-rank fusion: agreement between channels lifts an item);
+/// - `.sum` adds the credits (reciprocal-rank fusion: agreement between channels lifts an item;
+///   the funnel's default, ``FunnelConfig/mergeMode``);
 /// - `.max` keeps the best credit (a weighted interleave: a strong personal channel is not
-///   outvoted by several weak generic ones; the default while no ranker follows the merge).
+///   outvoted by several weak generic ones).
 /// Ties break by item index. O(total candidates log total).
 public struct RecallMerger: Sendable {
     public enum Mode: String, Sendable, Codable, CaseIterable { case sum, max }
     public var k0: Float
     public var mode: Mode
-    public init(k0: Float = 60, mode: Mode = .max) {
+    public init(k0: Float = 60, mode: Mode = .sum) {
         self.k0 = k0
         self.mode = mode
     }

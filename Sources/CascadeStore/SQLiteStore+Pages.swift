@@ -39,4 +39,15 @@ extension SQLiteStore {
             return out
         }
     }
+
+    public func requests(eventType type: UInt8, from: Double, to: Double) throws -> Set<String> {
+        guard from < to else { return [] }
+        return try read("reading the request ids of events") { db in
+            var out = Set<String>()
+            let rows = try String.fetchCursor(db, sql: "SELECT DISTINCT request FROM events WHERE type = ? AND request IS NOT NULL AND ts >= ? AND ts < ?",
+                                              arguments: [Int64(type), from, to])
+            while let r = try rows.next() { out.insert(r) }
+            return out
+        }
+    }
 }

@@ -70,6 +70,9 @@ public protocol Store: AnyObject, Sendable, CounterSource {
     func pages(requests: [String]) throws -> [ServedPage]
     /// Pages served in `[from, to)`, oldest first.
     func pages(from: Double, to: Double) throws -> [ServedPage]
+    /// The request ids carried by events of type code `type` (``EventTypeRegistry``) timed in
+    /// `[from, to)`: which served pages the client reported impressions for.
+    func requests(eventType type: UInt8, from: Double, to: Double) throws -> Set<String>
 
     // MARK: exposure filters
     /// The stored exposure filter of `user` (see ``ExposureFilter``), nil when none.

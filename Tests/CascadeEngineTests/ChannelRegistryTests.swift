@@ -63,6 +63,10 @@ enum LatestItemsChannel: ChannelDefinition {
         c.eges.epochs = 1
         c.bpr.epochs = 5
         c.channels[ComiRecChannel.self].training.epochs = 3
+        c.channels[SASRecChannel.self].training.epochs = 3
+        // Publish the sequence models even where this small world gives them nothing to learn.
+        c.channels[ComiRecChannel.self].training.mustBeatPopular = false
+        c.channels[SASRecChannel.self].training.mustBeatPopular = false
         c.channels[LatestItemsChannel.self].keep = 30
         return c
     }
@@ -111,7 +115,7 @@ enum LatestItemsChannel: ChannelDefinition {
         let names = ChannelRegistry.names
         #expect(Set(names).count == names.count)
         #expect(FunnelConfig.knownChannels == names)
-        #expect(FunnelConfig.defaultQuotas.map(\.channel) == ["itemcf", "swing", "usercf", "als", "author", "geo", "fresh", "trending", "popular"])
+        #expect(FunnelConfig.defaultQuotas.map(\.channel) == ["itemcf", "swing", "usercf", "als", "sasrec", "author", "geo", "fresh", "trending", "popular"])
         #expect(FunnelConfig.onlineChannels == ["cache"])
         #expect(throws: CascadeError.self) { try FunnelConfig().restricted(to: ["itemcf", "nosuch"]) }
         #expect(try FunnelConfig().restricted(to: ["latest"]).quotas == [ChannelQuota(channel: "latest", quota: 20, weight: 0.1)])

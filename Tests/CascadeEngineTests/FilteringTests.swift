@@ -46,7 +46,8 @@ import Testing
         try Trainer.train(store: s)
         try s.putArtifact(name: "recall/itemcf", manifest: ["kind": "ItemCF"], blob: Data("garbage".utf8), activate: true)
         let rec = try Recommender.load(store: s)
-        #expect(rec.funnel.channels.map(\.name).sorted() == FunnelConfig.defaultQuotas.map(\.channel).filter { $0 != "itemcf" }.sorted())
+        // (SASRec is declined on these twenty users: too little data for a sequence model.)
+        #expect(rec.funnel.channels.map(\.name).sorted() == FunnelConfig.defaultQuotas.map(\.channel).filter { $0 != "itemcf" && $0 != "sasrec" }.sorted())
         #expect(try rec.recommend(user: "a3", n: 3, store: s).count == 3)
     }
 
@@ -56,14 +57,14 @@ import Testing
         let rec = try Recommender.load(store: s)
         let history = try rec.history(of: "b4", store: s)
         let r = rec.run(user: "b4", history: history, n: 5, now: 5_000)
-        #expect(r.channels.map(\.channel) == FunnelConfig.defaultQuotas.map(\.channel))
+        #expect(r.channels.map(\.channel) == FunnelConfig.defaultQuotas.map(\.channel).filter { $0 != "sasrec" })
         #expect(r.channels.allSatisfy { $0.microseconds >= 0 })
         #expect(r.channels.filter { ["itemcf", "swing", "usercf", "als", "popular"].contains($0.channel) }.allSatisfy { $0.candidates > 0 })
         var sequential: [(ChannelQuota, [Candidate])] = []
         let f = rec.filter(history: history, now: 5_000)
         let ctx = RecallContext(user: rec.users.index(of: "b4"), history: history, now: 5_000)
         for q in rec.funnel.config.quotas {
-            let ch = rec.funnel.channels.first { $0.name == q.channel }!
+            guard let ch = rec.funnel.channels.first(where: { $0.name == q.channel }) else { continue }
             sequential.append((q, ch.recall(ctx, quota: q.quota, filter: f)))
         }
         let merged = RecallMerger(mode: rec.funnel.config.mergeMode).merge(sequential, limit: 5)

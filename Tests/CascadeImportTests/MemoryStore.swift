@@ -49,6 +49,7 @@ final class MemoryStore: Store, @unchecked Sendable {
     func appendPages(_ pages: [ServedPage]) throws { throw unsupported() }
     func pages(requests: [String]) throws -> [ServedPage] { throw unsupported() }
     func pages(from: Double, to: Double) throws -> [ServedPage] { throw unsupported() }
+    func requests(eventType type: UInt8, from: Double, to: Double) throws -> Set<String> { throw unsupported() }
     func rebuildCounters() throws { throw unsupported() }
     func counters(user: Int32?, items: [Int32], attributes: [CounterAttributes], now: Double) throws -> CounterSnapshot { throw unsupported() }
     func lastEvents(user: String, limit: Int, types: Set<EventType>?) throws -> [Event] { throw unsupported() }

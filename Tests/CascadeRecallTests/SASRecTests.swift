@@ -92,3 +92,38 @@ extension ChannelCase {
         #expect(r.passed, "\(r)")
     }
 }
+
+/// A sequence model is published only when it earned its place on the data (``NextItemTraining/mustBeatPopular``).
+@Suite struct SequenceModelGateTests {
+    /// Rows are items + 1: user 0 saw items 1, 2, 0; user 1 items 1, 2, 3; user 2 items 1, 0;
+    /// user 3 items 1, 29.
+    static let sequences = UserSequences(offsets: [0, 3, 6, 8, 10], rows: [2, 3, 1, 2, 3, 4, 2, 1, 2, 30])
+
+    @Test func popularHitRateIsCountedByHand() {
+        // Users 0, 1, 3 held out: counts without their last rows are row 2: 4, row 3: 2, row 1: 1
+        // (user 2's), the rest 0, so the ranking is rows 2, 3, 1, then 4, 5, 6, ... by index.
+        // User 0 (own rows 2, 3) meets its target row 1 first: a hit. User 1 (own 2, 3) sees row 1,
+        // then its target row 4: a hit. User 3 (own 2) sees rows 3, 1, 4, 5, ..., 11 (ten) before
+        // its target row 30: a miss.
+        #expect(NextItemSoftmax.popularHitRate(sequences: Self.sequences, users: [0, 1, 3], items: 40) == 2.0 / 3)
+        #expect(NextItemSoftmax.popularHitRate(sequences: Self.sequences, users: [3], items: 40) == 0)
+        // In a catalog of 12 items, row 30 (item 29) is outside it and never ranks.
+        #expect(NextItemSoftmax.popularHitRate(sequences: Self.sequences, users: [0, 1], items: 12) == 1)
+    }
+
+    @Test func aModelThatDoesNotBeatPopularIsDeclinedWithItsReason() throws {
+        var t = NextItemTraining(batchSize: 8, learningRate: 0.01, patience: 2)
+        let beaten = HeldOutHitRate(model: 0.05, popular: 0.06, users: 116, sequences: 300)
+        let earned = HeldOutHitRate(model: 0.09, popular: 0.06, users: 116, sequences: 300)
+        let tooFew = HeldOutHitRate(model: 0.9, popular: 0.06, users: 20, sequences: 20)
+        #expect(throws: ChannelDeclined.self) { try t.requireEarned(beaten, channel: "sasrec") }
+        #expect(throws: ChannelDeclined.self) { try t.requireEarned(tooFew, channel: "sasrec") }
+        try t.requireEarned(earned, channel: "sasrec")
+        do { try t.requireEarned(beaten, channel: "sasrec"); Issue.record("not declined") } catch let e as ChannelDeclined {
+            #expect(e.channel == "sasrec" && e.reason.contains("0.0500") && e.reason.contains("0.0600"))
+        }
+        t.mustBeatPopular = false
+        try t.requireEarned(beaten, channel: "sasrec")
+        try t.requireEarned(tooFew, channel: "sasrec")
+    }
+}

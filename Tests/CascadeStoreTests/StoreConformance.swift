@@ -230,11 +230,17 @@ enum TempDir {
         #expect(try s.events(from: 10, to: 11).map(\.position) == [0, 7])
         let log = try s.loadEventLog()
         #expect((0..<4).map { log.position($0) } == [0, 7, 7, nil])
+        // Which pages the client reported impressions for, by the events' request ids.
+        let reg = try s.eventTypes()
+        try s.appendEvents([Event(user: "w", item: "a", type: .impression, timestamp: 20, request: "r-2")])
+        #expect(try s.requests(eventType: reg.code(of: .impression)!, from: 0, to: 100) == ["r-1", "r-2"])
+        #expect(try s.requests(eventType: reg.code(of: .impression)!, from: 15, to: 100) == ["r-2"])
+        #expect(try s.requests(eventType: reg.code(of: .click)!, from: 0, to: 100) == ["r-1"])
         for bad in [Event(user: "u", item: "a", timestamp: 14, position: -1), Event(user: "u", item: "a", timestamp: 14, position: 10_000),
                     Event(user: "u", item: "a", timestamp: 14, request: "")] {
             #expect(throws: CascadeError.self) { try s.appendEvents([Event(user: "v", item: "a", timestamp: 14), bad]) }
         }
-        #expect(try s.counts().events == 4)
+        #expect(try s.counts().events == 5)
     }
 
     @Test(arguments: StoreBackend.all)

@@ -26,13 +26,16 @@ public struct ComiRec: RecallChannel, @unchecked Sendable {
     public let itemVectors: [Float]
     /// Event types whose weight is positive count as engagement in a request's history.
     public var positiveTypes: Set<UInt8>
+    /// The held-out comparison with the popular items, known after training (not stored).
+    public let heldOut: HeldOutHitRate?
     /// Read only while serving (an inference tape never changes a parameter).
     let network: ComiRecNetwork
     let networkArchive: [UInt8]
     /// The items the interests' log partitions are computed over (``PartitionSample``).
     let partition: PartitionSample
 
-    init(network: ComiRecNetwork, parameters: ComiRecParameters, name: String, positiveTypes: Set<UInt8>) throws {
+    init(network: ComiRecNetwork, parameters: ComiRecParameters, name: String, positiveTypes: Set<UInt8>, heldOut: HeldOutHitRate? = nil) throws {
+        self.heldOut = heldOut
         self.name = name
         self.parameters = parameters
         self.network = network
@@ -144,6 +147,7 @@ public enum ComiRecChannel: ChannelDefinition {
     public static func train(_ input: ChannelTrainingInput, parameters: ComiRecParameters) throws -> any RecallChannel {
         let model = try ComiRec.train(log: input.log, userCount: input.userCount, itemCount: input.itemCount, typeWeights: input.typeWeights,
                                       parameters: parameters, name: name, progress: input.progress)
+        try parameters.training.requireEarned(model.heldOut, channel: name)
         return try input.indexedIfLarge(model)
     }
     public static func load(_ bytes: [UInt8]) throws -> any RecallChannel {

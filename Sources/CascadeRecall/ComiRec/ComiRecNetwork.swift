@@ -134,7 +134,7 @@ extension ComiRec {
             return NextItemSoftmax.validationHitRate(queries: queries, dim: d, table: net.itemTable.value.base, items: itemCount,
                                                      sequences: sequences, users: heldOut)
         }
-        try p.training.fit("comirec", windows: windows, parameters: net.parameters, threads: p.threads, rng: &rng, validate: validate,
+        let best = try p.training.fit("comirec", windows: windows, parameters: net.parameters, threads: p.threads, rng: &rng, validate: validate,
                            progress: progress) { batch, tape, rng in
             let v = try net.prefixInterests(batch.map { Array($0.rows.dropLast()) }, tape: tape)  // [B, K, N, d]
             // Every real step of every window with the item that follows it, through the
@@ -160,6 +160,7 @@ extension ComiRec {
             return try NextItemSoftmax.loss(states: states, targets: targets, table: tape.parameter(net.itemTable), itemCount: itemCount,
                                             full: full, negatives: p.training.negatives, rng: &rng)
         }
-        return try ComiRec(network: net, parameters: p, name: name, positiveTypes: Set(typeWeights.indices.filter { typeWeights[$0] > 0 }.map(UInt8.init)))
+        let figures = p.training.heldOut(model: best, sequences: sequences, users: heldOut, itemCount: itemCount)
+        return try ComiRec(network: net, parameters: p, name: name, positiveTypes: Set(typeWeights.indices.filter { typeWeights[$0] > 0 }.map(UInt8.init)), heldOut: figures)
     }
 }

@@ -102,6 +102,11 @@ struct UserSequences {
         rows = p.items.map { $0 + 1 }
     }
 
+    init(offsets: [Int], rows: [Int32]) {
+        self.offsets = offsets
+        self.rows = rows
+    }
+
     /// A stretch of one user's sequence: inputs `rows.dropLast()`, each step's target the row
     /// after it; steps before `firstTarget` are context only.
     struct Window {
@@ -148,7 +153,7 @@ extension SASRec {
                                                            length: p.length)
         var rng = SplitMix64(seed: p.seed)
         let validate: (() throws -> Double)? = heldOut.isEmpty ? nil : { try validationHitRate(net, sequences: sequences, users: heldOut) }
-        try p.training.fit("sasrec", windows: windows, parameters: net.parameters, threads: p.threads, rng: &rng, validate: validate,
+        let best = try p.training.fit("sasrec", windows: windows, parameters: net.parameters, threads: p.threads, rng: &rng, validate: validate,
                            progress: progress) { batch, tape, rng in
             let h = try net.encode(batch.map { Array($0.rows.dropLast()) }, tape: tape)
             // Every real step of every window, with the item that follows it.
@@ -164,7 +169,8 @@ extension SASRec {
             return try NextItemSoftmax.loss(states: states, targets: targets, table: tape.parameter(net.itemTable), itemCount: itemCount,
                                             full: full, negatives: p.training.negatives, rng: &rng)
         }
-        return try SASRec(network: net, parameters: p, name: name, positiveTypes: Set(typeWeights.indices.filter { typeWeights[$0] > 0 }.map(UInt8.init)))
+        let figures = p.training.heldOut(model: best, sequences: sequences, users: heldOut, itemCount: itemCount)
+        return try SASRec(network: net, parameters: p, name: name, positiveTypes: Set(typeWeights.indices.filter { typeWeights[$0] > 0 }.map(UInt8.init)), heldOut: figures)
     }
 
     /// Share of `users` whose held-out last positive ranks in the top 10 of the items they had
