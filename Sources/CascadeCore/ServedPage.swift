@@ -32,15 +32,42 @@ public struct ServedPage: Sendable, Equatable, Codable {
         self.models = models
     }
 
-    /// The stored form of everything but the request id, user and time (JSON, keys sorted).
+    /// The stored form of everything but the request id, user and time (JSON, keys sorted, absent
+    /// optionals left out), written by hand: it is built for every page served.
     public func payload() throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        struct Payload: Encodable {
-            var items: [String]; var propensities: [Double]?; var experiment: String?; var scene: String?; var models: [String: Int]
+        var j = JSONText(capacity: 64 + 24 * items.count)
+        j.raw("{")
+        var first = true
+        if let experiment { j.key("experiment", first: first); j.string(experiment); first = false }
+        j.key("items", first: first)
+        j.raw("[")
+        for (k, item) in items.enumerated() {
+            if k > 0 { j.raw(",") }
+            j.string(item)
         }
-        return String(decoding: try e.encode(Payload(items: items, propensities: propensities, experiment: experiment, scene: scene, models: models)),
-                      as: UTF8.self)
+        j.raw("]")
+        j.key("models")
+        j.raw("{")
+        for (k, name) in models.keys.sorted().enumerated() {
+            j.key(name, first: k == 0)
+            j.number(models[name]!)
+        }
+        j.raw("}")
+        if let propensities {
+            guard propensities.allSatisfy(\.isFinite) else {
+                throw CascadeError.invalid("served page \(request): propensities must be finite")
+            }
+            j.key("propensities")
+            j.raw("[")
+            for (k, p) in propensities.enumerated() {
+                if k > 0 { j.raw(",") }
+                j.number(p)
+            }
+            j.raw("]")
+        }
+        if let scene { j.key("scene"); j.string(scene) }
+        j.raw("}")
+        return j.text
     }
 
     /// The page from its stored columns.
