@@ -187,6 +187,17 @@ extension Setting {
                  }) { !$0.isEmpty && $0.allSatisfy(range.contains) }
     }
 
+    /// A comma-separated list of numbers that `valid` accepts, or `none` for absent.
+    public static func optionalDoubleList(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, [Double]?>, _ allowed: String,
+                                          _ valid: @escaping ([Double]) -> Bool) -> Setting {
+        optional(key, doc, path, allowed: allowed, show: { $0.map { String($0) }.joined(separator: ",") },
+                 parse: { t in
+                     let parts = t.split(separator: ",").map { String($0).trimmed }
+                     let values = parts.compactMap { Double($0) }
+                     return values.count == parts.count ? values : nil
+                 }, valid)
+    }
+
     /// A list of words as ``stringList``, or `none` for absent.
     public static func optionalStringList(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, [String]?>, _ allowed: String,
                                           _ valid: @escaping ([String]) -> Bool) -> Setting {

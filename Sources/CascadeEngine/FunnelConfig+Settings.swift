@@ -130,6 +130,9 @@ extension RankStageConfig {
                     \.historyGap, ">= 0") { $0 >= 0 && $0.isFinite },
             .int("behaviourLength", "Length of the behaviour sequence DIN's target attention reads (0: none).", \.behaviourLength, 0...500),
             .bool("positionBias", "Learn position bias apart from relevance (a train-time-only offset per logged slot).", \.positionBias),
+            .optionalDoubleList("positionCurve", "With positionBias: a fixed curve (click rate per slot relative to the top, from 1) instead of a learned one.",
+                                \.positionCurve, "numbers in (0, 1], the first 1, at least 2") { c in
+                                    c.count >= 2 && c.count <= 100 && c[0] == 1 && c.allSatisfy { $0 > 0 && $0 <= 1 } },
             .bool("calibrate", "Calibrate each task's probability before fusion.", \.calibrate),
             .bool("preRank", "Train and serve the three-tower pre-ranker.", \.preRank),
             .int("preRankLimit", "Candidates the pre-ranker keeps for the ranker.", \.preRankLimit, 1...1_000_000),

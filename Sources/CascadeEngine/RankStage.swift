@@ -72,6 +72,11 @@ public struct RankStageConfig: Sendable, Equatable {
     /// per slot and task, from the slots logged with the impressions; the ranker serves as if
     /// every candidate stood at the top slot). Without logged slots it changes nothing.
     public var positionBias = false
+    /// With `positionBias`: the position curve (relative click rate per slot, top = 1) the tower
+    /// holds fixed instead of learning it, e.g. one measured on randomised pages; nil: learned
+    /// with the ranker. When the logging system ranked its pages, the slot also says what it
+    /// thought of the item, and a learned curve takes some relevance for position.
+    public var positionCurve: [Double]?
     /// Calibrate each task's probability (piecewise linear on held-out impressions) before fusion.
     public var calibrate = true
     /// Train the three-tower pre-ranker (distilled from the ranker).

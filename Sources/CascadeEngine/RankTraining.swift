@@ -248,7 +248,8 @@ public enum RankTraining {
         // Position bias: the tower trains beside the ranker on the logged slots, then is dropped.
         var tower: PositionBiasTower?
         if config.positionBias, let deepest = records.positions.max(), deepest > 0 {
-            tower = try PositionBiasTower(inner: model, slots: Swift.min(deepest + 1, 100))
+            tower = try config.positionCurve.map { try PositionBiasTower(inner: model, curve: $0) }
+                ?? PositionBiasTower(inner: model, slots: Swift.min(deepest + 1, 100))
             train.positions = trainRows.map { Int32(records.positions[$0]) }
             valid.positions = validRows.map { Int32(records.positions[$0]) }
         }

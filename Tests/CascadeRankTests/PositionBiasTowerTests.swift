@@ -79,4 +79,37 @@ import CascadeTensor
         #expect(abs(curve[0] - 1) < 1e-9)
         #expect(abs(curve[3] - 0.44) < 0.08, "\(curve)")
     }
+
+    /// A tower held at a given curve: its offsets are log curve[k] for probability tasks and 0
+    /// for watch time, it offers the optimizer nothing of its own, and training leaves them.
+    @Test func aFixedCurveIsHeldWhileTheInnerModelLearns() throws {
+        let frame = FeatureFrame(rowCount: 4, columns: ["item": ["a", "b", "a", "c"], "label": ["1", "0", "0", "1"]])
+        let pipeline = try FeaturePipeline(config: Self.config, fitOn: frame)
+        var p = RankModelParameters()
+        p.embeddingDim = 3
+        p.hidden = [4]
+        p.tasks = ["click", "watch_time"]
+        let inner = try RankModelRegistry.make("mmoe", pipeline: pipeline, parameters: p)
+        let curve = [1, 0.66, 0.52, 0.44]
+        let tower = try PositionBiasTower(inner: inner, curve: curve)
+        #expect(tower.fixed && tower.parameters.count == inner.parameters.count)
+        for k in 0..<4 {
+            #expect(abs(Double(tower.offset(slot: k, task: 0)) - Foundation.log(curve[k])) < 1e-6)
+            #expect(tower.offset(slot: k, task: 1) == 0)
+        }
+        #expect(abs(tower.curve(task: 0, baseRate: 1e-4)[3] - 0.44) < 1e-3)
+        var batch = try pipeline.encode(frame)
+        batch.positions = [0, 3, 1, 2]
+        var options = RankTrainingOptions()
+        options.epochs = 2
+        options.threads = 1
+        let held = try PositionBiasTower(inner: LogisticRegression(pipeline: pipeline, config: RankModelParameters()), curve: curve)
+        let before = held.inner.parameters.map { $0.value.toArray() }
+        _ = try RankTrainer.fit(held, train: batch, valid: nil, options: options)
+        #expect(abs(Double(held.offset(slot: 2, task: 0)) - Foundation.log(0.52)) < 1e-6)
+        #expect(held.inner.parameters.map { $0.value.toArray() } != before, "the inner model learned")
+        for bad in [[1.0], [0.9, 0.5], [1, 0], [1, 1.2], [1, .nan]] {
+            #expect(throws: RankError.self) { try PositionBiasTower(inner: inner, curve: bad) }
+        }
+    }
 }

@@ -29,17 +29,40 @@ public final class PositionBiasTower: RankModel {
     /// The factor between the stored parameter and the offsets it stands for.
     public static let gain: Float = 25
 
+    /// Whether the offsets are held at a given curve rather than learned.
+    public let fixed: Bool
+
     public init(inner: any RankModel, slots: Int) throws {
         guard slots >= 2 else { throw RankError.model("position tower: needs at least 2 slots, got \(slots)") }
         self.inner = inner
         self.slots = slots
         offsets = Parameter("position.offsets", Tensor(shape: [slots, inner.tasks.count]))
+        fixed = false
+    }
+
+    /// A tower held at `curve` (relative rate per slot, top = 1; deeper slots take the last
+    /// value): the offset of every probability task (binary, completion) at slot k is
+    /// log curve[k], the examination hypothesis in odds (exact for rare events); watch time gets
+    /// none. Only the inner model learns.
+    public init(inner: any RankModel, curve: [Double]) throws {
+        guard curve.count >= 2, curve[0] == 1, curve.allSatisfy({ $0 > 0 && $0 <= 1 && $0.isFinite }) else {
+            throw RankError.model("position tower: a fixed curve needs at least 2 values in (0, 1], the first 1, got \(curve)")
+        }
+        self.inner = inner
+        slots = curve.count
+        let w = inner.tasks.count
+        let t = Tensor(shape: [slots, w])
+        for k in 1..<slots {
+            for (j, kind) in inner.taskKinds.enumerated() where kind != .watchTime { t.base[k * w + j] = Float(Foundation.log(curve[k])) / Self.gain }
+        }
+        offsets = Parameter("position.offsets", t)
+        fixed = true
     }
 
     public var kind: String { inner.kind }
     public var tasks: [String] { inner.tasks }
     public var taskKinds: [TaskKind] { inner.taskKinds }
-    public var parameters: [Parameter] { inner.parameters + [offsets] }
+    public var parameters: [Parameter] { fixed ? inner.parameters : inner.parameters + [offsets] }
 
     /// The inner model's logits plus the offset of each row's slot (none without positions).
     public func logits(_ batch: EncodedBatch, tape: Tape) throws -> Variable {
