@@ -36,37 +36,18 @@ public struct ServedPage: Sendable, Equatable, Codable {
     /// optionals left out), written by hand: it is built for every page served.
     public func payload() throws -> String {
         var j = JSONText(capacity: 64 + 24 * items.count)
-        j.raw("{")
-        var first = true
-        if let experiment { j.key("experiment", first: first); j.string(experiment); first = false }
-        j.key("items", first: first)
-        j.raw("[")
-        for (k, item) in items.enumerated() {
-            if k > 0 { j.raw(",") }
-            j.string(item)
-        }
-        j.raw("]")
-        j.key("models")
-        j.raw("{")
-        for (k, name) in models.keys.sorted().enumerated() {
-            j.key(name, first: k == 0)
-            j.number(models[name]!)
-        }
-        j.raw("}")
+        j.open()
+        if let experiment { j.key("experiment"); j.string(experiment) }
+        j.key("items"); j.stringArray(items)
+        j.key("models"); j.intMap(models)
         if let propensities {
             guard propensities.allSatisfy(\.isFinite) else {
                 throw CascadeError.invalid("served page \(request): propensities must be finite")
             }
-            j.key("propensities")
-            j.raw("[")
-            for (k, p) in propensities.enumerated() {
-                if k > 0 { j.raw(",") }
-                j.number(p)
-            }
-            j.raw("]")
+            j.key("propensities"); j.numberArray(propensities)
         }
         if let scene { j.key("scene"); j.string(scene) }
-        j.raw("}")
+        j.close()
         return j.text
     }
 
