@@ -205,6 +205,8 @@ struct ExperimentCommand: ParsableCommand {
         var explorePool: Int = 40
         @Flag(help: "The world's logging system orders each logged page by its own estimate, best at the top (position then confounds relevance in the log the funnel trains on).")
         var rankedLog = false
+    @Option(help: "With --ranked-log: what the logging system orders its pages by, estimate (its estimate of the user's taste) or popularity.")
+    var rankedLogBy: String = LoggingPolicyConfig.PageOrder.estimate.rawValue
         /// The ranker the arms that rank use (the same flags as `cascade train`).
         @OptionGroup var ranker: RankerOptions
 
@@ -214,8 +216,6 @@ struct ExperimentCommand: ParsableCommand {
             guard explorePool >= pageSize else { throw ValidationError("--explore-pool (\(explorePool)) must be at least --page-size (\(pageSize))") }
             guard ReportMetric(rawValue: metric) != nil else { throw ValidationError("--metric must be ctr, engagement or northstar, got \(metric)") }
             guard NorthStar(rawValue: northstar) != nil else { throw ValidationError("--northstar must be weighted or time, got \(northstar)") }
-            if let explore, !(explore > 0 && explore <= 1) { throw ValidationError("--explore must be in (0, 1], got \(explore)") }
-            guard explorePool >= pageSize else { throw ValidationError("--explore-pool (\(explorePool)) must be at least --page-size (\(pageSize))") }
         }
 
         func run() throws {
@@ -226,6 +226,10 @@ struct ExperimentCommand: ParsableCommand {
                 }
                 var sim = SimConfig(users: users, items: items, events: events, seed: seed)
                 sim.policy.rankedPages = rankedLog
+                guard let order = LoggingPolicyConfig.PageOrder(rawValue: rankedLogBy) else {
+                    throw CascadeError.invalid("--ranked-log-by must be estimate or popularity, got \(rankedLogBy)")
+                }
+                sim.policy.rankedBy = order
                 try sim.validate()
                 let world = SimulatedWorld.generate(sim)
                 var p = ABSimulation.Parameters()

@@ -44,7 +44,8 @@ final class StagingLog {
 /// table). A session shows a page of `pageSize` impressions, then another page with probability
 /// `min(0.85, 0.35 + 0.25 * clicks on the page)`, up to `maxPages` pages.
 ///
-/// With `policy.rankedPages` the page's items are ordered by the policy's estimate, best first.
+/// With `policy.rankedPages` the page's items are ordered by the policy's estimate (or, with
+/// `policy.rankedBy` popularity, by the items' decayed clicks), best first.
 /// Within a page (times in milliseconds; `U` uniform in [0, 1)):
 /// - impressions at page time + slot index; each slot is examined with probability `e(slot)` and
 ///   an examined slot is clicked with probability `sigmoid(z)` at the page time (``GroundTruth``);
@@ -118,7 +119,10 @@ struct SessionSimulator {
                     shown += 1
                 }
                 if config.policy.rankedPages && shown > 1 {
-                    let scores = (0..<shown).map { policy.score(user: u, item: slotItem[$0], time: t0) }
+                    let scores = (0..<shown).map { k -> Float in
+                        config.policy.rankedBy == .popularity ? Float(policy.popular.score[Int(slotItem[k])])
+                            : policy.score(user: u, item: slotItem[k], time: t0)
+                    }
                     let order = (0..<shown).sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
                     let items = order.map { slotItem[$0] }, sources = order.map { slotSource[$0] }
                     for k in 0..<shown { slotItem[k] = items[k]; slotSource[k] = sources[k] }

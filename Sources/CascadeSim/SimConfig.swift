@@ -157,6 +157,12 @@ public struct LoggingPolicyConfig: Sendable, Equatable {
     /// item was logged at then says what the policy thought of it, so clicks confound position
     /// with relevance. Off by default: the sources fill the slots in the order drawn.
     public var rankedPages = false
+    /// What ranked pages are ordered by: the policy's own estimate of the user's taste, or the
+    /// item's popularity alone (decayed clicks), as a legacy system that ranks by popularity does:
+    /// the top slots then go to popular items whatever the user, and a ranker that learns from the
+    /// log takes their placement for appeal.
+    public var rankedBy: PageOrder = .estimate
+    public enum PageOrder: String, Sendable, CaseIterable { case estimate, popularity }
     public init() {}
 
     var shares: [Double] { [personalShare, popularShare, freshShare, exploreShare, followShare, localShare] }
