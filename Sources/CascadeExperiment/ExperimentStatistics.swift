@@ -123,6 +123,20 @@ public enum ExperimentStatistics {
                           p: tTwoSidedP(t, df: df))
     }
 
+    /// Paired t test of per-unit differences (treatment - control on the same unit): their mean
+    /// with its 95% t interval, two-sided p, n - 1 degrees of freedom.
+    public static func paired(_ differences: [Double]) -> Comparison {
+        let s = SampleSummary(differences)
+        guard s.n >= 2 else { return Comparison(delta: Estimate(value: s.mean, lo: .nan, hi: .nan), statistic: .nan, degreesOfFreedom: .nan, p: .nan) }
+        let se = s.standardError
+        if se == 0 {
+            return Comparison(delta: Estimate(value: s.mean, lo: s.mean, hi: s.mean), statistic: s.mean == 0 ? 0 : .infinity,
+                              degreesOfFreedom: Double(s.n - 1), p: s.mean == 0 ? 1 : 0)
+        }
+        let t = s.mean / se
+        return Comparison(delta: s.interval, statistic: t, degreesOfFreedom: Double(s.n - 1), p: tTwoSidedP(t, df: Double(s.n - 1)))
+    }
+
     /// z test of the difference of two independent ratio metrics, each by the delta method.
     public static func ratioDifference(treatment a: RatioSummary, control b: RatioSummary) -> Comparison {
         let d = a.ratio - b.ratio

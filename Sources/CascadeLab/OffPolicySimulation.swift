@@ -82,13 +82,23 @@ extension ABSimulation {
         public var trueCTR: Double
         /// The arm's true CTR in the closed loop where it serves its own users (nil when not run).
         public var loopTrueCTR: Double?
+        /// The arm's true CTR minus the first arm's, paired on the same requests: per user, the
+        /// difference of the two pages' true CTR over that user's requests; the mean over users
+        /// with its 95% t interval and two-sided p (nil for the first arm). Pairing removes the
+        /// users' own spread, which the closed loop's arm-against-arm comparison carries.
+        public var pairedTruth: Comparison?
 
         /// `key=value` fields: the arm, its truths, the three estimates (DR with its interval),
         /// the direct model alone, the effective sample size and the support.
         public var line: String {
             func f(_ x: Double) -> String { x.isFinite ? String(format: "%.4f", x) : "nan" }
             let e = estimate
-            return "arm=\(arm) true_ctr=\(f(trueCTR)) loop_true_ctr=\(loopTrueCTR.map(f) ?? "-") ips=\(f(e.ips.value)) snips=\(f(e.snips.value)) "
+            let paired = pairedTruth.map { c in
+                "true_delta=\(String(format: "%.5f", c.delta.value)) true_delta_lo=\(String(format: "%.5f", c.delta.lo)) "
+                    + "true_delta_hi=\(String(format: "%.5f", c.delta.hi)) true_p=\(String(format: "%.3g", c.p)) "
+            } ?? "true_delta=- true_delta_lo=- true_delta_hi=- true_p=- "
+            return "arm=\(arm) true_ctr=\(f(trueCTR)) loop_true_ctr=\(loopTrueCTR.map(f) ?? "-") " + paired
+                + "ips=\(f(e.ips.value)) snips=\(f(e.snips.value)) "
                 + "dr=\(f(e.dr.value)) dr_lo=\(f(e.dr.low)) dr_hi=\(f(e.dr.high)) dm=\(f(e.directModel)) "
                 + "ess=\(String(format: "%.0f", e.effectiveSampleSize)) support=\(f(e.support)) requests=\(e.requests)"
         }
@@ -150,6 +160,14 @@ extension ABSimulation {
         var requests: [LoggedRequest] = []
         var events: [Event] = []
         for (t, r, e) in slots.values { loggedTruth.add(t); requests += r; events += e }
+        // Per user and arm, the true CTR of the arm's pages on that user's requests.
+        let perUser = slots.values.filter { !$0.1.isEmpty }.map { v in
+            (0..<arms.count).map { a in
+                var t = Truth()
+                for r in v.1 { t.add(r.truth[a]) }
+                return t.expectedCTR
+            }
+        }
         let clicks = requests.reduce(0.0) { $0 + $1.logged.clicks.reduce(0, +) }
         let impressions = requests.reduce(0) { $0 + $1.logged.items.count }
         let estimates = try exploration.directModel.estimates(requests.map { ($0.logged, $0.loggedPredicted, $0.targets) }, arms: arms.count)
@@ -159,7 +177,8 @@ extension ABSimulation {
             for r in requests { truth.add(r.truth[a]) }
             let row = loop.rows.firstIndex { $0.arm == arm.name }
             out.append(ArmEstimate(arm: arm.name, overrides: arm.overrides, estimate: estimates[a], trueCTR: truth.expectedCTR,
-                                   loopTrueCTR: row.map { loop.truth[$0].expectedCTR }))
+                                   loopTrueCTR: row.map { loop.truth[$0].expectedCTR },
+                                   pairedTruth: a == 0 ? nil : ExperimentStatistics.paired(perUser.map { $0[a] - $0[0] })))
         }
         return OffPolicyResult(loop: loop, arms: out, loggedCTR: impressions > 0 ? clicks / Double(impressions) : .nan,
                                loggedTrueCTR: loggedTruth.expectedCTR, examination: curve, pages: requests.compactMap(\.page), events: events)

@@ -93,6 +93,10 @@ import Testing
         #expect(abs(ordered.estimate.dr.value - ordered.trueCTR) < 0.1 * ordered.trueCTR, "\(ordered.line)")
         #expect(abs(recall.estimate.dr.value - recall.trueCTR) < 0.25 * recall.trueCTR, "\(recall.line)")
         #expect(ordered.trueCTR > recall.trueCTR && ordered.estimate.dr.value > recall.estimate.dr.value)
+        // The truth paired on the same requests: ranked pages beat recall order, clearly.
+        #expect(recall.pairedTruth == nil)
+        let paired = try #require(ordered.pairedTruth)
+        #expect(paired.delta.lo > 0 && paired.p < 0.001, "\(ordered.line)")
         #expect(ordered.line.split(separator: " ").allSatisfy { $0.contains("=") })
         // The learned position curve falls from the top, as the world's does.
         #expect(r.examination[0] == 1 || abs(r.examination[0] - 1) < 1e-9)

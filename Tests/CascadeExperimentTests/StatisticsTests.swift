@@ -41,6 +41,19 @@ import Testing
         #expect(abs(r.statistic + c.statistic) < 1e-12 && abs(r.p - c.p) < 1e-12)
     }
 
+    @Test func pairedTestMatchesAHandComputedCase() {
+        // Differences 1..5: mean 3, variance 2.5, se sqrt(0.5), t = sqrt(18), df 4; for df = 4,
+        // F(t) = 1/2 + 3/4 x (1 - x^2 / 3) with x = t / sqrt(t^2 + 4): p = 0.0132356.
+        let c = ExperimentStatistics.paired([1, 2, 3, 4, 5])
+        #expect(abs(c.statistic - 18.0.squareRoot()) < 1e-12 && c.degreesOfFreedom == 4)
+        #expect(abs(c.p - 0.013235599563682587) < 1e-9)
+        #expect(c.delta.value == 3)
+        let h = 2.7764451051977987 * 0.5.squareRoot()
+        #expect(abs(c.delta.lo - (3 - h)) < 1e-7 && abs(c.delta.hi - (3 + h)) < 1e-7)
+        #expect(ExperimentStatistics.paired([2, 2, 2]).p == 0 && ExperimentStatistics.paired([0, 0]).p == 1)
+        #expect(ExperimentStatistics.paired([1]).p.isNaN)
+    }
+
     @Test func meanIntervalUsesTheTDistribution() {
         let s = SampleSummary([3, 5, 8, 2, 7, 4])
         #expect(abs(s.mean - 4.833333333333333) < 1e-12)
