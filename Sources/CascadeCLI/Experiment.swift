@@ -256,6 +256,11 @@ struct ExperimentCommand: ParsableCommand {
                 if let o = offPolicy {
                     note("offline estimates from the base funnel's log with exploration \(explore!) over \(explorePool) candidates: logged CTR \(String(format: "%.4f", o.loggedCTR)) (true \(String(format: "%.4f", o.loggedTrueCTR))); position curve " + o.examination.prefix(p.pageSize).map { String(format: "%.3f", $0) }.joined(separator: " ")
                          + " against the world's " + (0..<min(p.pageSize, o.examination.count)).map { String(format: "%.3f", Double(world.positionBias(position: $0))) }.joined(separator: " "))
+                    if let c = o.exploredCurve {
+                        note("position curve measured on the explored slots alone (\(c.impressions) impressions, \(Int(c.clicks)) clicks): eta "
+                             + String(format: "%.3f", c.eta) + ", " + c.curve.map { String(format: "%.4f", $0) }.joined(separator: ",")
+                             + " (raw " + c.raw.map { String(format: "%.2f", $0) }.joined(separator: " ") + "); give it to an arm as rank.positionCurve")
+                    }
                     for a in o.arms { print("estimate " + a.line) }
                 }
                 if let db {

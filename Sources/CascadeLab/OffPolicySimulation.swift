@@ -56,7 +56,7 @@ extension ABSimulation {
                                                      pool: pool, epsilon: epsilon) > 0
                     }))
             }
-            return LoggedRequest(logged: .init(items: page.items, clicks: [], inclusion: page.inclusion),
+            return LoggedRequest(logged: .init(items: page.items, clicks: [], inclusion: page.inclusion), explored: page.explored,
                                  loggedPredicted: directModel.slotClicks(page.items, context: context, pageSize: pageSize),
                                  targets: pages, truth: truths)
         }
@@ -65,6 +65,8 @@ extension ABSimulation {
     /// One request of the exploring log: the page shown, and every target's page for it.
     struct LoggedRequest: Sendable {
         var logged: OffPolicyEstimate.LoggedPage
+        /// Whether each logged slot explored (showed a pool item at random).
+        var explored: [Bool] = []
         /// The direct model's click probability of each logged item at its slot.
         var loggedPredicted: [Double]
         var targets: [OffPolicyEstimate.TargetPage]
@@ -111,6 +113,9 @@ extension ABSimulation {
         /// The exploring logging policy's measured and true CTR.
         public var loggedCTR: Double
         public var loggedTrueCTR: Double
+        /// The position curve measured on the exploring log's randomised slots alone
+        /// (``PositionCurveEstimate``; nil with too few clicks on them).
+        public var exploredCurve: PositionCurveEstimate.Result?
         /// The learned examination curve the estimates used (relative to the top slot).
         public var examination: [Double]
         /// The exploring run as a deployment would have logged it: its pages and its events
@@ -180,7 +185,16 @@ extension ABSimulation {
                                    loopTrueCTR: row.map { loop.truth[$0].expectedCTR },
                                    pairedTruth: a == 0 ? nil : ExperimentStatistics.paired(perUser.map { $0[a] - $0[0] })))
         }
+        // The curve from the explored slots: a pool item's slot owes nothing to the item.
+        var shown = [Int](repeating: 0, count: p.pageSize), clicked = [Double](repeating: 0, count: p.pageSize)
+        for r in requests {
+            for k in r.logged.items.indices where k < p.pageSize && k < r.explored.count && r.explored[k] {
+                shown[k] += 1
+                clicked[k] += r.logged.clicks[k]
+            }
+        }
+        let exploredCurve = try? PositionCurveEstimate.fit(shown: shown, clicks: clicked)
         return OffPolicyResult(loop: loop, arms: out, loggedCTR: impressions > 0 ? clicks / Double(impressions) : .nan,
-                               loggedTrueCTR: loggedTruth.expectedCTR, examination: curve, pages: requests.compactMap(\.page), events: events)
+                               loggedTrueCTR: loggedTruth.expectedCTR, exploredCurve: exploredCurve, examination: curve, pages: requests.compactMap(\.page), events: events)
     }
 }

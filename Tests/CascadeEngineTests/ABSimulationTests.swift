@@ -101,6 +101,9 @@ import Testing
         // The learned position curve falls from the top, as the world's does.
         #expect(r.examination[0] == 1 || abs(r.examination[0] - 1) < 1e-9)
         #expect(r.examination[p.pageSize - 1] < 0.7, "\(r.examination)")
+        // The curve measured on the explored slots alone falls too.
+        let explored = try #require(r.exploredCurve)
+        #expect(explored.eta > 0.1 && explored.curve[p.pageSize - 1] < 0.8, "\(explored)")
         // The loop's impressions carry their slots.
         let impressions = r.loop.events.filter { $0.type == .impression }
         #expect(!impressions.isEmpty && impressions.allSatisfy { ($0.position ?? -1) >= 0 && $0.position! < p.pageSize })
