@@ -64,6 +64,10 @@ struct Train: ParsableCommand {
             if !r.deactivated.isEmpty {
                 emit("  \(r.deactivated.joined(separator: " and ")) deactivated: no ranker (--rank none), pages are served in recall order")
             }
+            if let m = r.measuredPositionCurve {
+                emit("  position curve measured on \(m.impressions) explored impressions (eta \(String(format: "%.3f", m.eta))), held by the position tower: "
+                     + m.curve.map { String(format: "%.3f", $0) }.joined(separator: " "))
+            }
             if r.pageImpressions > 0 { emit("  \(r.pageImpressions) impressions taken from the served-page log (pages without reported impressions)") }
             if let k = r.rank {
                 emit("ranker: \(k.samples) impressions, tasks \(k.tasks.joined(separator: ",")), valid AUC " +

@@ -1,4 +1,5 @@
 import CascadeCore
+import CascadeEval
 import CascadeRecall
 import CascadeStore
 import Foundation
@@ -89,7 +90,18 @@ public enum Trainer {
         // Served pages are impressions too, when clients report only what users did.
         let joined = config.rank.enabled ? try PageImpressions.joined(log: log, store: store, ids: ids, registry: registry) : (log: log, added: 0)
         if joined.added > 0 { logger.info("impressions from served pages", metadata: ["added": "\(joined.added)"]) }
-        let rank = try RankTraining.train(store: store, log: joined.log, config: config.rank)
+        // A position tower without a given curve holds the one the exploration measured, when
+        // the served pages carry enough randomised slots: learned with the ranker, the curve
+        // takes relevance for position wherever the logging system ranked its pages.
+        var rankConfig = config.rank
+        var measuredCurve: PositionCurveEstimate.Result?
+        if rankConfig.enabled, rankConfig.positionBias, rankConfig.positionCurve == nil,
+           let m = try ExploredPositionCurve.measure(store: store, from: log.minTimestamp - 1, to: log.maxTimestamp - PageImpressions.maturity) {
+            measuredCurve = m
+            rankConfig.positionCurve = m.curve
+            logger.info("position curve measured on explored slots", metadata: ["eta": "\(m.eta)", "impressions": "\(m.impressions)"])
+        }
+        let rank = try RankTraining.train(store: store, log: joined.log, config: rankConfig)
         for (k, v) in rank?.versions ?? [:] { versions[k] = v }
         var deactivated: [String] = []
         if !config.rank.enabled {
@@ -98,7 +110,8 @@ public enum Trainer {
         }
         return TrainReport(events: log.count, users: ids.users.count, items: ids.items.count,
                            loadSeconds: loadSeconds, trainSeconds: Date().timeIntervalSince(t0) - loadSeconds, versions: versions, rank: rank,
-                           deactivated: deactivated, declined: trained.declined, pageImpressions: joined.added)
+                           deactivated: deactivated, declined: trained.declined, pageImpressions: joined.added,
+                           measuredPositionCurve: measuredCurve)
     }
 
     /// Loads the active artifact of every configured channel through its definition. A channel
@@ -143,6 +156,9 @@ public struct TrainReport: Sendable {
     /// Impressions the ranker learned from that only the served-page log recorded
     /// (``PageImpressions``).
     public var pageImpressions = 0
+    /// The position curve measured on the served pages' explored slots, which the position tower
+    /// held (``ExploredPositionCurve``; nil when not measured).
+    public var measuredPositionCurve: PositionCurveEstimate.Result? = nil
     /// The ranker's incremental update, when `refresh` made one.
     public var rankRefresh: RankTraining.RefreshReport? = nil
 }

@@ -93,16 +93,8 @@ public enum LoggedPageEstimate {
             return recommender.replacingFunnel(recommender.funnel(with: c))
         }
         // Clicks by page (request id) and by user and item (the window join).
-        let window = RankTraining.labelWindow
-        var byRequest = Set<String>(), byUserItem: [String: [Double]] = [:]
-        for e in try store.events(from: from, to: to + window) where e.type == .click {
-            if let r = e.request { byRequest.insert(r + "\u{1F}" + e.item) }
-            byUserItem[e.user + "\u{1F}" + e.item, default: []].append(e.timestamp)
-        }
-        func clicked(_ p: ServedPage, _ item: String) -> Double {
-            if byRequest.contains(p.request + "\u{1F}" + item) { return 1 }
-            return byUserItem[p.user + "\u{1F}" + item]?.contains { $0 >= p.timestamp && $0 <= p.timestamp + window } == true ? 1 : 0
-        }
+        let joined = try ServedPageClicks(store: store, from: from, to: to)
+        func clicked(_ p: ServedPage, _ item: String) -> Double { joined.clicked(p, item) }
         let limit = logging.historyLength
         let impression = Int(recommender.registry.code(of: .impression) ?? 255)
         let exposureWindow = Feedback.ExposureConfig().windowSeconds * Double(Feedback.ExposureConfig().windows)

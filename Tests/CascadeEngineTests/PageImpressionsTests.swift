@@ -92,4 +92,51 @@ import Testing
         let r = try Trainer.train(store: s, config: Self.config)
         #expect(r.pageImpressions == 200 * 3 * 10)
     }
+
+    /// Pages served with exploration: each slot shows, with probability 0.3, an item of a pool at
+    /// random (propensity 0.02 against 0.7 for the ranked items). Clicks follow e(k) = (1+k)^-0.6.
+    /// `train` with the position tower measures the curve on the explored slots and holds it.
+    @Test func theCurveIsMeasuredOnTheExploredSlotsAndHeld() throws {
+        let s = try SQLiteStore()
+        var rng = SplitMix64(seed: 11)
+        func u01() -> Double { Double(rng.next() % 1_000_000) / 1_000_000 }
+        var events: [Event] = [], served: [ServedPage] = []
+        var t = 1_000_000.0
+        for i in 0..<20 {
+            events.append(Event(user: "seed", item: "top\(i)", timestamp: 999_000 + Double(i)))
+            events.append(Event(user: "seed", item: "pool\(i)", timestamp: 999_100 + Double(i)))
+        }
+        for u in 0..<200 {
+            for k in 0..<4 {
+                var items: [String] = [], propensities: [Double] = []
+                for slot in 0..<10 {
+                    let explored = u01() < 0.3
+                    let item = explored ? "pool\(rng.next() % 20)" : "top\((u + k + slot) % 20)"
+                    if items.contains(item) { continue }
+                    items.append(item); propensities.append(explored ? 0.02 : 0.7)
+                    let relevance = explored ? 0.35 : 0.5
+                    if u01() < relevance * Foundation.pow(Double(1 + items.count - 1), -0.6) {
+                        events.append(Event(user: "u\(u)", item: item, timestamp: t + 5))
+                    }
+                }
+                served.append(ServedPage(request: "e\(u)-\(k)", user: "u\(u)", timestamp: t, items: items, propensities: propensities))
+                t += 60
+            }
+        }
+        events.append(Event(user: "late", item: "top0", timestamp: t + 3_600))
+        try s.appendEvents(events)
+        try s.appendPages(served)
+        let m = try #require(try ExploredPositionCurve.measure(store: s, from: 0, to: t))
+        #expect(m.impressions >= 1_000 && abs(m.eta - 0.6) < 0.2, "\(m)")
+        var c = Self.config
+        c.rank.positionBias = true
+        let r = try Trainer.train(store: s, config: c)
+        let held = try #require(r.measuredPositionCurve)
+        #expect(held.eta == m.eta)
+        // The tower held it: the ranker's reported curve falls as the measured one does.
+        let curve = try #require(r.rank?.positionCurve)
+        #expect(curve.count == 10 && curve[9] < curve[1] && curve[1] < 1, "\(curve)")
+        // Without the tower nothing is measured.
+        #expect(try Trainer.train(store: s, config: Self.config).measuredPositionCurve == nil)
+    }
 }
