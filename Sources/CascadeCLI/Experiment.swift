@@ -206,7 +206,7 @@ struct ExperimentCommand: ParsableCommand {
         @Flag(help: "The world's logging system orders each logged page by its own estimate, best at the top (position then confounds relevance in the log the funnel trains on).")
         var rankedLog = false
     @Option(help: "With --ranked-log: what the logging system orders its pages by, estimate (its estimate of the user's taste) or popularity.")
-    var rankedLogBy: String = LoggingPolicyConfig.PageOrder.estimate.rawValue
+    var rankedLogBy: LoggingPolicyConfig.PageOrder = .estimate
         /// The ranker the arms that rank use (the same flags as `cascade train`).
         @OptionGroup var ranker: RankerOptions
 
@@ -226,10 +226,7 @@ struct ExperimentCommand: ParsableCommand {
                 }
                 var sim = SimConfig(users: users, items: items, events: events, seed: seed)
                 sim.policy.rankedPages = rankedLog
-                guard let order = LoggingPolicyConfig.PageOrder(rawValue: rankedLogBy) else {
-                    throw CascadeError.invalid("--ranked-log-by must be estimate or popularity, got \(rankedLogBy)")
-                }
-                sim.policy.rankedBy = order
+                sim.policy.rankedBy = rankedLogBy
                 try sim.validate()
                 let world = SimulatedWorld.generate(sim)
                 var p = ABSimulation.Parameters()

@@ -28,7 +28,7 @@ struct Simulate: ParsableCommand {
     @Flag(help: "The world's logging system orders each logged page by its own estimate, best at the top.")
     var rankedLog = false
     @Option(help: "With --ranked-log: what the logging system orders its pages by, estimate (its estimate of the user's taste) or popularity.")
-    var rankedLogBy: String = LoggingPolicyConfig.PageOrder.estimate.rawValue
+    var rankedLogBy: LoggingPolicyConfig.PageOrder = .estimate
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 42
@@ -37,10 +37,7 @@ struct Simulate: ParsableCommand {
         try runReporting {
             var config = SimConfig(users: users, items: items, events: events, seed: seed)
             config.policy.rankedPages = rankedLog
-            guard let order = LoggingPolicyConfig.PageOrder(rawValue: rankedLogBy) else {
-                throw CascadeError.invalid("--ranked-log-by must be estimate or popularity, got \(rankedLogBy)")
-            }
-            config.policy.rankedBy = order
+            config.policy.rankedBy = rankedLogBy
             try config.validate()
             if store.exists, try store.openForReading().counts().events > 0 {
                 throw CascadeError.invalid("\(store.display) already holds events; simulate into a new, empty store")
@@ -65,3 +62,6 @@ struct Simulate: ParsableCommand {
         }
     }
 }
+
+/// `--ranked-log-by estimate|popularity` (ArgumentParser lists the values and refuses others).
+extension LoggingPolicyConfig.PageOrder: ExpressibleByArgument {}

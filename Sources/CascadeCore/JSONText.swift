@@ -57,20 +57,14 @@ public struct JSONText {
         text += "\""
     }
 
-    public mutating func stringArray(_ a: [String]) {
-        text += "["
-        for (n, s) in a.enumerated() {
-            if n > 0 { text += "," }
-            string(s)
-        }
-        text += "]"
-    }
+    public mutating func stringArray(_ a: [String]) { array(a) { $0.string($1) } }
+    public mutating func numberArray(_ a: [Double]) { array(a) { $0.number($1) } }
 
-    public mutating func numberArray(_ a: [Double]) {
+    mutating func array<V>(_ a: [V], _ element: (inout JSONText, V) -> Void) {
         text += "["
-        for (n, x) in a.enumerated() {
+        for (n, v) in a.enumerated() {
             if n > 0 { text += "," }
-            number(x)
+            element(&self, v)
         }
         text += "]"
     }

@@ -166,36 +166,31 @@ extension Setting {
                      show: { v in table.first { $0.value == v }?.key ?? "?" }, parse: { t in table.first { $0.key == t }?.value })
     }
 
+    /// The values of a comma-separated list, nil when one does not parse.
+    static func list<V>(_ text: String, _ parse: (String) -> V?) -> [V]? {
+        let parts = text.split(separator: ",").map { String($0).trimmed }
+        let values = parts.compactMap(parse)
+        return values.count == parts.count ? values : nil
+    }
+
     /// A comma-separated list of integers, each in `range`.
     public static func intList(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, [Int]>, _ range: ClosedRange<Int>,
                                allowEmpty: Bool = false) -> Setting {
         value(key, doc, path, allowed: "a list of integers \(describe(range))\(allowEmpty ? "" : ", not empty")",
-              show: { $0.map(String.init).joined(separator: ",") }, parse: { t in
-                  let parts = t.split(separator: ",").map { String($0).trimmed }
-                  let values = parts.compactMap { Int($0) }
-                  return values.count == parts.count ? values : nil
-              }) { (allowEmpty || !$0.isEmpty) && $0.allSatisfy(range.contains) }
+              show: { $0.map(String.init).joined(separator: ",") }, parse: { list($0, Int.init) }) { (allowEmpty || !$0.isEmpty) && $0.allSatisfy(range.contains) }
     }
 
     /// A list of integers as ``intList``, or `none` for absent (the model's own default).
     public static func optionalIntList(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, [Int]?>, _ range: ClosedRange<Int>) -> Setting {
         optional(key, doc, path, allowed: "a list of integers \(describe(range)), not empty", show: { $0.map(String.init).joined(separator: ",") },
-                 parse: { t in
-                     let parts = t.split(separator: ",").map { String($0).trimmed }
-                     let values = parts.compactMap { Int($0) }
-                     return values.count == parts.count ? values : nil
-                 }) { !$0.isEmpty && $0.allSatisfy(range.contains) }
+                 parse: { list($0, Int.init) }) { !$0.isEmpty && $0.allSatisfy(range.contains) }
     }
 
     /// A comma-separated list of numbers that `valid` accepts, or `none` for absent.
     public static func optionalDoubleList(_ key: String, _ doc: String, _ path: WritableKeyPath<Root, [Double]?>, _ allowed: String,
                                           _ valid: @escaping ([Double]) -> Bool) -> Setting {
         optional(key, doc, path, allowed: allowed, show: { $0.map { String($0) }.joined(separator: ",") },
-                 parse: { t in
-                     let parts = t.split(separator: ",").map { String($0).trimmed }
-                     let values = parts.compactMap { Double($0) }
-                     return values.count == parts.count ? values : nil
-                 }, valid)
+                 parse: { list($0, Double.init) }, valid)
     }
 
     /// A list of words as ``stringList``, or `none` for absent.

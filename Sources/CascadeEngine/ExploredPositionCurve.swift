@@ -12,12 +12,11 @@ public enum ExploredPositionCurve {
     /// Fewest explored impressions a measured curve is trusted from.
     public static let minimumImpressions = 1_000
 
-    /// The curve over `slots` slots from the pages served in `[from, to)`; nil when they hold
+    /// The curve over `slots` slots from `served` (clicks read from `store`); nil when they hold
     /// fewer than ``minimumImpressions`` explored impressions, or none clicked.
-    public static func measure(store: any Store, from: Double, to: Double, slots: Int = 10) throws -> PositionCurveEstimate.Result? {
-        guard from < to, slots >= 2 else { return nil }
-        let pages = try store.pages(from: from, to: to).filter { $0.propensities != nil }
-        guard !pages.isEmpty else { return nil }
+    public static func measure(pages served: [ServedPage], store: any Store, slots: Int = 10) throws -> PositionCurveEstimate.Result? {
+        let pages = served.filter { $0.propensities != nil }
+        guard slots >= 2, let from = pages.map(\.timestamp).min(), let to = pages.map(\.timestamp).max() else { return nil }
         let clicks = try ServedPageClicks(store: store, from: from, to: to)
         var shown = [Int](repeating: 0, count: slots), clicked = [Double](repeating: 0, count: slots)
         for p in pages {

@@ -19,13 +19,18 @@ public enum PageImpressions {
     /// Seconds a page waits, counted back from the newest event, before it counts.
     public static let maturity = 1_800.0
 
-    /// `log` with the impressions of the served pages of its period appended (positions set),
-    /// and how many were added. Pages of users or items without a dense index are skipped.
-    public static func joined(log: EventLog, store: any Store, ids: (users: IdMap, items: IdMap),
+    /// The served pages `train` learns from: those of the log's period, but the last
+    /// ``maturity`` seconds.
+    public static func pages(of log: EventLog, store: any Store) throws -> [ServedPage] {
+        guard log.count > 0 else { return [] }
+        return try store.pages(from: log.minTimestamp - slack, to: log.maxTimestamp - maturity)
+    }
+
+    /// `log` with the impressions of `pages` (``pages(of:store:)``) appended (positions set), and
+    /// how many were added. Pages of users or items without a dense index are skipped.
+    public static func joined(log: EventLog, pages: [ServedPage], store: any Store, ids: (users: IdMap, items: IdMap),
                               registry: EventTypeRegistry) throws -> (log: EventLog, added: Int) {
-        guard log.count > 0, let impression = registry.code(of: .impression) else { return (log, 0) }
-        let pages = try store.pages(from: log.minTimestamp - slack, to: log.maxTimestamp - maturity)
-        guard !pages.isEmpty else { return (log, 0) }
+        guard log.count > 0, !pages.isEmpty, let impression = registry.code(of: .impression) else { return (log, 0) }
         // Pages the client reported impressions for (by request id) are the client's.
         let reported = try store.requests(eventType: impression, from: log.minTimestamp - slack, to: log.maxTimestamp + slack)
         var out = log

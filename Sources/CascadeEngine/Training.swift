@@ -88,7 +88,8 @@ public enum Trainer {
         }
         progress?("ranker")
         // Served pages are impressions too, when clients report only what users did.
-        let joined = config.rank.enabled ? try PageImpressions.joined(log: log, store: store, ids: ids, registry: registry) : (log: log, added: 0)
+        let pages = config.rank.enabled ? try PageImpressions.pages(of: log, store: store) : []
+        let joined = try PageImpressions.joined(log: log, pages: pages, store: store, ids: ids, registry: registry)
         if joined.added > 0 { logger.info("impressions from served pages", metadata: ["added": "\(joined.added)"]) }
         // A position tower without a given curve holds the one the exploration measured, when
         // the served pages carry enough randomised slots: learned with the ranker, the curve
@@ -96,7 +97,7 @@ public enum Trainer {
         var rankConfig = config.rank
         var measuredCurve: PositionCurveEstimate.Result?
         if rankConfig.enabled, rankConfig.positionBias, rankConfig.positionCurve == nil,
-           let m = try ExploredPositionCurve.measure(store: store, from: log.minTimestamp - 1, to: log.maxTimestamp - PageImpressions.maturity) {
+           let m = try ExploredPositionCurve.measure(pages: pages, store: store) {
             measuredCurve = m
             rankConfig.positionCurve = m.curve
             logger.info("position curve measured on explored slots", metadata: ["eta": "\(m.eta)", "impressions": "\(m.impressions)"])

@@ -126,7 +126,7 @@ import Testing
         events.append(Event(user: "late", item: "top0", timestamp: t + 3_600))
         try s.appendEvents(events)
         try s.appendPages(served)
-        let m = try #require(try ExploredPositionCurve.measure(store: s, from: 0, to: t))
+        let m = try #require(try ExploredPositionCurve.measure(pages: try s.pages(from: 0, to: t), store: s))
         #expect(m.impressions >= 1_000 && abs(m.eta - 0.6) < 0.2, "\(m)")
         var c = Self.config
         c.rank.positionBias = true
